@@ -1,0 +1,112 @@
+//! The command line: every subcommand, flag and default, and nothing else. `main.rs` turns these
+//! into work; clap prints help and usage errors (exit 2).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "keyrot",
+    version,
+    about = "Blocks commits that contain secrets, audits git history, and tells you which keys to rotate.",
+    after_help = "Exit codes: 0 no findings, 1 findings, 2 error (an error wins over findings)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Rules file to use (default: .keyrot.toml or .gitleaks.toml at the repository root, then the built-in rules)
+    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "KEYROT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// When to color human output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan staged changes, files on disk, or git history for secrets
+    Scan(ScanArgs),
+    /// List the rules in use, or check a rules file
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Scan what the next commit will contain (the index), for a pre-commit hook
+    #[arg(long, conflicts_with_all = ["history", "range", "since", "no_ignore"])]
+    pub staged: bool,
+
+    /// Scan every commit reachable from any ref, each file version once
+    #[arg(long, conflicts_with_all = ["range", "since"])]
+    pub history: bool,
+
+    /// Scan only what the commits in A..B introduced (for CI on a pull request)
+    #[arg(long, value_name = "A..B", conflicts_with = "since")]
+    pub range: Option<String>,
+
+    /// Same as --range REF..HEAD
+    #[arg(long, value_name = "REF")]
+    pub since: Option<String>,
+
+    /// Files or directories to scan (default: the current directory); with --staged, the
+    /// paths whose staged version to scan
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Print secrets in full instead of masked
+    #[arg(long)]
+    pub reveal: bool,
+
+    /// Also scan files that .gitignore and other ignore files exclude
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Skip content larger than this many megabytes (path rules still apply)
+    #[arg(long, value_name = "MB", default_value_t = 50)]
+    pub max_file_size: u64,
+
+    /// Worker threads (default: the number of cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// No progress bar and no warnings on stderr (errors are still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: Option<RulesCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the rules in use: id, provider, description
+    List,
+    /// Check a rules file: it parses, its regexes compile, its examples match and its
+    /// negative examples do not
+    Check {
+        /// The rules file (a .keyrot.toml, .gitleaks.toml or rules.toml)
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

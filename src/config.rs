@@ -1,0 +1,249 @@
+//! Rules files as written: the plain serde structs of `rules.toml`, `.keyrot.toml` and
+//! `.gitleaks.toml`, and how they combine (`[extend]`, rule overrides, disabled rules). This file
+//! only reads and merges TOML; compiling patterns into rules is `rules.rs`'s job.
+//!
+//! The schema is a superset of gitleaks': every gitleaks field is accepted by name; the few that
+//! keyrot does not implement are reported as unsupported instead of being silently ignored.
+
+use crate::error::{one_line, Error, Result};
+use serde::Deserialize;
+use std::path::Path;
+
+/// The built-in rules, embedded at build time.
+pub const BUILTIN_RULES: &str = include_str!("../rules.toml");
+pub const BUILTIN_NAME: &str = "built-in rules.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawConfig {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub min_version: Option<String>,
+    pub extend: Option<RawExtend>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    #[serde(default)]
+    pub allowlists: Vec<RawAllowlist>,
+    /// The older single global allowlist (`[allowlist]`).
+    pub allowlist: Option<RawAllowlist>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawExtend {
+    pub use_default: Option<bool>,
+    pub path: Option<String>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub disabled_rules: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawRule {
+    pub id: String,
+    pub description: Option<String>,
+    pub regex: Option<String>,
+    pub secret_group: Option<usize>,
+    pub entropy: Option<f64>,
+    pub path: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub skip_report: Option<bool>,
+    #[serde(default)]
+    pub allowlists: Vec<RawAllowlist>,
+    pub allowlist: Option<RawAllowlist>,
+    pub required: Option<toml::Value>,
+    // keyrot's own fields.
+    pub provider: Option<String>,
+    /// Capture group naming the key's public identifier (a FAL key id, an AWS access key id).
+    pub public_group: Option<usize>,
+    /// For a rule restricted by `path`: the path its examples are checked at.
+    pub example_path: Option<String>,
+    pub rotate: Option<RawRotate>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default, rename = "negative_examples")]
+    pub negative_examples: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRotate {
+    pub url: String,
+    #[serde(default)]
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawAllowlist {
+    pub description: Option<String>,
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub commits: Vec<String>,
+    #[serde(default)]
+    pub paths: Vec<String>,
+    pub regex_target: Option<String>,
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    #[serde(default)]
+    pub target_rules: Vec<String>,
+}
+
+/// Whether a user file adds to the built-in rules or replaces them when it has no `[extend]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultBase {
+    /// `.keyrot.toml`: extends the built-in rules unless `useDefault = false`.
+    Extend,
+    /// `.gitleaks.toml` / `--config`: as gitleaks, replaces them unless `useDefault = true`.
+    Replace,
+}
+
+/// A parsed and merged configuration, with the name of every file it came from.
+#[derive(Debug, Default)]
+pub struct Config {
+    pub rules: Vec<RawRule>,
+    pub allowlists: Vec<RawAllowlist>,
+    /// Files the rules came from, outermost last, for `keyrot config show`.
+    pub origins: Vec<String>,
+    /// Whether the built-in rules file is part of this configuration (its regexes are tested,
+    /// so they may compile lazily; user rules are compiled up front).
+    pub includes_builtin: bool,
+    /// Names of fields that were accepted but are not implemented (warned about once).
+    pub unsupported: Vec<String>,
+}
+
+pub fn parse(text: &str, name: &str) -> Result<RawConfig> {
+    toml::from_str(text).map_err(|e| {
+        let location = e.span().map(|span| line_of(text, span.start));
+        let file = match location {
+            Some(line) => format!("{name}:{line}"),
+            None => name.to_string(),
+        };
+        Error::Config { file, message: one_line(e.message()) }
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+pub fn builtin() -> Result<Config> {
+    let raw = parse(BUILTIN_RULES, BUILTIN_NAME)?;
+    let mut config = Config { includes_builtin: true, ..Config::default() };
+    config.merge(raw, BUILTIN_NAME);
+    Ok(config)
+}
+
+/// Loads a user rules file and resolves its `[extend]` chain (at most two levels, as gitleaks).
+pub fn load_file(path: &Path, base: DefaultBase) -> Result<Config> {
+    load_with_depth(path, base, 0)
+}
+
+fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Config> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
+    let raw = parse(&text, &name)?;
+    let extend = raw.extend.as_ref();
+    let use_default = extend
+        .and_then(|e| e.use_default)
+        .unwrap_or(base == DefaultBase::Extend && extend.and_then(|e| e.path.as_ref()).is_none());
+    let mut config = if let Some(parent) = extend.and_then(|e| e.path.as_ref()) {
+        if depth >= 2 {
+            return Err(Error::Config {
+                file: name,
+                message: "[extend] chains deeper than two files are not supported".into(),
+            });
+        }
+        let parent_path = path.parent().unwrap_or(Path::new(".")).join(parent);
+        load_with_depth(&parent_path, DefaultBase::Replace, depth + 1)?
+    } else if use_default {
+        builtin()?
+    } else {
+        Config::default()
+    };
+    if let Some(url) = extend.and_then(|e| e.url.as_ref()) {
+        config.unsupported.push(format!("{name}: [extend] url = {url:?} (not fetched)"));
+    }
+    if let Some(disabled) = extend.map(|e| &e.disabled_rules) {
+        config.rules.retain(|r| !disabled.contains(&r.id));
+    }
+    config.merge(raw, &name);
+    Ok(config)
+}
+
+impl Config {
+    /// Adds a file's rules and allowlists; a rule whose id already exists replaces the old one
+    /// in place, keeping rule order stable.
+    fn merge(&mut self, raw: RawConfig, name: &str) {
+        if raw.min_version.is_some() {
+            self.unsupported.push(format!("{name}: minVersion (ignored)"));
+        }
+        for rule in raw.rules {
+            if rule.required.is_some() {
+                self.unsupported
+                    .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", rule.id));
+            }
+            if rule.skip_report == Some(true) {
+                self.unsupported.push(format!("{name}: rule '{}': skipReport", rule.id));
+            }
+            match self.rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(existing) => *existing = rule,
+                None => self.rules.push(rule),
+            }
+        }
+        self.allowlists.extend(raw.allowlist);
+        self.allowlists.extend(raw.allowlists);
+        self.origins.push(name.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_names_file_and_line() {
+        let err = parse("[[rules]]\nid = \"a\"\nregex = \n", "my.toml").unwrap_err();
+        assert!(err.to_string().starts_with("my.toml:3"), "{err}");
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_naming_it() {
+        let err = parse("[[rules]]\nid = \"a\"\nregexx = \"b\"\n", "my.toml").unwrap_err();
+        assert!(err.to_string().contains("regexx"), "{err}");
+    }
+
+    #[test]
+    fn builtin_rules_parse() {
+        let config = builtin().unwrap();
+        assert!(config.rules.len() > 10);
+    }
+}
+
+/// The configuration for a run: `--config FILE` (or `KEYROT_CONFIG`), else `.keyrot.toml`, else
+/// `.gitleaks.toml` in `root`, else the built-in rules. A file whose name mentions gitleaks keeps
+/// gitleaks' meaning of a missing `[extend]` (replace the defaults); keyrot files extend them.
+pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
+    let chosen = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.is_file()),
+    };
+    match chosen {
+        Some(path) => {
+            let base = if path.file_name().is_some_and(|n| n.to_string_lossy().contains("gitleaks")) {
+                DefaultBase::Replace
+            } else {
+                DefaultBase::Extend
+            };
+            load_file(&path, base)
+        }
+        None => builtin(),
+    }
+}

@@ -1,0 +1,203 @@
+//! keyrot: blocks commits that contain secrets, audits git history, and says which keys to
+//! rotate. This file is the table of contents: parse the command line, load the rules, run the
+//! command, print, and choose the exit code (0 clean, 1 findings, 2 error; an error wins). It is
+//! the only place that decides an exit code.
+
+mod cli;
+mod config;
+mod error;
+mod findings;
+mod matcher;
+mod progress;
+mod report;
+mod rulecheck;
+mod rules;
+mod scan;
+mod secret;
+mod source;
+mod time;
+
+use clap::Parser;
+use cli::{Cli, ColorChoice, Command, Format, RulesCommand, ScanArgs};
+use error::{Error, Result};
+use matcher::Matcher;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const CLEAN: u8 = 0;
+const FOUND: u8 = 1;
+const FAILED: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    set_color(cli.color);
+    match run(&cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("keyrot: error: {error}");
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Scan(args) => scan_command(cli, args),
+        Command::Rules(args) => match &args.command {
+            None | Some(RulesCommand::List) => list_rules(cli),
+            Some(RulesCommand::Check { file }) => check_rules(file),
+        },
+    }
+}
+
+fn set_color(choice: ColorChoice) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    colored::control::set_override(on);
+}
+
+/// The rules for this run, compiled. User-supplied rules compile up front so that a bad regex
+/// fails the run even if it would never have been reached.
+fn load_matcher(cli: &Cli) -> Result<Matcher> {
+    let config = config::resolve(cli.config.as_deref(), &project_root())?;
+    for field in &config.unsupported {
+        eprintln!("keyrot: warning: unsupported and ignored: {field}");
+    }
+    let rules = rules::Rules::build(&config)?;
+    if config.origins.len() > usize::from(config.includes_builtin) {
+        rules.validate()?;
+    }
+    Ok(Matcher::new(rules))
+}
+
+/// The repository's top level, or the current directory outside a repository.
+fn project_root() -> PathBuf {
+    git2::Repository::open_from_env()
+        .ok()
+        .and_then(|repo| repo.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
+    let matcher = load_matcher(cli)?;
+    let (target, scope) = scan_target(args)?;
+    let options = scan::Options {
+        limits: source::Limits { max_file_bytes: args.max_file_size.saturating_mul(1 << 20) },
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+    };
+    let progress = progress::Progress::new(args.quiet || matches!(target, scan::Target::Staged(_)));
+    let outcome = scan::run(&matcher, &target, &options, &progress)?;
+    let report = report::Report {
+        findings: &outcome.findings,
+        scope,
+        reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
+        rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
+    };
+    let text = match args.format {
+        Format::Human => report::human::render(&report),
+        Format::Json => report::json::render(&report),
+        Format::Sarif => report::sarif::render(&report),
+    };
+    print(&text)?;
+    if !args.quiet {
+        for warning in &outcome.warnings {
+            eprintln!("keyrot: warning: {}", report::escape(warning));
+        }
+    }
+    for error in &outcome.errors {
+        eprintln!("keyrot: error: {}", report::escape(&error.to_string()));
+    }
+    Ok(if !outcome.errors.is_empty() {
+        FAILED
+    } else if outcome.findings.is_empty() {
+        CLEAN
+    } else {
+        FOUND
+    })
+}
+
+fn scan_target(args: &ScanArgs) -> Result<(scan::Target, report::Scope)> {
+    use scan::Target;
+    use source::history::Walk;
+    if args.staged {
+        return Ok((Target::Staged(args.paths.clone()), report::Scope::Staged));
+    }
+    let range = match (&args.range, &args.since) {
+        (Some(range), _) => Some(range.clone()),
+        (None, Some(since)) => Some(format!("{since}..HEAD")),
+        (None, None) => None,
+    };
+    if (args.history || range.is_some()) && !args.paths.is_empty() {
+        return Err(Error::Usage("paths cannot be combined with --history or --range".into()));
+    }
+    if let Some(range) = range {
+        if !range.contains("..") {
+            return Err(Error::Usage(format!("--range takes A..B, not '{range}'")));
+        }
+        return Ok((Target::History(Walk::Range(range.clone())), report::Scope::Range(range)));
+    }
+    if args.history {
+        return Ok((Target::History(Walk::All), report::Scope::History));
+    }
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let ignore_files = if args.no_ignore { source::dir::IgnoreFiles::Disregard } else { source::dir::IgnoreFiles::Respect };
+    Ok((Target::Dir(paths, ignore_files), report::Scope::Files))
+}
+
+fn list_rules(cli: &Cli) -> Result<u8> {
+    let matcher = load_matcher(cli)?;
+    let mut text = String::new();
+    for rule in &matcher.rules.rules {
+        let meta = &rule.meta;
+        text.push_str(&format!(
+            "{:<40} {:<20} {}\n",
+            meta.id,
+            meta.provider.as_deref().unwrap_or("-"),
+            meta.description
+        ));
+    }
+    print(&text)?;
+    Ok(CLEAN)
+}
+
+fn check_rules(file: &Path) -> Result<u8> {
+    let config = config::load_file(file, config::DefaultBase::Extend)?;
+    let own: std::collections::HashSet<String> = {
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file.display().to_string(), e))?;
+        config::parse(&text, &file.display().to_string())?.rules.into_iter().map(|r| r.id).collect()
+    };
+    let rules = rules::Rules::build(&config)?;
+    rules.validate()?;
+    let matcher = Matcher::new(rules);
+    let failures = rulecheck::check(&matcher, &|rule| own.contains(&rule.meta.id));
+    for failure in &failures {
+        eprintln!("{}: rule '{}': {}", file.display(), failure.rule, failure.message);
+    }
+    let examples: usize = matcher
+        .rules
+        .rules
+        .iter()
+        .filter(|r| own.contains(&r.meta.id))
+        .map(|r| r.examples.len() + r.negative_examples.len())
+        .sum();
+    if failures.is_empty() {
+        println!("{}: {} rules, {examples} examples: all pass", file.display(), own.len());
+        Ok(CLEAN)
+    } else {
+        println!("{}: {} of {examples} examples fail", file.display(), failures.len());
+        Ok(FOUND)
+    }
+}
+
+/// Writes to stdout; a closed pipe (`keyrot … | head`) is not an error worth a trace.
+fn print(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("cannot write the report", e)),
+        _ => Ok(()),
+    }
+}

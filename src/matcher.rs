@@ -1,0 +1,309 @@
+//! Finds secrets in one piece of content. The pipeline per blob: path rules (by path alone) →
+//! binary check → keyword prefilter (one Aho-Corasick pass, ASCII case-insensitive) → the regex
+//! of each rule whose keyword hit → secret group → entropy floor → allowlists (global, then the
+//! rule's) → inline allow markers → overlap resolution (a provider rule beats a generic one).
+//! Line and column are computed only for what survives. It never touches git and never prints.
+
+use crate::error::Result;
+use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
+use crate::secret::{entropy, Secret};
+use aho_corasick::AhoCorasick;
+
+/// Markers that, anywhere on the line of a match, allow it.
+const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma: allowlist secret"];
+/// As git: content with a NUL byte in its first 8000 bytes is binary.
+const BINARY_PROBE: usize = 8000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// A secret value matched by a content rule.
+    Secret { secret: Secret, public: Option<String> },
+    /// A file that must not be committed, matched by its path alone.
+    File,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index into `Rules::rules`.
+    pub rule: usize,
+    pub evidence: Evidence,
+    /// 1-based line and column (in bytes) of the secret; 0 for file rules.
+    pub line: usize,
+    pub column: usize,
+}
+
+pub struct Matcher {
+    pub rules: Rules,
+    prefilter: Option<AhoCorasick>,
+    /// For each prefilter pattern, the rules that listed it.
+    keyword_rules: Vec<Vec<usize>>,
+    /// Content rules with no keywords: they run on every text blob.
+    unfiltered: Vec<usize>,
+    path_rules: Vec<usize>,
+}
+
+/// What allowlists look at for one candidate match.
+struct Candidate<'a> {
+    path: &'a str,
+    commit: Option<&'a str>,
+    secret: &'a [u8],
+    whole: &'a [u8],
+    line: &'a [u8],
+}
+
+struct Found {
+    rule: usize,
+    start: usize,
+    end: usize,
+    secret: Secret,
+    public: Option<String>,
+}
+
+impl Matcher {
+    pub fn new(rules: Rules) -> Matcher {
+        let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut unfiltered = Vec::new();
+        let mut path_rules = Vec::new();
+        for (index, rule) in rules.rules.iter().enumerate() {
+            if rule.regex.is_none() {
+                path_rules.push(index);
+            } else if rule.keywords.is_empty() {
+                unfiltered.push(index);
+            }
+            for keyword in &rule.keywords {
+                match keywords.iter().position(|k| k == keyword) {
+                    Some(k) => keyword_rules[k].push(index),
+                    None => {
+                        keywords.push(keyword.clone());
+                        keyword_rules.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let prefilter = (!keywords.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&keywords)
+                .expect("keywords are plain literals")
+        });
+        Matcher { rules, prefilter, keyword_rules, unfiltered, path_rules }
+    }
+
+    /// Every match in `bytes` found at `path` (and in `commit`, for commit allowlists): path
+    /// rules and content rules.
+    pub fn scan(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
+        let mut matches = self.scan_path(path, commit)?;
+        matches.extend(self.scan_content(path, commit, bytes)?);
+        Ok(matches)
+    }
+
+    /// Matches of the content rules; binary content has none.
+    pub fn scan_content(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
+        if is_binary(bytes) {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for index in self.candidate_rules(bytes) {
+            self.run_rule(index, path, commit, bytes, &mut found)?;
+        }
+        resolve_overlaps(&self.rules.rules, &mut found);
+        Ok(locate(bytes, found))
+    }
+
+    /// Matches of the rules that look at the path alone.
+    pub fn scan_path(&self, path: &str, commit: Option<&str>) -> Result<Vec<Match>> {
+        let mut matches = Vec::new();
+        for &index in &self.path_rules {
+            let rule = &self.rules.rules[index];
+            let Some(pattern) = &rule.path else { continue };
+            if !pattern.get()?.is_match(path.as_bytes()) {
+                continue;
+            }
+            let candidate =
+                Candidate { path, commit, secret: path.as_bytes(), whole: path.as_bytes(), line: path.as_bytes() };
+            if self.allowed(index, &candidate)? {
+                continue;
+            }
+            matches.push(Match { rule: index, evidence: Evidence::File, line: 0, column: 0 });
+        }
+        Ok(matches)
+    }
+
+    /// Rules whose keywords occur in `bytes`, plus those without keywords, in rule order.
+    fn candidate_rules(&self, bytes: &[u8]) -> Vec<usize> {
+        let mut hit = vec![false; self.rules.rules.len()];
+        for &index in &self.unfiltered {
+            hit[index] = true;
+        }
+        if let Some(prefilter) = &self.prefilter {
+            let mut seen_keyword = vec![false; self.keyword_rules.len()];
+            for m in prefilter.find_overlapping_iter(bytes) {
+                let k = m.pattern().as_usize();
+                if !std::mem::replace(&mut seen_keyword[k], true) {
+                    for &index in &self.keyword_rules[k] {
+                        hit[index] = true;
+                    }
+                }
+            }
+        }
+        (0..hit.len()).filter(|&i| hit[i]).collect()
+    }
+
+    fn run_rule(
+        &self,
+        index: usize,
+        path: &str,
+        commit: Option<&str>,
+        bytes: &[u8],
+        found: &mut Vec<Found>,
+    ) -> Result<()> {
+        let rule = &self.rules.rules[index];
+        let Some(regex) = &rule.regex else { return Ok(()) };
+        if let Some(path_pattern) = &rule.path {
+            if !path_pattern.get()?.is_match(path.as_bytes()) {
+                return Ok(());
+            }
+        }
+        for caps in regex.get()?.captures_iter(bytes) {
+            let whole = caps.get(0).expect("group 0 always matches");
+            let secret = match rule.secret_group {
+                0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),
+                n => match caps.get(n) {
+                    Some(m) => m,
+                    None => continue,
+                },
+            };
+            if secret.is_empty() || rule.entropy.is_some_and(|floor| entropy(secret.as_bytes()) <= floor) {
+                continue;
+            }
+            let line = line_around(bytes, secret.start());
+            if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
+                continue;
+            }
+            let candidate = Candidate { path, commit, secret: secret.as_bytes(), whole: whole.as_bytes(), line };
+            if self.allowed(index, &candidate)? {
+                continue;
+            }
+            let public = rule
+                .public_group
+                .and_then(|n| caps.get(n))
+                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
+            found.push(Found {
+                rule: index,
+                start: secret.start(),
+                end: secret.end(),
+                secret: Secret::new(secret.as_bytes()),
+                public,
+            });
+        }
+        Ok(())
+    }
+
+    fn allowed(&self, index: usize, candidate: &Candidate) -> Result<bool> {
+        let rule: &Rule = &self.rules.rules[index];
+        for allowlist in &self.rules.global {
+            if !allowlist.target_rules.is_empty() && !allowlist.target_rules.contains(&rule.meta.id) {
+                continue;
+            }
+            if allowlist.allows(candidate)? {
+                return Ok(true);
+            }
+        }
+        for allowlist in &rule.allowlists {
+            if allowlist.allows(candidate)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Allowlist {
+    fn allows(&self, c: &Candidate) -> Result<bool> {
+        let mut results: Vec<bool> = Vec::with_capacity(4);
+        if !self.commits.is_empty() {
+            results.push(c.commit.is_some_and(|id| self.commits.iter().any(|a| id.starts_with(a.as_str()))));
+        }
+        if !self.paths.is_empty() {
+            results.push(any_match(&self.paths, c.path.as_bytes())?);
+        }
+        if !self.regexes.is_empty() {
+            let target = match self.target {
+                Target::Secret => c.secret,
+                Target::Match => c.whole,
+                Target::Line => c.line,
+            };
+            results.push(any_match(&self.regexes, target)?);
+        }
+        if !self.stopwords.is_empty() {
+            let lower = c.secret.to_ascii_lowercase();
+            results.push(self.stopwords.iter().any(|w| contains(&lower, w.as_bytes())));
+        }
+        Ok(match self.condition {
+            Condition::Any => results.iter().any(|&r| r),
+            Condition::All => !results.is_empty() && results.iter().all(|&r| r),
+        })
+    }
+}
+
+fn any_match(patterns: &[crate::rules::Pattern], haystack: &[u8]) -> Result<bool> {
+    for pattern in patterns {
+        if pattern.get()?.is_match(haystack) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The line holding `offset`, without its line terminator.
+fn line_around(bytes: &[u8], offset: usize) -> &[u8] {
+    let start = bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| offset + p);
+    &bytes[start..end]
+}
+
+/// Drops a generic rule's match where a provider rule matched overlapping text, and a second
+/// rule's match of exactly the same text (the first rule in file order keeps it).
+fn resolve_overlaps(rules: &[Rule], found: &mut Vec<Found>) {
+    let specific: Vec<(usize, usize)> =
+        found.iter().filter(|f| rules[f.rule].is_specific()).map(|f| (f.start, f.end)).collect();
+    found.retain(|f| {
+        rules[f.rule].is_specific() || !specific.iter().any(|&(s, e)| f.start < e && s < f.end)
+    });
+    found.sort_by_key(|f| (f.start, f.rule));
+    found.dedup_by(|a, b| a.start == b.start && a.end == b.end);
+}
+
+/// Turns byte offsets into 1-based line and column, in one pass over the content.
+fn locate(bytes: &[u8], found: Vec<Found>) -> Vec<Match> {
+    let mut line = 1;
+    let mut line_start = 0;
+    let mut cursor = 0;
+    found
+        .into_iter()
+        .map(|f| {
+            for (i, &b) in bytes[cursor..f.start].iter().enumerate() {
+                if b == b'\n' {
+                    line += 1;
+                    line_start = cursor + i + 1;
+                }
+            }
+            cursor = f.start;
+            Match {
+                rule: f.rule,
+                evidence: Evidence::Secret { secret: f.secret, public: f.public },
+                line,
+                column: f.start - line_start + 1,
+            }
+        })
+        .collect()
+}

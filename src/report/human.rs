@@ -1,0 +1,108 @@
+//! The report a person reads in a terminal or a hook's output: what was found, where, and what to
+//! do next. Colors only when `colored` was told to use them (decided once, in `main`). Secrets are
+//! masked unless `--reveal`; paths and values are escaped before printing.
+
+use super::{escape, public_id, shown_secret, Report, Scope};
+use crate::findings::{Finding, Location};
+use crate::scan::is_secret;
+use colored::Colorize;
+use std::fmt::Write;
+
+/// How many locations of one finding are listed before "and N more".
+const SHOWN_LOCATIONS: usize = 5;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let n = report.findings.len();
+    if n == 0 {
+        let _ = writeln!(out, "{} no secrets found in {}", "keyrot:".green().bold(), scope_name(&report.scope));
+        return out;
+    }
+    let noun = if n == 1 { "finding" } else { "findings" };
+    let headline = match report.scope {
+        Scope::Staged => format!("{n} {noun} in the staged changes: commit blocked"),
+        _ => format!("{n} {noun} in {}", scope_name(&report.scope)),
+    };
+    let _ = writeln!(out, "{} {}\n", "keyrot:".red().bold(), headline.bold());
+    for finding in report.findings {
+        write_finding(&mut out, finding, report);
+    }
+    write_advice(&mut out, report);
+    out
+}
+
+fn scope_name(scope: &Scope) -> String {
+    match scope {
+        Scope::Staged => "the staged changes".into(),
+        Scope::Files => "the scanned files".into(),
+        Scope::History => "git history".into(),
+        Scope::Range(range) => format!("the commits of {}", escape(range)),
+    }
+}
+
+fn write_finding(out: &mut String, f: &Finding, report: &Report) {
+    let provider = f.rule.provider.as_deref().map(|p| format!("{p}: ")).unwrap_or_default();
+    let _ = writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, f.rule.description.bold(), f.rule.id.dimmed());
+    if let Some(secret) = shown_secret(f, report.reveal) {
+        let _ = writeln!(out, "      {:<8} {}", "secret", secret.yellow());
+    }
+    if let Some(id) = public_id(f) {
+        let _ = writeln!(out, "      {:<8} {}", "key id", id);
+    }
+    for (i, location) in f.locations.iter().take(SHOWN_LOCATIONS).enumerate() {
+        let label = if i == 0 { "at" } else { "" };
+        let _ = writeln!(out, "      {label:<8} {}", describe(location));
+    }
+    let hidden = f.location_count().saturating_sub(SHOWN_LOCATIONS);
+    if hidden > 0 {
+        let _ = writeln!(out, "      {:<8} … and {hidden} more places", "");
+    }
+    let _ = writeln!(out, "      {:<8} {}", "id", f.fingerprint.as_str().dimmed());
+    out.push('\n');
+}
+
+fn describe(location: &Location) -> String {
+    let mut text = escape(&location.path);
+    if location.line > 0 {
+        let _ = write!(text, ":{}:{}", location.line, location.column);
+    }
+    if let Some(commit) = &location.commit {
+        let _ = write!(
+            text,
+            "  in {} by {} on {}",
+            &commit.id[..commit.id.len().min(10)],
+            escape(&commit.author),
+            crate::time::date(commit.time, commit.offset_minutes)
+        );
+    }
+    text
+}
+
+fn write_advice(out: &mut String, report: &Report) {
+    let files: Vec<&Finding> = report.findings.iter().filter(|f| !is_secret(f)).collect();
+    let _ = writeln!(out, "{}", "What to do".bold());
+    match report.scope {
+        Scope::Staged => {
+            if report.findings.iter().any(is_secret) {
+                let _ = writeln!(out, "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks).");
+                let _ = writeln!(out, "    Keep secrets in an untracked .env (listed in .gitignore) or a secret manager.");
+            }
+            for f in &files {
+                let path = escape(&f.first().path);
+                let _ = writeln!(
+                    out,
+                    "  • Unstage {path} and ignore it: `git rm --cached {path} && echo {path} >> .gitignore`."
+                );
+            }
+            let _ = writeln!(out, "  • Nothing was committed yet: no rotation is needed unless the key leaked elsewhere.");
+        }
+        _ => {
+            let _ = writeln!(out, "  • A secret that reached git should be treated as leaked: rotate it at the provider,");
+            let _ = writeln!(out, "    then remove it from the code (and from history if the repository is shared).");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  • Not a secret (a test value, a public key)? Add `keyrot:allow` in a comment on that line."
+    );
+}

@@ -1,0 +1,56 @@
+//! `--format json`: `{"findings": [...], "summary": {...}}`, one entry per distinct secret with
+//! its rule, provider, fingerprint, masked value (the raw value only with `--reveal`), every
+//! location and the rule's rotation advice. Keys are stable; consumers may rely on them.
+
+use super::{public_id, shown_secret, Report, Reveal};
+use crate::findings::{Finding, Location};
+use serde_json::{json, Map, Value};
+
+pub fn render(report: &Report) -> String {
+    let findings: Vec<Value> = report.findings.iter().map(|f| finding(f, report.reveal)).collect();
+    let value = json!({
+        "findings": findings,
+        "summary": { "findings": report.findings.len() },
+    });
+    let mut text = serde_json::to_string_pretty(&value).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+fn finding(f: &Finding, reveal: Reveal) -> Value {
+    let mut entry = Map::new();
+    entry.insert("rule".into(), json!(f.rule.id));
+    entry.insert("description".into(), json!(f.rule.description));
+    entry.insert("provider".into(), json!(f.rule.provider));
+    entry.insert("kind".into(), json!(if shown_secret(f, reveal).is_some() { "secret" } else { "file" }));
+    entry.insert("fingerprint".into(), json!(f.fingerprint.as_str()));
+    entry.insert("masked".into(), json!(shown_secret(f, Reveal::Masked)));
+    if reveal == Reveal::Full {
+        entry.insert("secret".into(), json!(shown_secret(f, Reveal::Full)));
+    }
+    entry.insert("key_id".into(), json!(public_id(f)));
+    entry.insert("locations".into(), Value::Array(f.locations.iter().map(location).collect()));
+    entry.insert("location_count".into(), json!(f.location_count()));
+    entry.insert(
+        "rotation".into(),
+        match &f.rule.rotate {
+            Some(r) => json!({ "url": r.url, "steps": r.steps }),
+            None => Value::Null,
+        },
+    );
+    Value::Object(entry)
+}
+
+pub fn location(l: &Location) -> Value {
+    let mut entry = Map::new();
+    entry.insert("path".into(), json!(l.path));
+    entry.insert("line".into(), json!(l.line));
+    entry.insert("column".into(), json!(l.column));
+    if let Some(commit) = &l.commit {
+        entry.insert("commit".into(), json!(commit.id));
+        entry.insert("author".into(), json!(commit.author));
+        entry.insert("email".into(), json!(commit.email));
+        entry.insert("date".into(), json!(crate::time::iso8601(commit.time, commit.offset_minutes)));
+    }
+    Value::Object(entry)
+}

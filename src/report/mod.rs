@@ -1,0 +1,87 @@
+//! Reports: one writer per format, each a pure function from findings to text. What every writer
+//! shares lives here: what was scanned, whether secrets are revealed, and how scanned text is made
+//! safe to print (control and bidi characters escaped).
+
+pub mod human;
+pub mod json;
+pub mod sarif;
+
+use crate::findings::Finding;
+use crate::matcher::Evidence;
+use crate::rules::RuleMeta;
+use std::sync::Arc;
+
+/// What was scanned, which decides the wording and the advice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Staged,
+    Files,
+    History,
+    Range(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reveal {
+    Masked,
+    Full,
+}
+
+pub struct Report<'a> {
+    pub findings: &'a [Finding],
+    pub scope: Scope,
+    pub reveal: Reveal,
+    /// Every rule in use, in config order (SARIF lists them all).
+    pub rules: Vec<Arc<RuleMeta>>,
+}
+
+/// The secret as it may be shown: masked unless the user asked to reveal it. File findings
+/// have no secret value.
+pub fn shown_secret(finding: &Finding, reveal: Reveal) -> Option<String> {
+    match &finding.evidence {
+        Evidence::Secret { secret, .. } => Some(escape(&match reveal {
+            Reveal::Masked => secret.masked(),
+            Reveal::Full => secret.expose(),
+        })),
+        Evidence::File => None,
+    }
+}
+
+/// The key's public identifier (a FAL key id, an AWS access key id), when the rule names one.
+pub fn public_id(finding: &Finding) -> Option<String> {
+    match &finding.evidence {
+        Evidence::Secret { public: Some(public), .. } => Some(escape(public)),
+        _ => None,
+    }
+}
+
+/// Escapes control characters and bidirectional overrides so that scanned text cannot move
+/// the cursor, recolor the terminal or reorder what the user reads.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                _ => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_terminal_controls_and_bidi() {
+        assert_eq!(escape("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(escape("x\u{202e}y\nz"), "x\\u{202e}y\\nz");
+        assert_eq!(escape("plain/path.py"), "plain/path.py");
+    }
+}

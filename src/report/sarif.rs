@@ -1,0 +1,124 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning. One result per location; each result
+//! carries the finding's content fingerprint in `partialFingerprints`, so an alert survives line
+//! shifts and file moves. Rule metadata (description, provider, rotation URL and steps) comes from
+//! the rules file; only the rules that produced results are listed. Secrets are always masked.
+
+use super::{shown_secret, Report, Reveal, Scope};
+use crate::findings::{Finding, Location};
+use serde_json::{json, Value};
+
+pub fn render(report: &Report) -> String {
+    let mut rule_ids: Vec<&str> = report.findings.iter().map(|f| f.rule.id.as_str()).collect();
+    rule_ids.sort_unstable();
+    rule_ids.dedup();
+    let rules: Vec<Value> = rule_ids
+        .iter()
+        .filter_map(|id| report.rules.iter().find(|r| r.id == *id))
+        .map(|r| {
+            let mut help = r.description.clone();
+            if let Some(rotate) = &r.rotate {
+                help.push_str(&format!("\n\nRotate it at {}", rotate.url));
+                for (i, step) in rotate.steps.iter().enumerate() {
+                    help.push_str(&format!("\n{}. {step}", i + 1));
+                }
+            }
+            let mut rule = json!({
+                "id": r.id,
+                "name": r.id,
+                "shortDescription": { "text": r.description },
+                "help": { "text": help },
+                "defaultConfiguration": { "level": "error" },
+                "properties": { "tags": tags(&r.tags), "security-severity": "9.0" },
+            });
+            if let Some(rotate) = &r.rotate {
+                rule["helpUri"] = json!(rotate.url);
+            }
+            if let Some(provider) = &r.provider {
+                rule["properties"]["provider"] = json!(provider);
+            }
+            rule
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .flat_map(|f| f.locations.iter().map(move |l| (f, l)))
+        .map(|(f, l)| result(f, l, &rule_ids, &report.scope))
+        .collect();
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "keyrot",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/keyrot/keyrot",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&sarif).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+fn tags(tags: &[String]) -> Vec<String> {
+    let mut all = vec!["security".to_string(), "secret".to_string()];
+    all.extend(tags.iter().cloned());
+    all
+}
+
+fn result(f: &Finding, l: &Location, rule_ids: &[&str], scope: &Scope) -> Value {
+    let what = match shown_secret(f, Reveal::Masked) {
+        Some(masked) => format!("{} ({masked}) found in {}", f.rule.description, l.path),
+        None => format!("{} committed: {}", f.rule.description, l.path),
+    };
+    let message = match (&l.commit, scope) {
+        (Some(commit), _) => format!("{what} at commit {}.", commit.id),
+        (None, Scope::Staged) => format!("{what} (staged)."),
+        (None, _) => format!("{what}."),
+    };
+    let mut physical = json!({ "artifactLocation": { "uri": uri(&l.path), "uriBaseId": "%SRCROOT%" } });
+    if l.line > 0 {
+        physical["region"] = json!({ "startLine": l.line, "startColumn": l.column.max(1) });
+    }
+    let mut result = json!({
+        "ruleId": f.rule.id,
+        "ruleIndex": rule_ids.iter().position(|id| *id == f.rule.id).unwrap_or(0),
+        "level": "error",
+        "message": { "text": message },
+        "locations": [{ "physicalLocation": physical }],
+        "partialFingerprints": { "keyrotSecret/v1": f.fingerprint.as_str() },
+    });
+    if let Some(commit) = &l.commit {
+        result["properties"] = json!({
+            "commit": commit.id,
+            "author": commit.author,
+            "date": crate::time::iso8601(commit.time, commit.offset_minutes),
+        });
+    }
+    result
+}
+
+/// A relative URI reference for a repository path: `/`-separated, everything outside RFC 3986's
+/// unreserved set percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uri_encodes_spaces_and_unicode() {
+        assert_eq!(super::uri("a b/é.txt"), "a%20b/%C3%A9.txt");
+    }
+}

@@ -1,0 +1,110 @@
+//! Rules that test themselves: every rule's `examples` must produce a finding of that rule and its
+//! `negative_examples` must not, run through the whole matcher (keywords, regex, secret group,
+//! entropy, allowlists, markers, overlap resolution) with every other rule loaded. For a rule that
+//! matches by path alone, the examples are paths. Used by `keyrot rules check` and by the test of
+//! the built-in rules.
+
+use crate::matcher::Matcher;
+use crate::rules::Rule;
+
+/// Where an example snippet is pretended to live when the rule does not restrict paths.
+const EXAMPLE_PATH: &str = "snippet.txt";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub rule: String,
+    pub message: String,
+}
+
+/// Checks the rules accepted by `select`; returns every failure (empty when all pass).
+pub fn check(matcher: &Matcher, select: &dyn Fn(&Rule) -> bool) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for (index, rule) in matcher.rules.rules.iter().enumerate() {
+        if !select(rule) {
+            continue;
+        }
+        let fail = |message: String| Failure { rule: rule.meta.id.clone(), message };
+        let fires = |sample: &str| -> Result<bool, String> {
+            let matches = match &rule.regex {
+                None => matcher.scan_path(sample, None),
+                Some(_) => matcher.scan(example_path(rule), None, sample.as_bytes()),
+            };
+            matches.map(|ms| ms.iter().any(|m| m.rule == index)).map_err(|e| e.to_string())
+        };
+        for (i, example) in rule.examples.iter().enumerate() {
+            match fires(example) {
+                Ok(true) => {}
+                Ok(false) => failures.push(fail(format!("example {} does not produce a finding: {}", i + 1, preview(example)))),
+                Err(e) => failures.push(fail(e)),
+            }
+        }
+        for (i, example) in rule.negative_examples.iter().enumerate() {
+            match fires(example) {
+                Ok(false) => {}
+                Ok(true) => failures.push(fail(format!("negative example {} produces a finding: {}", i + 1, preview(example)))),
+                Err(e) => failures.push(fail(e)),
+            }
+        }
+    }
+    failures
+}
+
+/// The path a content example is scanned at: for a path-restricted rule, its `examplePath`.
+fn example_path(rule: &Rule) -> &str {
+    rule.example_path.as_deref().unwrap_or(EXAMPLE_PATH)
+}
+
+/// The first line of an example, short, so a failure stays on one line.
+fn preview(example: &str) -> String {
+    let line = example.trim().lines().next().unwrap_or("");
+    let short: String = line.chars().take(60).collect();
+    crate::report::escape(&short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config, rules::Rules};
+
+    #[test]
+    fn builtin_rules_pass_their_examples() {
+        let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap());
+        matcher.rules.validate().unwrap();
+        let failures = check(&matcher, &|_| true);
+        assert!(failures.is_empty(), "{} failures:\n{failures:#?}", failures.len());
+    }
+
+    #[test]
+    fn builtin_rules_are_complete() {
+        let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap());
+        for rule in &matcher.rules.rules {
+            let id = &rule.meta.id;
+            assert!(rule.examples.len() >= 2, "{id}: needs at least two examples");
+            assert!(!rule.negative_examples.is_empty(), "{id}: needs a negative example");
+            if rule.meta.provider.is_some() {
+                assert!(rule.meta.rotate.is_some(), "{id}: a provider rule needs rotate.url");
+            }
+            if rule.regex.is_some() {
+                assert!(!rule.keywords.is_empty(), "{id}: a content rule needs keywords");
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_example_is_reported_by_rule() {
+        let toml = r#"
+[[rules]]
+id = "demo"
+regex = '''demo_([a-z0-9]{12})'''
+keywords = ["demo_"]
+examples = ["x = demo_abc"]
+negative_examples = ["x = demo_a1b2c3d4e5f6"]
+"#;
+        let mut cfg = config::Config::default();
+        cfg.rules = config::parse(toml, "t.toml").unwrap().rules;
+        let matcher = Matcher::new(Rules::build(&cfg).unwrap());
+        let failures = check(&matcher, &|_| true);
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(failures.iter().all(|f| f.rule == "demo"));
+    }
+}

@@ -1,0 +1,208 @@
+//! Rules ready to run: patterns, allowlists and the metadata reporters need. Built from the raw
+//! config ("raw, then resolved"). Regexes compile lazily, on the first content whose keywords hit
+//! the rule, so a pre-commit run pays only for the rules it needs; user-supplied files are
+//! compiled up front by `Rules::validate` so a bad regex is reported even if it never runs.
+
+use crate::config::{Config, RawAllowlist, RawRule};
+use crate::error::{one_line, Error, Result};
+use regex::bytes::{Regex, RegexBuilder};
+use std::sync::{Arc, OnceLock};
+
+/// What a report needs to know about the rule behind a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleMeta {
+    pub id: String,
+    pub description: String,
+    pub provider: Option<String>,
+    pub tags: Vec<String>,
+    pub rotate: Option<Rotation>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotation {
+    pub url: String,
+    pub steps: Vec<String>,
+}
+
+/// A regex compiled on first use. The error, if any, names the rule it belongs to.
+#[derive(Debug)]
+pub struct Pattern {
+    rule: String,
+    source: String,
+    compiled: OnceLock<Result<Regex, String>>,
+}
+
+impl Pattern {
+    fn new(rule: &str, source: &str) -> Self {
+        Pattern { rule: rule.to_string(), source: source.to_string(), compiled: OnceLock::new() }
+    }
+
+    pub fn get(&self) -> Result<&Regex> {
+        let compiled = self.compiled.get_or_init(|| {
+            RegexBuilder::new(&self.source)
+                .size_limit(64 << 20)
+                .build()
+                .map_err(|e| one_line(&e.to_string()))
+        });
+        compiled.as_ref().map_err(|message| Error::Rule {
+            rule: self.rule.clone(),
+            message: format!("bad regex {:?}: {message}", self.source),
+        })
+    }
+}
+
+/// What an allowlist regex is tested against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Secret,
+    Match,
+    Line,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Any,
+    All,
+}
+
+#[derive(Debug)]
+pub struct Allowlist {
+    pub condition: Condition,
+    pub target: Target,
+    pub commits: Vec<String>,
+    pub paths: Vec<Pattern>,
+    pub regexes: Vec<Pattern>,
+    /// Lower-cased.
+    pub stopwords: Vec<String>,
+    /// For global allowlists: only these rule ids (empty = all).
+    pub target_rules: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub meta: Arc<RuleMeta>,
+    pub regex: Option<Pattern>,
+    pub path: Option<Pattern>,
+    pub secret_group: usize,
+    pub public_group: Option<usize>,
+    pub entropy: Option<f64>,
+    /// Lower-cased.
+    pub keywords: Vec<String>,
+    pub allowlists: Vec<Allowlist>,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+    pub example_path: Option<String>,
+}
+
+impl Rule {
+    /// The rule has a provider, so it wins over generic rules on overlapping text.
+    pub fn is_specific(&self) -> bool {
+        self.meta.provider.is_some()
+    }
+}
+
+#[derive(Debug)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+    pub global: Vec<Allowlist>,
+}
+
+impl Rules {
+    pub fn build(config: &Config) -> Result<Rules> {
+        let mut seen = std::collections::HashSet::new();
+        let mut rules = Vec::with_capacity(config.rules.len());
+        for raw in &config.rules {
+            if !seen.insert(raw.id.as_str()) {
+                return Err(Error::Rule { rule: raw.id.clone(), message: "duplicate rule id".into() });
+            }
+            rules.push(build_rule(raw)?);
+        }
+        let global = config
+            .allowlists
+            .iter()
+            .map(|a| build_allowlist("global allowlist", a))
+            .collect::<Result<_>>()?;
+        Ok(Rules { rules, global })
+    }
+
+    /// Compiles every pattern now, so that a bad regex is reported before scanning.
+    pub fn validate(&self) -> Result<()> {
+        let rule_patterns = self.rules.iter().flat_map(|r| {
+            r.regex.iter().chain(&r.path).chain(r.allowlists.iter().flat_map(Allowlist::patterns))
+        });
+        for pattern in rule_patterns.chain(self.global.iter().flat_map(Allowlist::patterns)) {
+            pattern.get()?;
+        }
+        Ok(())
+    }
+}
+
+impl Allowlist {
+    fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        self.paths.iter().chain(&self.regexes)
+    }
+}
+
+fn build_rule(raw: &RawRule) -> Result<Rule> {
+    let fail = |message: &str| Error::Rule { rule: raw.id.clone(), message: message.into() };
+    if raw.id.trim().is_empty() {
+        return Err(Error::Rule { rule: "(no id)".into(), message: "a rule needs an id".into() });
+    }
+    if raw.regex.is_none() && raw.path.is_none() {
+        return Err(fail("a rule needs a regex, a path, or both"));
+    }
+    if raw.entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
+        return Err(fail("entropy must be between 0 and 8"));
+    }
+    let mut allowlists: Vec<Allowlist> = raw
+        .allowlists
+        .iter()
+        .chain(&raw.allowlist)
+        .map(|a| build_allowlist(&raw.id, a))
+        .collect::<Result<_>>()?;
+    allowlists.iter_mut().for_each(|a| a.target_rules.clear());
+    let rotate = raw.rotate.as_ref().map(|r| Rotation { url: r.url.clone(), steps: r.steps.clone() });
+    Ok(Rule {
+        meta: Arc::new(RuleMeta {
+            id: raw.id.clone(),
+            description: raw.description.clone().unwrap_or_else(|| raw.id.clone()),
+            provider: raw.provider.clone(),
+            tags: raw.tags.clone(),
+            rotate,
+        }),
+        regex: raw.regex.as_deref().map(|s| Pattern::new(&raw.id, s)),
+        path: raw.path.as_deref().map(|s| Pattern::new(&raw.id, s)),
+        secret_group: raw.secret_group.unwrap_or(0),
+        public_group: raw.public_group,
+        entropy: raw.entropy.filter(|&e| e > 0.0),
+        keywords: raw.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect(),
+        allowlists,
+        examples: raw.examples.clone(),
+        negative_examples: raw.negative_examples.clone(),
+        example_path: raw.example_path.clone(),
+    })
+}
+
+fn build_allowlist(owner: &str, raw: &RawAllowlist) -> Result<Allowlist> {
+    let fail = |message: String| Error::Rule { rule: owner.to_string(), message };
+    let condition = match raw.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("OR") => Condition::Any,
+        Some("AND") => Condition::All,
+        Some(other) => return Err(fail(format!("allowlist condition {other:?} is not OR or AND"))),
+    };
+    let target = match raw.regex_target.as_deref() {
+        None | Some("secret") => Target::Secret,
+        Some("match") => Target::Match,
+        Some("line") => Target::Line,
+        Some(other) => return Err(fail(format!("regexTarget {other:?} is not secret, match or line"))),
+    };
+    Ok(Allowlist {
+        condition,
+        target,
+        commits: raw.commits.iter().map(|c| c.to_ascii_lowercase()).collect(),
+        paths: raw.paths.iter().map(|p| Pattern::new(owner, p)).collect(),
+        regexes: raw.regexes.iter().map(|p| Pattern::new(owner, p)).collect(),
+        stopwords: raw.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        target_rules: raw.target_rules.clone(),
+    })
+}

@@ -1,0 +1,248 @@
+//! Git history as a source: the commits reachable from every ref (`--history`) or those of a
+//! range (`--range A..B`). Each commit is compared with *every* parent, and a blob counts as
+//! introduced by the commit only if no parent has it at that path: so an evil merge's own content
+//! is found and attributed to the merge, and unchanged files are never re-read. Each distinct
+//! blob is then scanned once, by a pool of workers that each open their own repository handle,
+//! with the list of every (path, commit) that introduced it.
+//!
+//! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
+//! a worker holds one blob at a time.
+
+use super::{too_large, Blob, Limits, Seen, Sink};
+use crate::error::{Error, Result};
+use crate::findings::{CommitInfo, MAX_LOCATIONS};
+use crate::progress::Progress;
+use git2::{ObjectType, Oid, Repository, Sort, Tree};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Which commits to walk.
+#[derive(Clone, Debug)]
+pub enum Walk {
+    /// Every commit reachable from any ref (branches, tags, remotes, stash) and HEAD.
+    All,
+    /// `A..B`: commits reachable from B and not from A.
+    Range(String),
+}
+
+/// Why a blob is scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A commit of the walk introduced it.
+    Introduced,
+    /// The version a range commit replaced: secrets found there existed before the range.
+    Before,
+}
+
+struct Pending {
+    id: Oid,
+    role: Role,
+    seen: Vec<Seen>,
+}
+
+/// Where blobs go: what the walk introduced, and (for ranges) what those changes replaced.
+pub struct Sinks<'a> {
+    pub introduced: &'a dyn Sink,
+    pub before: &'a dyn Sink,
+}
+
+/// Walks the commits, then scans the blobs they introduced. Errors that stop the walk itself
+/// (a bad revision) are returned; per-object errors go to the sinks and the scan goes on.
+pub fn scan(
+    repo: &Repository,
+    walk: &Walk,
+    limits: Limits,
+    threads: usize,
+    progress: &Progress,
+    sinks: &Sinks,
+) -> Result<()> {
+    if repo.is_shallow() {
+        sinks.introduced.warn(
+            "this repository is a shallow clone: commits before the shallow boundary were not scanned \
+             (fetch more history with `git fetch --unshallow`)"
+                .into(),
+        );
+    }
+    let mut revwalk = repo.revwalk().map_err(|e| Error::git("cannot walk history", e))?;
+    revwalk
+        .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(|e| Error::git("cannot walk history", e))?;
+    match walk {
+        Walk::All => {
+            revwalk.push_glob("*").map_err(|e| Error::git("cannot read the repository's refs", e))?;
+            if repo.head_detached().unwrap_or(false) {
+                revwalk.push_head().map_err(|e| Error::git("cannot read HEAD", e))?;
+            }
+        }
+        Walk::Range(range) => {
+            revwalk.push_range(range).map_err(|e| Error::git(format!("bad range '{range}'"), e))?;
+        }
+    }
+    let mut collector = Collector {
+        repo,
+        walk_range: matches!(walk, Walk::Range(_)),
+        index: HashMap::new(),
+        pending: Vec::new(),
+    };
+    for (order, id) in revwalk.enumerate() {
+        let commit = match id.and_then(|id| repo.find_commit(id)) {
+            Ok(commit) => commit,
+            Err(e) => {
+                sinks.introduced.error(Error::git("cannot walk history", e));
+                break;
+            }
+        };
+        let info = Arc::new(commit_info(&commit, order));
+        collector.commit(&commit, &info, sinks.introduced);
+        progress.walking(order as u64 + 1);
+    }
+    let pending = collector.pending;
+    progress.scanning(pending.len() as u64);
+    let path = repo.path();
+    scan_blobs(path, &pending, limits, threads, progress, sinks);
+    Ok(())
+}
+
+/// Collects, in walk order, every blob introduced by the walked commits.
+struct Collector<'r> {
+    repo: &'r Repository,
+    walk_range: bool,
+    index: HashMap<(Oid, Role), usize>,
+    pending: Vec<Pending>,
+}
+
+impl<'r> Collector<'r> {
+    fn commit(&mut self, commit: &git2::Commit, info: &Arc<CommitInfo>, sink: &dyn Sink) {
+        let tree = match commit.tree() {
+            Ok(tree) => tree,
+            Err(e) => return sink.error(Error::git(format!("commit {}: cannot read its tree", commit.id()), e)),
+        };
+        let mut parents = Vec::new();
+        for parent_id in commit.parent_ids() {
+            match self.repo.find_commit(parent_id).and_then(|p| p.tree()) {
+                Ok(tree) => parents.push(tree),
+                Err(e) => sink.error(Error::git(format!("commit {}: cannot read parent {parent_id}", commit.id()), e)),
+            }
+        }
+        self.tree(&tree, &parents, "", info, sink);
+    }
+
+    fn tree(&mut self, tree: &Tree, parents: &[Tree], prefix: &str, info: &Arc<CommitInfo>, sink: &dyn Sink) {
+        for entry in tree.iter() {
+            let name = entry.name_bytes();
+            let id = entry.id();
+            let mut unchanged = false;
+            let mut parent_trees = Vec::new();
+            let mut replaced = Vec::new();
+            for parent in parents {
+                let Some(old) = parent.get_name_bytes(name) else { continue };
+                if old.id() == id {
+                    unchanged = true;
+                    break;
+                }
+                match old.kind() {
+                    Some(ObjectType::Tree) => match self.repo.find_tree(old.id()) {
+                        Ok(t) => parent_trees.push(t),
+                        Err(e) => sink.error(Error::git(format!("cannot read tree {}", old.id()), e)),
+                    },
+                    Some(ObjectType::Blob) => replaced.push(old.id()),
+                    _ => {}
+                }
+            }
+            if unchanged {
+                continue;
+            }
+            let path = format!("{prefix}{}", String::from_utf8_lossy(name));
+            match entry.kind() {
+                Some(ObjectType::Blob) => {
+                    self.add(id, Role::Introduced, &path, info);
+                    if self.walk_range {
+                        for old in replaced {
+                            self.add(old, Role::Before, &path, info);
+                        }
+                    }
+                }
+                Some(ObjectType::Tree) => match self.repo.find_tree(id) {
+                    Ok(subtree) => self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink),
+                    Err(e) => sink.error(Error::git(format!("commit {}: cannot read tree {id} ({path})", info.id), e)),
+                },
+                _ => {} // submodule commits live in another repository
+            }
+        }
+    }
+
+    fn add(&mut self, id: Oid, role: Role, path: &str, info: &Arc<CommitInfo>) {
+        let next = self.pending.len();
+        let slot = *self.index.entry((id, role)).or_insert(next);
+        if slot == next {
+            self.pending.push(Pending { id, role, seen: Vec::new() });
+        }
+        let seen = &mut self.pending[slot].seen;
+        if seen.len() < MAX_LOCATIONS {
+            seen.push(Seen { path: path.to_string(), commit: Some(info.clone()) });
+        }
+    }
+}
+
+fn commit_info(commit: &git2::Commit, order: usize) -> CommitInfo {
+    let author = commit.author();
+    CommitInfo {
+        id: commit.id().to_string(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        time: author.when().seconds(),
+        offset_minutes: author.when().offset_minutes(),
+        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+        order,
+    }
+}
+
+/// Scans the pending blobs on `threads` workers, each with its own repository handle, pulling
+/// the next blob index from a shared counter.
+fn scan_blobs(git_dir: &Path, pending: &[Pending], limits: Limits, threads: usize, progress: &Progress, sinks: &Sinks) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let repo = match Repository::open(git_dir) {
+                    Ok(repo) => repo,
+                    Err(e) => return sinks.introduced.error(Error::git("cannot open the repository", e)),
+                };
+                let odb = match repo.odb() {
+                    Ok(odb) => odb,
+                    Err(e) => return sinks.introduced.error(Error::git("cannot open the object database", e)),
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = pending.get(i) else { break };
+                    let sink = match item.role {
+                        Role::Introduced => sinks.introduced,
+                        Role::Before => sinks.before,
+                    };
+                    let where_ = || {
+                        let first = &item.seen[0];
+                        let commit = first.commit.as_ref().map_or(String::new(), |c| format!(" in commit {}", c.id));
+                        format!("object {} ({}{commit})", item.id, first.path)
+                    };
+                    match odb.read_header(item.id) {
+                        Ok((size, _)) if size as u64 > limits.max_file_bytes => {
+                            sink.warn(too_large(&item.seen[0].path, size as u64, limits));
+                            sink.blob(Blob { bytes: &[], seen: &item.seen });
+                            progress.scanned(0);
+                        }
+                        Ok(_) => match odb.read(item.id) {
+                            Ok(object) => {
+                                sink.blob(Blob { bytes: object.data(), seen: &item.seen });
+                                progress.scanned(object.len());
+                            }
+                            Err(e) => sink.error(Error::git(format!("cannot read {}", where_()), e)),
+                        },
+                        Err(e) => sink.error(Error::git(format!("cannot read {}", where_()), e)),
+                    }
+                }
+            });
+        }
+    });
+}
