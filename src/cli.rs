@@ -16,7 +16,13 @@ pub struct Cli {
     pub command: Command,
 
     /// Rules file to use (default: .keyrot.toml or .gitleaks.toml at the repository root, then the built-in rules)
-    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "KEYROT_CONFIG")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "FILE",
+        env = "KEYROT_CONFIG"
+    )]
     pub config: Option<PathBuf>,
 
     /// When to color human output
@@ -30,6 +36,17 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the rules in use, or check a rules file
     Rules(RulesArgs),
+    /// Show where the configuration in effect comes from
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the files the rules come from and how many rules are in use
+    Show,
 }
 
 #[derive(Args, Debug)]

@@ -17,7 +17,6 @@ pub const BUILTIN_NAME: &str = "built-in rules.toml";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawConfig {
     pub title: Option<String>,
-    pub description: Option<String>,
     pub min_version: Option<String>,
     pub extend: Option<RawExtend>,
     #[serde(default)]
@@ -80,6 +79,8 @@ pub struct RawRotate {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawAllowlist {
+    /// Documentation only.
+    #[allow(dead_code)]
     pub description: Option<String>,
     pub condition: Option<String>,
     #[serde(default)]
@@ -111,6 +112,8 @@ pub struct Config {
     pub allowlists: Vec<RawAllowlist>,
     /// Files the rules came from, outermost last, for `keyrot config show`.
     pub origins: Vec<String>,
+    /// The `title` of the outermost file that has one.
+    pub title: Option<String>,
     /// Whether the built-in rules file is part of this configuration (its regexes are tested,
     /// so they may compile lazily; user rules are compiled up front).
     pub includes_builtin: bool,
@@ -125,17 +128,27 @@ pub fn parse(text: &str, name: &str) -> Result<RawConfig> {
             Some(line) => format!("{name}:{line}"),
             None => name.to_string(),
         };
-        Error::Config { file, message: one_line(e.message()) }
+        Error::Config {
+            file,
+            message: one_line(e.message()),
+        }
     })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 pub fn builtin() -> Result<Config> {
     let raw = parse(BUILTIN_RULES, BUILTIN_NAME)?;
-    let mut config = Config { includes_builtin: true, ..Config::default() };
+    let mut config = Config {
+        includes_builtin: true,
+        ..Config::default()
+    };
     config.merge(raw, BUILTIN_NAME);
     Ok(config)
 }
@@ -147,8 +160,10 @@ pub fn load_file(path: &Path, base: DefaultBase) -> Result<Config> {
 
 fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Config> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        file: name.clone(),
+        message: e.to_string(),
+    })?;
     let raw = parse(&text, &name)?;
     let extend = raw.extend.as_ref();
     let use_default = extend
@@ -169,7 +184,9 @@ fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Confi
         Config::default()
     };
     if let Some(url) = extend.and_then(|e| e.url.as_ref()) {
-        config.unsupported.push(format!("{name}: [extend] url = {url:?} (not fetched)"));
+        config
+            .unsupported
+            .push(format!("{name}: [extend] url = {url:?} (not fetched)"));
     }
     if let Some(disabled) = extend.map(|e| &e.disabled_rules) {
         config.rules.retain(|r| !disabled.contains(&r.id));
@@ -183,24 +200,56 @@ impl Config {
     /// in place, keeping rule order stable.
     fn merge(&mut self, raw: RawConfig, name: &str) {
         if raw.min_version.is_some() {
-            self.unsupported.push(format!("{name}: minVersion (ignored)"));
+            self.unsupported
+                .push(format!("{name}: minVersion (ignored)"));
         }
         for rule in raw.rules {
             if rule.required.is_some() {
-                self.unsupported
-                    .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", rule.id));
+                self.unsupported.push(format!(
+                    "{name}: rule '{}': [[rules.required]] (composite rules)",
+                    rule.id
+                ));
             }
             if rule.skip_report == Some(true) {
-                self.unsupported.push(format!("{name}: rule '{}': skipReport", rule.id));
+                self.unsupported
+                    .push(format!("{name}: rule '{}': skipReport", rule.id));
             }
             match self.rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
                 None => self.rules.push(rule),
             }
         }
+        self.title = raw.title.or(self.title.take());
         self.allowlists.extend(raw.allowlist);
         self.allowlists.extend(raw.allowlists);
         self.origins.push(name.to_string());
+    }
+}
+
+/// The configuration for a run: `--config FILE` (or `KEYROT_CONFIG`), else `.keyrot.toml`, else
+/// `.gitleaks.toml` in `root`, else the built-in rules. A file whose name mentions gitleaks keeps
+/// gitleaks' meaning of a missing `[extend]` (replace the defaults); keyrot files extend them.
+pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
+    let chosen = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => [".keyrot.toml", ".gitleaks.toml"]
+            .iter()
+            .map(|name| root.join(name))
+            .find(|p| p.is_file()),
+    };
+    match chosen {
+        Some(path) => {
+            let base = if path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("gitleaks"))
+            {
+                DefaultBase::Replace
+            } else {
+                DefaultBase::Extend
+            };
+            load_file(&path, base)
+        }
+        None => builtin(),
     }
 }
 
@@ -224,26 +273,5 @@ mod tests {
     fn builtin_rules_parse() {
         let config = builtin().unwrap();
         assert!(config.rules.len() > 10);
-    }
-}
-
-/// The configuration for a run: `--config FILE` (or `KEYROT_CONFIG`), else `.keyrot.toml`, else
-/// `.gitleaks.toml` in `root`, else the built-in rules. A file whose name mentions gitleaks keeps
-/// gitleaks' meaning of a missing `[extend]` (replace the defaults); keyrot files extend them.
-pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
-    let chosen = match explicit {
-        Some(path) => Some(path.to_path_buf()),
-        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.is_file()),
-    };
-    match chosen {
-        Some(path) => {
-            let base = if path.file_name().is_some_and(|n| n.to_string_lossy().contains("gitleaks")) {
-                DefaultBase::Replace
-            } else {
-                DefaultBase::Extend
-            };
-            load_file(&path, base)
-        }
-        None => builtin(),
     }
 }

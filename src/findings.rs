@@ -36,7 +36,12 @@ pub struct Location {
 
 impl Location {
     fn sort_key(&self) -> (usize, &str, usize, usize) {
-        (self.commit.as_ref().map_or(0, |c| c.order), &self.path, self.line, self.column)
+        (
+            self.commit.as_ref().map_or(0, |c| c.order),
+            &self.path,
+            self.line,
+            self.column,
+        )
     }
 }
 
@@ -67,19 +72,33 @@ pub struct FindingSet {
 }
 
 impl FindingSet {
-    pub fn add(&mut self, rule: &Arc<RuleMeta>, m: &Match, path: &str, commit: Option<&Arc<CommitInfo>>) {
+    pub fn add(
+        &mut self,
+        rule: &Arc<RuleMeta>,
+        m: &Match,
+        path: &str,
+        commit: Option<&Arc<CommitInfo>>,
+    ) {
         let fingerprint = match &m.evidence {
             Evidence::Secret { secret, .. } => Fingerprint::of(&rule.id, secret.bytes()),
             Evidence::File => Fingerprint::of(&rule.id, path.as_bytes()),
         };
-        let location = Location { path: path.to_string(), line: m.line, column: m.column, commit: commit.cloned() };
-        let finding = self.by_fingerprint.entry(fingerprint.clone()).or_insert_with(|| Finding {
-            fingerprint,
-            rule: rule.clone(),
-            evidence: m.evidence.clone(),
-            locations: Vec::new(),
-            more_locations: 0,
-        });
+        let location = Location {
+            path: path.to_string(),
+            line: m.line,
+            column: m.column,
+            commit: commit.cloned(),
+        };
+        let finding = self
+            .by_fingerprint
+            .entry(fingerprint.clone())
+            .or_insert_with(|| Finding {
+                fingerprint,
+                rule: rule.clone(),
+                evidence: m.evidence.clone(),
+                locations: Vec::new(),
+                more_locations: 0,
+            });
         if finding.locations.contains(&location) {
             return;
         }
@@ -100,14 +119,6 @@ impl FindingSet {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.by_fingerprint.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_fingerprint.is_empty()
-    }
-
     pub fn fingerprints(self) -> impl Iterator<Item = Fingerprint> {
         self.by_fingerprint.into_keys()
     }
@@ -120,10 +131,16 @@ impl FindingSet {
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut findings: Vec<Finding> = self.by_fingerprint.into_values().collect();
         for finding in &mut findings {
-            finding.locations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            finding
+                .locations
+                .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         }
         findings.sort_by(|a, b| {
-            (a.first().sort_key(), &a.rule.id, &a.fingerprint).cmp(&(b.first().sort_key(), &b.rule.id, &b.fingerprint))
+            (a.first().sort_key(), &a.rule.id, &a.fingerprint).cmp(&(
+                b.first().sort_key(),
+                &b.rule.id,
+                &b.fingerprint,
+            ))
         });
         findings
     }

@@ -18,7 +18,7 @@ mod source;
 mod time;
 
 use clap::Parser;
-use cli::{Cli, ColorChoice, Command, Format, RulesCommand, ScanArgs};
+use cli::{Cli, ColorChoice, Command, ConfigCommand, Format, RulesCommand, ScanArgs};
 use error::{Error, Result};
 use matcher::Matcher;
 use std::io::{IsTerminal, Write};
@@ -48,6 +48,9 @@ fn run(cli: &Cli) -> Result<u8> {
             None | Some(RulesCommand::List) => list_rules(cli),
             Some(RulesCommand::Check { file }) => check_rules(file),
         },
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => show_config(cli),
     }
 }
 
@@ -55,7 +58,9 @@ fn set_color(choice: ColorChoice) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     colored::control::set_override(on);
 }
@@ -86,15 +91,23 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let matcher = load_matcher(cli)?;
     let (target, scope) = scan_target(args)?;
     let options = scan::Options {
-        limits: source::Limits { max_file_bytes: args.max_file_size.saturating_mul(1 << 20) },
-        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        limits: source::Limits {
+            max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
+        },
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
     };
     let progress = progress::Progress::new(args.quiet || matches!(target, scan::Target::Staged(_)));
     let outcome = scan::run(&matcher, &target, &options, &progress)?;
     let report = report::Report {
         findings: &outcome.findings,
         scope,
-        reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
+        reveal: if args.reveal {
+            report::Reveal::Full
+        } else {
+            report::Reveal::Masked
+        },
         rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
     };
     let text = match args.format {
@@ -132,20 +145,51 @@ fn scan_target(args: &ScanArgs) -> Result<(scan::Target, report::Scope)> {
         (None, None) => None,
     };
     if (args.history || range.is_some()) && !args.paths.is_empty() {
-        return Err(Error::Usage("paths cannot be combined with --history or --range".into()));
+        return Err(Error::Usage(
+            "paths cannot be combined with --history or --range".into(),
+        ));
     }
     if let Some(range) = range {
         if !range.contains("..") {
             return Err(Error::Usage(format!("--range takes A..B, not '{range}'")));
         }
-        return Ok((Target::History(Walk::Range(range.clone())), report::Scope::Range(range)));
+        return Ok((
+            Target::History(Walk::Range(range.clone())),
+            report::Scope::Range(range),
+        ));
     }
     if args.history {
         return Ok((Target::History(Walk::All), report::Scope::History));
     }
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let ignore_files = if args.no_ignore { source::dir::IgnoreFiles::Disregard } else { source::dir::IgnoreFiles::Respect };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let ignore_files = if args.no_ignore {
+        source::dir::IgnoreFiles::Disregard
+    } else {
+        source::dir::IgnoreFiles::Respect
+    };
     Ok((Target::Dir(paths, ignore_files), report::Scope::Files))
+}
+
+fn show_config(cli: &Cli) -> Result<u8> {
+    let config = config::resolve(cli.config.as_deref(), &project_root())?;
+    let rules = rules::Rules::build(&config)?;
+    rules.validate()?;
+    let mut text = String::new();
+    if let Some(title) = &config.title {
+        text.push_str(&format!("title:      {title}\n"));
+    }
+    text.push_str(&format!("from:       {}\n", config.origins.join(" + ")));
+    text.push_str(&format!("rules:      {}\n", rules.rules.len()));
+    text.push_str(&format!("allowlists: {} global\n", rules.global.len()));
+    for field in &config.unsupported {
+        text.push_str(&format!("unsupported: {field}\n"));
+    }
+    print(&text)?;
+    Ok(CLEAN)
 }
 
 fn list_rules(cli: &Cli) -> Result<u8> {
@@ -167,15 +211,25 @@ fn list_rules(cli: &Cli) -> Result<u8> {
 fn check_rules(file: &Path) -> Result<u8> {
     let config = config::load_file(file, config::DefaultBase::Extend)?;
     let own: std::collections::HashSet<String> = {
-        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file.display().to_string(), e))?;
-        config::parse(&text, &file.display().to_string())?.rules.into_iter().map(|r| r.id).collect()
+        let text =
+            std::fs::read_to_string(file).map_err(|e| Error::io(file.display().to_string(), e))?;
+        config::parse(&text, &file.display().to_string())?
+            .rules
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
     };
     let rules = rules::Rules::build(&config)?;
     rules.validate()?;
     let matcher = Matcher::new(rules);
     let failures = rulecheck::check(&matcher, &|rule| own.contains(&rule.meta.id));
     for failure in &failures {
-        eprintln!("{}: rule '{}': {}", file.display(), failure.rule, failure.message);
+        eprintln!(
+            "{}: rule '{}': {}",
+            file.display(),
+            failure.rule,
+            failure.message
+        );
     }
     let examples: usize = matcher
         .rules
@@ -185,10 +239,18 @@ fn check_rules(file: &Path) -> Result<u8> {
         .map(|r| r.examples.len() + r.negative_examples.len())
         .sum();
     if failures.is_empty() {
-        println!("{}: {} rules, {examples} examples: all pass", file.display(), own.len());
+        println!(
+            "{}: {} rules, {examples} examples: all pass",
+            file.display(),
+            own.len()
+        );
         Ok(CLEAN)
     } else {
-        println!("{}: {} of {examples} examples fail", file.display(), failures.len());
+        println!(
+            "{}: {} of {examples} examples fail",
+            file.display(),
+            failures.len()
+        );
         Ok(FOUND)
     }
 }
@@ -196,8 +258,13 @@ fn check_rules(file: &Path) -> Result<u8> {
 /// Writes to stdout; a closed pipe (`keyrot … | head`) is not an error worth a trace.
 fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("cannot write the report", e)),
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write the report", e))
+        }
         _ => Ok(()),
     }
 }

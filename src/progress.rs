@@ -20,17 +20,28 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Progress { bar, bytes: AtomicU64::new(0), findings: AtomicU64::new(0) }
+        Progress {
+            bar,
+            bytes: AtomicU64::new(0),
+            findings: AtomicU64::new(0),
+        }
     }
 
     pub fn hidden() -> Progress {
-        Progress { bar: None, bytes: AtomicU64::new(0), findings: AtomicU64::new(0) }
+        Progress {
+            bar: None,
+            bytes: AtomicU64::new(0),
+            findings: AtomicU64::new(0),
+        }
     }
 
     pub fn walking(&self, commits: u64) {
         if let Some(bar) = &self.bar {
             if commits == 1 {
-                bar.set_style(ProgressStyle::with_template("{spinner} walking history: {pos} commits").expect("static template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} walking history: {pos} commits")
+                        .expect("static template"),
+                );
             }
             bar.set_position(commits);
         }
@@ -39,7 +50,8 @@ impl Progress {
     pub fn scanning(&self, blobs: u64) {
         if let Some(bar) = &self.bar {
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} blobs, {msg} [{elapsed}]").expect("static template"),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} blobs, {msg} [{elapsed}]")
+                    .expect("static template"),
             );
             bar.set_length(blobs);
             bar.set_position(0);

@@ -29,8 +29,6 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<Error>,
     pub warnings: Vec<String>,
-    pub blobs: usize,
-    pub bytes: u64,
 }
 
 /// Matches blobs and keeps what they found. One per scan (and one for a range's "before" blobs).
@@ -40,7 +38,6 @@ pub struct Collect<'m> {
     findings: Mutex<FindingSet>,
     errors: Mutex<Vec<Error>>,
     warnings: Mutex<Vec<String>>,
-    counts: Mutex<(usize, u64)>,
 }
 
 impl<'m> Collect<'m> {
@@ -51,23 +48,23 @@ impl<'m> Collect<'m> {
             findings: Mutex::default(),
             errors: Mutex::default(),
             warnings: Mutex::default(),
-            counts: Mutex::default(),
         }
     }
 
-    fn finish(self) -> (FindingSet, Vec<Error>, Vec<String>, (usize, u64)) {
+    fn finish(self) -> (FindingSet, Vec<Error>, Vec<String>) {
         (
             self.findings.into_inner().expect("no worker panicked"),
             self.errors.into_inner().expect("no worker panicked"),
             self.warnings.into_inner().expect("no worker panicked"),
-            self.counts.into_inner().expect("no worker panicked"),
         )
     }
 }
 
 impl Sink for Collect<'_> {
     fn blob(&self, blob: Blob) {
-        let Some(first) = blob.seen.first() else { return };
+        let Some(first) = blob.seen.first() else {
+            return;
+        };
         let commit = first.commit.as_ref().map(|c| c.id.as_str());
         let content = match self.matcher.scan_content(&first.path, commit, blob.bytes) {
             Ok(matches) => matches,
@@ -75,17 +72,16 @@ impl Sink for Collect<'_> {
         };
         let mut by_path = Vec::with_capacity(blob.seen.len());
         for seen in blob.seen {
-            match self.matcher.scan_path(&seen.path, seen.commit.as_ref().map(|c| c.id.as_str())) {
+            match self
+                .matcher
+                .scan_path(&seen.path, seen.commit.as_ref().map(|c| c.id.as_str()))
+            {
                 Ok(matches) => by_path.push(matches),
                 Err(e) => return self.error(e),
             }
         }
-        self.progress.found(content.len() + by_path.iter().map(Vec::len).sum::<usize>());
-        {
-            let mut counts = self.counts.lock().expect("no worker panicked");
-            counts.0 += 1;
-            counts.1 += blob.bytes.len() as u64;
-        }
+        self.progress
+            .found(content.len() + by_path.iter().map(Vec::len).sum::<usize>());
         if content.is_empty() && by_path.iter().all(Vec::is_empty) {
             return;
         }
@@ -103,7 +99,10 @@ impl Sink for Collect<'_> {
     }
 
     fn warn(&self, message: String) {
-        self.warnings.lock().expect("no worker panicked").push(message);
+        self.warnings
+            .lock()
+            .expect("no worker panicked")
+            .push(message);
     }
 }
 
@@ -112,7 +111,12 @@ pub struct Options {
     pub threads: usize,
 }
 
-pub fn run(matcher: &Matcher, target: &Target, options: &Options, progress: &Progress) -> Result<Outcome> {
+pub fn run(
+    matcher: &Matcher,
+    target: &Target,
+    options: &Options,
+    progress: &Progress,
+) -> Result<Outcome> {
     let collect = Collect::new(matcher, progress);
     let mut before_fingerprints = HashSet::new();
     match target {
@@ -121,27 +125,51 @@ pub fn run(matcher: &Matcher, target: &Target, options: &Options, progress: &Pro
             staged::scan(&repo, paths, options.limits, &collect)?;
         }
         Target::Dir(paths, ignore_files) => {
-            dir::scan(paths, *ignore_files, options.limits, options.threads, &collect);
+            dir::scan(
+                paths,
+                *ignore_files,
+                options.limits,
+                options.threads,
+                &collect,
+            );
         }
         Target::History(walk) => {
             let repo = open_repo()?;
             let quiet = Progress::hidden();
             let before = Collect::new(matcher, &quiet);
-            let sinks = Sinks { introduced: &collect, before: &before };
-            history::scan(&repo, walk, options.limits, options.threads, progress, &sinks)?;
-            let (found_before, errors, _, _) = before.finish();
+            let sinks = Sinks {
+                introduced: &collect,
+                before: &before,
+            };
+            history::scan(
+                &repo,
+                walk,
+                options.limits,
+                options.threads,
+                progress,
+                &sinks,
+            )?;
+            let (found_before, errors, _) = before.finish();
             before_fingerprints.extend(found_before.fingerprints());
-            collect.errors.lock().expect("no worker panicked").extend(errors);
+            collect
+                .errors
+                .lock()
+                .expect("no worker panicked")
+                .extend(errors);
         }
     }
     progress.finish();
-    let (mut findings, errors, mut warnings, (blobs, bytes)) = collect.finish();
+    let (mut findings, errors, mut warnings) = collect.finish();
     for fingerprint in &before_fingerprints {
         findings.remove(fingerprint);
     }
     warnings.sort();
     warnings.dedup();
-    Ok(Outcome { findings: findings.into_sorted(), errors, warnings, blobs, bytes })
+    Ok(Outcome {
+        findings: findings.into_sorted(),
+        errors,
+        warnings,
+    })
 }
 
 /// The repository around the current directory.
@@ -158,4 +186,3 @@ pub fn open_repo() -> Result<Repository> {
 pub fn is_secret(finding: &Finding) -> bool {
     matches!(finding.evidence, Evidence::Secret { .. })
 }
-

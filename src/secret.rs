@@ -60,10 +60,6 @@ impl Fingerprint {
         Fingerprint(hex)
     }
 
-    pub fn from_hex(hex: &str) -> Self {
-        Fingerprint(hex.to_ascii_lowercase())
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -101,7 +97,10 @@ mod tests {
 
     #[test]
     fn masks_to_a_quarter_and_at_most_eight() {
-        assert_eq!(Secret::new(b"r8_abcdefghijklmnopqrstuvwxyz0123456789A").masked(), "r8_abcde...");
+        assert_eq!(
+            Secret::new(b"r8_abcdefghijklmnopqrstuvwxyz0123456789A").masked(),
+            "r8_abcde..."
+        );
         assert_eq!(Secret::new(b"AKIAABCDEFGHIJKLMNOP").masked(), "AKIAA...");
         assert_eq!(Secret::new(b"abc").masked(), "...");
     }

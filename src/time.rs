@@ -1,5 +1,5 @@
 //! Dates without a date crate: commit times (seconds since the epoch plus the author's UTC offset)
-//! as ISO 8601, and whole days between two instants. Civil-date arithmetic after Howard Hinnant's
+//! as ISO 8601. Civil-date arithmetic after Howard Hinnant's
 //! public-domain `civil_from_days`.
 
 /// `2026-01-05T10:30:00+01:00` for the author's local time.
@@ -22,11 +22,6 @@ pub fn iso8601(seconds: i64, offset_minutes: i32) -> String {
 /// `2026-01-05`, in the author's local time.
 pub fn date(seconds: i64, offset_minutes: i32) -> String {
     iso8601(seconds, offset_minutes)[..10].to_string()
-}
-
-/// Whole days from `then` to `now` (never negative).
-pub fn days_between(then: i64, now: i64) -> i64 {
-    ((now - then) / 86_400).max(0)
 }
 
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -52,11 +47,5 @@ mod tests {
         assert_eq!(iso8601(1_767_614_400, 0), "2026-01-05T12:00:00+00:00");
         assert_eq!(iso8601(1_767_614_400, -300), "2026-01-05T07:00:00-05:00");
         assert_eq!(date(951_782_400, 0), "2000-02-29");
-    }
-
-    #[test]
-    fn counts_whole_days() {
-        assert_eq!(days_between(0, 86_400 * 3 + 5), 3);
-        assert_eq!(days_between(100, 0), 0);
     }
 }

@@ -15,7 +15,12 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let n = report.findings.len();
     if n == 0 {
-        let _ = writeln!(out, "{} no secrets found in {}", "keyrot:".green().bold(), scope_name(&report.scope));
+        let _ = writeln!(
+            out,
+            "{} no secrets found in {}",
+            "keyrot:".green().bold(),
+            scope_name(&report.scope)
+        );
         return out;
     }
     let noun = if n == 1 { "finding" } else { "findings" };
@@ -41,8 +46,20 @@ fn scope_name(scope: &Scope) -> String {
 }
 
 fn write_finding(out: &mut String, f: &Finding, report: &Report) {
-    let provider = f.rule.provider.as_deref().map(|p| format!("{p}: ")).unwrap_or_default();
-    let _ = writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, f.rule.description.bold(), f.rule.id.dimmed());
+    let provider = f
+        .rule
+        .provider
+        .as_deref()
+        .map(|p| format!("{p}: "))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  {} {}{}  ({})",
+        "✗".red(),
+        provider,
+        f.rule.description.bold(),
+        f.rule.id.dimmed()
+    );
     if let Some(secret) = shown_secret(f, report.reveal) {
         let _ = writeln!(out, "      {:<8} {}", "secret", secret.yellow());
     }
@@ -98,7 +115,10 @@ fn write_advice(out: &mut String, report: &Report) {
         }
         _ => {
             let _ = writeln!(out, "  • A secret that reached git should be treated as leaked: rotate it at the provider,");
-            let _ = writeln!(out, "    then remove it from the code (and from history if the repository is shared).");
+            let _ = writeln!(
+                out,
+                "    then remove it from the code (and from history if the repository is shared)."
+            );
         }
     }
     let _ = writeln!(

@@ -7,7 +7,11 @@ use crate::findings::{Finding, Location};
 use serde_json::{json, Map, Value};
 
 pub fn render(report: &Report) -> String {
-    let findings: Vec<Value> = report.findings.iter().map(|f| finding(f, report.reveal)).collect();
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| finding(f, report.reveal))
+        .collect();
     let value = json!({
         "findings": findings,
         "summary": { "findings": report.findings.len() },
@@ -22,14 +26,24 @@ fn finding(f: &Finding, reveal: Reveal) -> Value {
     entry.insert("rule".into(), json!(f.rule.id));
     entry.insert("description".into(), json!(f.rule.description));
     entry.insert("provider".into(), json!(f.rule.provider));
-    entry.insert("kind".into(), json!(if shown_secret(f, reveal).is_some() { "secret" } else { "file" }));
+    entry.insert(
+        "kind".into(),
+        json!(if shown_secret(f, reveal).is_some() {
+            "secret"
+        } else {
+            "file"
+        }),
+    );
     entry.insert("fingerprint".into(), json!(f.fingerprint.as_str()));
     entry.insert("masked".into(), json!(shown_secret(f, Reveal::Masked)));
     if reveal == Reveal::Full {
         entry.insert("secret".into(), json!(shown_secret(f, Reveal::Full)));
     }
     entry.insert("key_id".into(), json!(public_id(f)));
-    entry.insert("locations".into(), Value::Array(f.locations.iter().map(location).collect()));
+    entry.insert(
+        "locations".into(),
+        Value::Array(f.locations.iter().map(location).collect()),
+    );
     entry.insert("location_count".into(), json!(f.location_count()));
     entry.insert(
         "rotation".into(),
@@ -50,7 +64,10 @@ pub fn location(l: &Location) -> Value {
         entry.insert("commit".into(), json!(commit.id));
         entry.insert("author".into(), json!(commit.author));
         entry.insert("email".into(), json!(commit.email));
-        entry.insert("date".into(), json!(crate::time::iso8601(commit.time, commit.offset_minutes)));
+        entry.insert(
+            "date".into(),
+            json!(crate::time::iso8601(commit.time, commit.offset_minutes)),
+        );
     }
     Value::Object(entry)
 }

@@ -49,7 +49,10 @@ pub fn shown_secret(finding: &Finding, reveal: Reveal) -> Option<String> {
 /// The key's public identifier (a FAL key id, an AWS access key id), when the rule names one.
 pub fn public_id(finding: &Finding) -> Option<String> {
     match &finding.evidence {
-        Evidence::Secret { public: Some(public), .. } => Some(escape(public)),
+        Evidence::Secret {
+            public: Some(public),
+            ..
+        } => Some(escape(public)),
         _ => None,
     }
 }

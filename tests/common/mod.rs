@@ -1,0 +1,159 @@
+//! Shared helpers for the integration tests: real git repositories in temporary directories,
+//! built with the git CLI under a fixed author, committer and date so commit ids are stable, and
+//! a runner for the real keyrot binary that captures exit code, stdout and stderr.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Tokens used across tests: made up, well-formed, never real.
+pub const REPLICATE: &str = "r8_qk9AAUgJcHecOBLMIvJw08QiT6FBHgIVwXDg6";
+pub const FAL: &str = "db47e838-3a87-4094-91f3-dcad76306282:c8ddf1549e6a1c92b93050f90f8aca83";
+pub const GITHUB: &str = "ghp_a1ckGTKUDvQtiV4P3JNByrZjFHh5nLrNuEbw";
+pub const GITHUB2: &str = "ghp_Zr7mQ2xLp9WvK4nT8bYc3HdF6gJ1sA5eU0oR";
+pub const GITHUB3: &str = "ghp_Mn3bV8cX1zL5kJ7hG2fD9sA4pO6iU0yT3rEw";
+
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl Repo {
+    /// A new repository with a `main` branch and no commits.
+    pub fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
+        let full = self.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args, "2026-01-05T12:00:00Z")
+    }
+
+    /// Stages everything and commits with the given date (ISO 8601).
+    pub fn commit_at(&self, message: &str, date: &str) -> String {
+        git_in(self.path(), &["add", "-A"], date);
+        git_in(
+            self.path(),
+            &["commit", "-q", "--allow-empty", "-m", message],
+            date,
+        );
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    pub fn commit(&self, message: &str) -> String {
+        self.commit_at(message, "2026-01-05T12:00:00Z")
+    }
+
+    pub fn keyrot(&self, args: &[&str]) -> Run {
+        keyrot_in(self.path(), args)
+    }
+}
+
+pub fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
+    let output = git_output(dir, args, date);
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs git with the fixed identity and dates, whatever its exit status.
+pub fn git_output(dir: &Path, args: &[&str], date: &str) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.org")
+        .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.org")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("git runs")
+}
+
+pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_keyrot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KEYROT_CONFIG")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("keyrot runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A temporary directory that is not a git repository.
+pub fn plain_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+pub fn rule_ids(run: &Run) -> Vec<String> {
+    let json = run.json();
+    let mut ids: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+pub fn assert_not_revealed(run: &Run, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !run.all().contains(secret),
+            "secret printed in full:\n{}",
+            run.all()
+        );
+    }
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(path)
+}

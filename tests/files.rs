@@ -1,0 +1,123 @@
+//! `keyrot scan [PATH...]` on plain files and directories, and the errors a user can provoke:
+//! missing paths, broken rules files and bad regexes, each one line on stderr with exit 2.
+
+mod common;
+use common::*;
+
+#[test]
+fn directory_scan_outside_git_finds_an_ssh_key_file() {
+    let dir = plain_dir();
+    std::fs::create_dir_all(dir.path().join("home/.ssh")).unwrap();
+    std::fs::write(dir.path().join("home/.ssh/id_rsa"), "not really a key\n").unwrap();
+    std::fs::write(dir.path().join("home/.ssh/id_rsa.pub"), "ssh-rsa AAAA\n").unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(rule_ids(&run), vec!["ssh-private-key-file"]);
+    assert_eq!(
+        run.json()["findings"][0]["locations"][0]["path"],
+        "home/.ssh/id_rsa"
+    );
+}
+
+#[test]
+fn gitignored_files_are_skipped_unless_no_ignore() {
+    let repo = Repo::new();
+    repo.write(".gitignore", "secrets/\n");
+    repo.write("secrets/token.txt", format!("token = {GITHUB}\n"));
+    let run = repo.keyrot(&["scan"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = repo.keyrot(&["scan", "--no-ignore"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}
+
+#[test]
+fn a_missing_path_is_an_error_but_the_rest_is_scanned() {
+    let dir = plain_dir();
+    std::fs::write(dir.path().join("leak.py"), format!("T = \"{GITHUB}\"\n")).unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "missing.txt", "leak.py"]);
+    assert_eq!(run.code, 2, "an error wins over findings: {}", run.all());
+    assert!(run.stdout.contains("leak.py"), "{}", run.stdout);
+    assert!(run.stderr.contains("missing.txt"), "{}", run.stderr);
+}
+
+#[test]
+fn non_utf8_text_is_scanned_as_bytes() {
+    let dir = plain_dir();
+    let mut content = b"caf\xe9 = 1\n".to_vec();
+    content.extend_from_slice(format!("T = \"{GITHUB}\"\n").as_bytes());
+    std::fs::write(dir.path().join("latin1.py"), content).unwrap();
+    let run = keyrot_in(dir.path(), &["scan"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_skipped_with_a_warning() {
+    let dir = plain_dir();
+    let mut big = vec![b'a'; 2 << 20];
+    big.extend_from_slice(format!("\nT = \"{GITHUB}\"\n").as_bytes());
+    std::fs::write(dir.path().join("big.txt"), big).unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--max-file-size", "1"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("skipped big.txt"), "{}", run.stderr);
+    let run = keyrot_in(dir.path(), &["scan", "--max-file-size", "5"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+}
+
+#[test]
+fn a_bad_regex_exits_2_naming_the_rule() {
+    let dir = plain_dir();
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        "[[rules]]\nid = \"broken-rule\"\nregex = '''([a-z'''\nkeywords = [\"x\"]\n",
+    )
+    .unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--config", "rules.toml", "."]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("rule 'broken-rule'"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+}
+
+#[test]
+fn a_rules_file_that_does_not_parse_exits_2_naming_file_and_line() {
+    let dir = plain_dir();
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        "[[rules]]\nid = \"a\"\nregex = \n",
+    )
+    .unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--config", "rules.toml"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("rules.toml:3"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+}
+
+#[test]
+fn rules_check_names_failing_examples() {
+    let dir = plain_dir();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "[[rules]]\nid = \"acme-token\"\nprovider = \"Acme\"\nregex = '''\\b(acme_[a-z0-9]{16})\\b'''\nkeywords = [\"acme_\"]\nexamples = [\"t = acme_0123456789abcdef\", \"t = acme_short\"]\nnegative_examples = [\"t = acme_0123456789abcdef\"]\n",
+    )
+    .unwrap();
+    let run = keyrot_in(dir.path(), &["rules", "check", "mine.toml"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("rule 'acme-token': example 2"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("rule 'acme-token': negative example 1"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rules_lists_the_built_in_rules() {
+    let dir = plain_dir();
+    let run = keyrot_in(dir.path(), &["rules"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("replicate-api-token"));
+    assert!(run.stdout.contains("FAL"));
+}

@@ -1,0 +1,193 @@
+//! `keyrot scan --staged`, the pre-commit scan, against real repositories: it reads what the
+//! index holds (never the working tree), blocks secret files and key patterns, lets
+//! placeholders, allow markers and binaries through, and fails closed outside a repository.
+
+mod common;
+use common::*;
+
+#[test]
+fn dotenv_with_replicate_token_is_blocked_on_the_first_commit() {
+    let repo = Repo::new();
+    repo.write(".env", format!("REPLICATE_API_TOKEN={REPLICATE}\n"));
+    repo.git(&["add", ".env"]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains(".env"), "{}", run.stdout);
+    assert!(run.stdout.contains("replicate-api-token"));
+    assert!(run.stdout.contains("dotenv-file"));
+    assert!(
+        run.stdout.contains("r8_qk9AA..."),
+        "masked prefix shown: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("commit blocked"));
+    assert_not_revealed(&run, &[REPLICATE]);
+}
+
+#[test]
+fn fal_key_in_python_is_identified_as_fal_in_json() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    repo.write(
+        "app.py",
+        format!("import fal_client\nfal_client.api_key = \"{FAL}\"\n"),
+    );
+    repo.git(&["add", "app.py"]);
+    let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let json = run.json();
+    let finding = &json["findings"][0];
+    assert_eq!(finding["rule"], "fal-api-key");
+    assert_eq!(finding["provider"], "FAL");
+    assert_eq!(finding["locations"][0]["path"], "app.py");
+    assert_eq!(finding["locations"][0]["line"], 2);
+    assert_eq!(finding["masked"], "db47e838...");
+    assert_eq!(finding["fingerprint"].as_str().unwrap().len(), 32);
+    assert_not_revealed(&run, &[FAL]);
+}
+
+#[test]
+fn the_staged_version_is_scanned_not_the_working_tree() {
+    let repo = Repo::new();
+    repo.write("config.py", "x = 1\n");
+    repo.commit("init");
+    repo.write("config.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.git(&["add", "config.py"]);
+    repo.write("config.py", "x = 2\n");
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 1, "key in the index must block: {}", run.all());
+    assert!(run.stdout.contains("github-classic-token"));
+}
+
+#[test]
+fn a_key_only_in_the_unstaged_working_tree_passes() {
+    let repo = Repo::new();
+    repo.write("config.py", "x = 1\n");
+    repo.write("other.py", "y = 1\n");
+    repo.commit("init");
+    repo.write("other.py", "y = 2\n");
+    repo.git(&["add", "other.py"]);
+    repo.write("config.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("no secrets found"));
+}
+
+#[test]
+fn env_example_with_placeholders_passes() {
+    let repo = Repo::new();
+    repo.write(
+        ".env.example",
+        "FAL_KEY=your_new_key_here\nFAL_API_KEY=your_new_key_here\nREPLICATE_API_TOKEN=r8_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nDB_PASSWORD=changeme\nAPI_TOKEN=${API_TOKEN}\nSECRET=<token>\n",
+    );
+    repo.git(&["add", "."]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn allow_markers_pass() {
+    let repo = Repo::new();
+    repo.write(
+        "tests/fixtures.py",
+        format!(
+            "A = \"{GITHUB}\"  # keyrot:allow\nB = \"{GITHUB2}\"  # gitleaks:allow\nC = \"{GITHUB3}\"  # pragma: allowlist secret\n"
+        ),
+    );
+    repo.git(&["add", "."]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn binary_content_is_skipped_and_a_clean_file_passes() {
+    let repo = Repo::new();
+    let mut binary: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    binary[10] = 0;
+    binary.extend_from_slice(GITHUB.as_bytes());
+    repo.write("image.bin", &binary);
+    repo.write("main.rs", "fn main() { println!(\"hello\"); }\n");
+    repo.git(&["add", "."]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn deletions_scan_nothing() {
+    let repo = Repo::new();
+    repo.write("leak.py", format!("T = \"{GITHUB}\"\n"));
+    repo.commit("leak");
+    repo.git(&["rm", "-q", "leak.py"]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn named_paths_scan_their_index_version_even_when_unchanged() {
+    // `pre-commit run --all-files` passes every tracked file: they must be scanned.
+    let repo = Repo::new();
+    repo.write("src/leak.py", format!("T = \"{GITHUB}\"\n"));
+    repo.write("src/ok.py", "x = 1\n");
+    repo.commit("old leak");
+    let run = repo.keyrot(&["scan", "--staged", "src/leak.py", "src/ok.py", "gone.py"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("src/leak.py:1:6"), "{}", run.stdout);
+    let clean = repo.keyrot(&["scan", "--staged", "src/ok.py"]);
+    assert_eq!(clean.code, 0, "{}", clean.all());
+}
+
+#[test]
+fn named_paths_are_relative_to_the_current_directory() {
+    let repo = Repo::new();
+    repo.write("src/leak.py", format!("T = \"{GITHUB}\"\n"));
+    repo.git(&["add", "."]);
+    let run = keyrot_in(&repo.path().join("src"), &["scan", "--staged", "leak.py"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("src/leak.py"));
+}
+
+#[test]
+fn reveal_prints_the_secret() {
+    let repo = Repo::new();
+    repo.write("a.py", format!("T = \"{GITHUB}\"\n"));
+    repo.git(&["add", "."]);
+    let run = repo.keyrot(&["scan", "--staged", "--reveal"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains(GITHUB));
+}
+
+#[test]
+fn staged_outside_a_repository_is_an_error() {
+    let dir = plain_dir();
+    let run = keyrot_in(dir.path(), &["scan", "--staged"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("not inside a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+}
+
+#[test]
+fn one_secret_in_two_files_is_one_finding_with_two_locations() {
+    let repo = Repo::new();
+    repo.write("a.py", format!("T = \"{GITHUB}\"\n"));
+    repo.write("b/c.yaml", format!("token: {GITHUB}\n"));
+    repo.git(&["add", "."]);
+    let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
+    let json = run.json();
+    assert_eq!(
+        json["findings"].as_array().unwrap().len(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        json["findings"][0]["locations"].as_array().unwrap().len(),
+        2
+    );
+}
