@@ -16,13 +16,7 @@ pub struct Cli {
     pub command: Command,
 
     /// Rules file to use (default: .keyrot.toml or .gitleaks.toml at the repository root, then the built-in rules)
-    #[arg(
-        long,
-        short = 'c',
-        global = true,
-        value_name = "FILE",
-        env = "KEYROT_CONFIG"
-    )]
+    #[arg(long, short = 'c', global = true, value_name = "FILE", env = "KEYROT_CONFIG")]
     pub config: Option<PathBuf>,
 
     /// When to color human output
@@ -119,6 +113,8 @@ pub enum Format {
     Human,
     Json,
     Sarif,
+    /// The rotation plan as a Markdown checklist
+    Checklist,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -128,27 +128,17 @@ pub fn parse(text: &str, name: &str) -> Result<RawConfig> {
             Some(line) => format!("{name}:{line}"),
             None => name.to_string(),
         };
-        Error::Config {
-            file,
-            message: one_line(e.message()),
-        }
+        Error::Config { file, message: one_line(e.message()) }
     })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
 pub fn builtin() -> Result<Config> {
     let raw = parse(BUILTIN_RULES, BUILTIN_NAME)?;
-    let mut config = Config {
-        includes_builtin: true,
-        ..Config::default()
-    };
+    let mut config = Config { includes_builtin: true, ..Config::default() };
     config.merge(raw, BUILTIN_NAME);
     Ok(config)
 }
@@ -160,10 +150,8 @@ pub fn load_file(path: &Path, base: DefaultBase) -> Result<Config> {
 
 fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Config> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-        file: name.clone(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
     let raw = parse(&text, &name)?;
     let extend = raw.extend.as_ref();
     let use_default = extend
@@ -184,9 +172,7 @@ fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Confi
         Config::default()
     };
     if let Some(url) = extend.and_then(|e| e.url.as_ref()) {
-        config
-            .unsupported
-            .push(format!("{name}: [extend] url = {url:?} (not fetched)"));
+        config.unsupported.push(format!("{name}: [extend] url = {url:?} (not fetched)"));
     }
     if let Some(disabled) = extend.map(|e| &e.disabled_rules) {
         config.rules.retain(|r| !disabled.contains(&r.id));
@@ -200,19 +186,15 @@ impl Config {
     /// in place, keeping rule order stable.
     fn merge(&mut self, raw: RawConfig, name: &str) {
         if raw.min_version.is_some() {
-            self.unsupported
-                .push(format!("{name}: minVersion (ignored)"));
+            self.unsupported.push(format!("{name}: minVersion (ignored)"));
         }
         for rule in raw.rules {
             if rule.required.is_some() {
-                self.unsupported.push(format!(
-                    "{name}: rule '{}': [[rules.required]] (composite rules)",
-                    rule.id
-                ));
+                self.unsupported
+                    .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", rule.id));
             }
             if rule.skip_report == Some(true) {
-                self.unsupported
-                    .push(format!("{name}: rule '{}': skipReport", rule.id));
+                self.unsupported.push(format!("{name}: rule '{}': skipReport", rule.id));
             }
             match self.rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
@@ -232,17 +214,11 @@ impl Config {
 pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
     let chosen = match explicit {
         Some(path) => Some(path.to_path_buf()),
-        None => [".keyrot.toml", ".gitleaks.toml"]
-            .iter()
-            .map(|name| root.join(name))
-            .find(|p| p.is_file()),
+        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.is_file()),
     };
     match chosen {
         Some(path) => {
-            let base = if path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().contains("gitleaks"))
-            {
+            let base = if path.file_name().is_some_and(|n| n.to_string_lossy().contains("gitleaks")) {
                 DefaultBase::Replace
             } else {
                 DefaultBase::Extend

@@ -38,17 +38,11 @@ impl std::error::Error for Error {}
 
 impl Error {
     pub fn git(context: impl Into<String>, err: git2::Error) -> Self {
-        Error::Git {
-            context: context.into(),
-            message: one_line(err.message()),
-        }
+        Error::Git { context: context.into(), message: one_line(err.message()) }
     }
 
     pub fn io(context: impl Into<String>, err: std::io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            message: err.to_string(),
-        }
+        Error::Io { context: context.into(), message: err.to_string() }
     }
 }
 

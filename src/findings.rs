@@ -6,6 +6,7 @@
 use crate::matcher::{Evidence, Match};
 use crate::rules::RuleMeta;
 use crate::secret::Fingerprint;
+use crate::source::Seen;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,22 +27,34 @@ pub struct CommitInfo {
     pub order: usize,
 }
 
+impl CommitInfo {
+    pub fn of(commit: &git2::Commit, order: usize) -> CommitInfo {
+        let author = commit.author();
+        CommitInfo {
+            id: commit.id().to_string(),
+            author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            time: author.when().seconds(),
+            offset_minutes: author.when().offset_minutes(),
+            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+            order,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub path: String,
     pub line: usize,
     pub column: usize,
     pub commit: Option<Arc<CommitInfo>>,
+    /// The git object id of the content it was found in, when it came from git.
+    pub blob: Option<git2::Oid>,
 }
 
 impl Location {
     fn sort_key(&self) -> (usize, &str, usize, usize) {
-        (
-            self.commit.as_ref().map_or(0, |c| c.order),
-            &self.path,
-            self.line,
-            self.column,
-        )
+        (self.commit.as_ref().map_or(0, |c| c.order), &self.path, self.line, self.column)
     }
 }
 
@@ -72,13 +85,8 @@ pub struct FindingSet {
 }
 
 impl FindingSet {
-    pub fn add(
-        &mut self,
-        rule: &Arc<RuleMeta>,
-        m: &Match,
-        path: &str,
-        commit: Option<&Arc<CommitInfo>>,
-    ) {
+    pub fn add(&mut self, rule: &Arc<RuleMeta>, m: &Match, seen: &Seen) {
+        let path = seen.path.as_str();
         let fingerprint = match &m.evidence {
             Evidence::Secret { secret, .. } => Fingerprint::of(&rule.id, secret.bytes()),
             Evidence::File => Fingerprint::of(&rule.id, path.as_bytes()),
@@ -87,18 +95,16 @@ impl FindingSet {
             path: path.to_string(),
             line: m.line,
             column: m.column,
-            commit: commit.cloned(),
+            commit: seen.commit.clone(),
+            blob: seen.blob,
         };
-        let finding = self
-            .by_fingerprint
-            .entry(fingerprint.clone())
-            .or_insert_with(|| Finding {
-                fingerprint,
-                rule: rule.clone(),
-                evidence: m.evidence.clone(),
-                locations: Vec::new(),
-                more_locations: 0,
-            });
+        let finding = self.by_fingerprint.entry(fingerprint.clone()).or_insert_with(|| Finding {
+            fingerprint,
+            rule: rule.clone(),
+            evidence: m.evidence.clone(),
+            locations: Vec::new(),
+            more_locations: 0,
+        });
         if finding.locations.contains(&location) {
             return;
         }
@@ -131,9 +137,7 @@ impl FindingSet {
     pub fn into_sorted(self) -> Vec<Finding> {
         let mut findings: Vec<Finding> = self.by_fingerprint.into_values().collect();
         for finding in &mut findings {
-            finding
-                .locations
-                .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            finding.locations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         }
         findings.sort_by(|a, b| {
             (a.first().sort_key(), &a.rule.id, &a.fingerprint).cmp(&(

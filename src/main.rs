@@ -6,10 +6,12 @@
 mod cli;
 mod config;
 mod error;
+mod exposure;
 mod findings;
 mod matcher;
 mod progress;
 mod report;
+mod rotation;
 mod rulecheck;
 mod rules;
 mod scan;
@@ -48,9 +50,7 @@ fn run(cli: &Cli) -> Result<u8> {
             None | Some(RulesCommand::List) => list_rules(cli),
             Some(RulesCommand::Check { file }) => check_rules(file),
         },
-        Command::Config {
-            command: ConfigCommand::Show,
-        } => show_config(cli),
+        Command::Config { command: ConfigCommand::Show } => show_config(cli),
     }
 }
 
@@ -58,9 +58,7 @@ fn set_color(choice: ColorChoice) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     colored::control::set_override(on);
 }
@@ -91,29 +89,29 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let matcher = load_matcher(cli)?;
     let (target, scope) = scan_target(args)?;
     let options = scan::Options {
-        limits: source::Limits {
-            max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
-        },
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        limits: source::Limits { max_file_bytes: args.max_file_size.saturating_mul(1 << 20) },
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
     };
     let progress = progress::Progress::new(args.quiet || matches!(target, scan::Target::Staged(_)));
     let outcome = scan::run(&matcher, &target, &options, &progress)?;
+    let facts = match &target {
+        scan::Target::Staged(_) => exposure::for_staged(&scan::open_repo()?, &outcome.findings),
+        scan::Target::History(_) => exposure::for_history(&scan::open_repo()?, &outcome.findings),
+        scan::Target::Dir(..) => Vec::new(),
+    };
     let report = report::Report {
         findings: &outcome.findings,
         scope,
-        reveal: if args.reveal {
-            report::Reveal::Full
-        } else {
-            report::Reveal::Masked
-        },
+        reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
         rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
+        facts,
+        now: now(),
     };
     let text = match args.format {
         Format::Human => report::human::render(&report),
         Format::Json => report::json::render(&report),
         Format::Sarif => report::sarif::render(&report),
+        Format::Checklist => report::checklist::render(&report),
     };
     print(&text)?;
     if !args.quiet {
@@ -133,6 +131,13 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     })
 }
 
+/// Now, in seconds since the epoch; `SOURCE_DATE_EPOCH` overrides it for reproducible output.
+fn now() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    })
+}
+
 fn scan_target(args: &ScanArgs) -> Result<(scan::Target, report::Scope)> {
     use scan::Target;
     use source::history::Walk;
@@ -145,32 +150,20 @@ fn scan_target(args: &ScanArgs) -> Result<(scan::Target, report::Scope)> {
         (None, None) => None,
     };
     if (args.history || range.is_some()) && !args.paths.is_empty() {
-        return Err(Error::Usage(
-            "paths cannot be combined with --history or --range".into(),
-        ));
+        return Err(Error::Usage("paths cannot be combined with --history or --range".into()));
     }
     if let Some(range) = range {
         if !range.contains("..") {
             return Err(Error::Usage(format!("--range takes A..B, not '{range}'")));
         }
-        return Ok((
-            Target::History(Walk::Range(range.clone())),
-            report::Scope::Range(range),
-        ));
+        return Ok((Target::History(Walk::Range(range.clone())), report::Scope::Range(range)));
     }
     if args.history {
         return Ok((Target::History(Walk::All), report::Scope::History));
     }
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let ignore_files = if args.no_ignore {
-        source::dir::IgnoreFiles::Disregard
-    } else {
-        source::dir::IgnoreFiles::Respect
-    };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let ignore_files =
+        if args.no_ignore { source::dir::IgnoreFiles::Disregard } else { source::dir::IgnoreFiles::Respect };
     Ok((Target::Dir(paths, ignore_files), report::Scope::Files))
 }
 
@@ -211,25 +204,15 @@ fn list_rules(cli: &Cli) -> Result<u8> {
 fn check_rules(file: &Path) -> Result<u8> {
     let config = config::load_file(file, config::DefaultBase::Extend)?;
     let own: std::collections::HashSet<String> = {
-        let text =
-            std::fs::read_to_string(file).map_err(|e| Error::io(file.display().to_string(), e))?;
-        config::parse(&text, &file.display().to_string())?
-            .rules
-            .into_iter()
-            .map(|r| r.id)
-            .collect()
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file.display().to_string(), e))?;
+        config::parse(&text, &file.display().to_string())?.rules.into_iter().map(|r| r.id).collect()
     };
     let rules = rules::Rules::build(&config)?;
     rules.validate()?;
     let matcher = Matcher::new(rules);
     let failures = rulecheck::check(&matcher, &|rule| own.contains(&rule.meta.id));
     for failure in &failures {
-        eprintln!(
-            "{}: rule '{}': {}",
-            file.display(),
-            failure.rule,
-            failure.message
-        );
+        eprintln!("{}: rule '{}': {}", file.display(), failure.rule, failure.message);
     }
     let examples: usize = matcher
         .rules
@@ -239,18 +222,10 @@ fn check_rules(file: &Path) -> Result<u8> {
         .map(|r| r.examples.len() + r.negative_examples.len())
         .sum();
     if failures.is_empty() {
-        println!(
-            "{}: {} rules, {examples} examples: all pass",
-            file.display(),
-            own.len()
-        );
+        println!("{}: {} rules, {examples} examples: all pass", file.display(), own.len());
         Ok(CLEAN)
     } else {
-        println!(
-            "{}: {} of {examples} examples fail",
-            file.display(),
-            failures.len()
-        );
+        println!("{}: {} of {examples} examples fail", file.display(), failures.len());
         Ok(FOUND)
     }
 }
@@ -258,13 +233,8 @@ fn check_rules(file: &Path) -> Result<u8> {
 /// Writes to stdout; a closed pipe (`keyrot … | head`) is not an error worth a trace.
 fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("cannot write the report", e))
-        }
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("cannot write the report", e)),
         _ => Ok(()),
     }
 }

@@ -10,21 +10,14 @@ use crate::secret::{entropy, Secret};
 use aho_corasick::AhoCorasick;
 
 /// Markers that, anywhere on the line of a match, allow it.
-const ALLOW_MARKERS: [&[u8]; 3] = [
-    b"keyrot:allow",
-    b"gitleaks:allow",
-    b"pragma: allowlist secret",
-];
+const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma: allowlist secret"];
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
 const BINARY_PROBE: usize = 8000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evidence {
     /// A secret value matched by a content rule.
-    Secret {
-        secret: Secret,
-        public: Option<String>,
-    },
+    Secret { secret: Secret, public: Option<String> },
     /// A file that must not be committed, matched by its path alone.
     File,
 }
@@ -94,13 +87,7 @@ impl Matcher {
                 .build(&keywords)
                 .expect("keywords are plain literals")
         });
-        Matcher {
-            rules,
-            prefilter,
-            keyword_rules,
-            unfiltered,
-            path_rules,
-        }
+        Matcher { rules, prefilter, keyword_rules, unfiltered, path_rules }
     }
 
     /// Every match in `bytes` found at `path` (and in `commit`, for commit allowlists): path
@@ -112,12 +99,7 @@ impl Matcher {
     }
 
     /// Matches of the content rules; binary content has none.
-    pub fn scan_content(
-        &self,
-        path: &str,
-        commit: Option<&str>,
-        bytes: &[u8],
-    ) -> Result<Vec<Match>> {
+    pub fn scan_content(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
         if is_binary(bytes) {
             return Ok(Vec::new());
         }
@@ -148,12 +130,7 @@ impl Matcher {
             if self.allowed(index, &candidate)? {
                 continue;
             }
-            matches.push(Match {
-                rule: index,
-                evidence: Evidence::File,
-                line: 0,
-                column: 0,
-            });
+            matches.push(Match { rule: index, evidence: Evidence::File, line: 0, column: 0 });
         }
         Ok(matches)
     }
@@ -198,35 +175,21 @@ impl Matcher {
         for caps in regex.get()?.captures_iter(bytes) {
             let whole = caps.get(0).expect("group 0 always matches");
             let secret = match rule.secret_group {
-                0 => caps
-                    .iter()
-                    .skip(1)
-                    .flatten()
-                    .find(|m| !m.is_empty())
-                    .unwrap_or(whole),
+                0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),
                 n => match caps.get(n) {
                     Some(m) => m,
                     None => continue,
                 },
             };
-            if secret.is_empty()
-                || rule
-                    .entropy
-                    .is_some_and(|floor| entropy(secret.as_bytes()) <= floor)
-            {
+            if secret.is_empty() || rule.entropy.is_some_and(|floor| entropy(secret.as_bytes()) <= floor) {
                 continue;
             }
             let line = line_around(bytes, secret.start());
             if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
                 continue;
             }
-            let candidate = Candidate {
-                path,
-                commit,
-                secret: secret.as_bytes(),
-                whole: whole.as_bytes(),
-                line,
-            };
+            let candidate =
+                Candidate { path, commit, secret: secret.as_bytes(), whole: whole.as_bytes(), line };
             if self.allowed(index, &candidate)? {
                 continue;
             }
@@ -248,8 +211,7 @@ impl Matcher {
     fn allowed(&self, index: usize, candidate: &Candidate) -> Result<bool> {
         let rule: &Rule = &self.rules.rules[index];
         for allowlist in &self.rules.global {
-            if !allowlist.target_rules.is_empty() && !allowlist.target_rules.contains(&rule.meta.id)
-            {
+            if !allowlist.target_rules.is_empty() && !allowlist.target_rules.contains(&rule.meta.id) {
                 continue;
             }
             if allowlist.allows(candidate)? {
@@ -269,10 +231,7 @@ impl Allowlist {
     fn allows(&self, c: &Candidate) -> Result<bool> {
         let mut results: Vec<bool> = Vec::with_capacity(4);
         if !self.commits.is_empty() {
-            results.push(
-                c.commit
-                    .is_some_and(|id| self.commits.iter().any(|a| id.starts_with(a.as_str()))),
-            );
+            results.push(c.commit.is_some_and(|id| self.commits.iter().any(|a| id.starts_with(a.as_str()))));
         }
         if !self.paths.is_empty() {
             results.push(any_match(&self.paths, c.path.as_bytes())?);
@@ -287,11 +246,7 @@ impl Allowlist {
         }
         if !self.stopwords.is_empty() {
             let lower = c.secret.to_ascii_lowercase();
-            results.push(
-                self.stopwords
-                    .iter()
-                    .any(|w| contains(&lower, w.as_bytes())),
-            );
+            results.push(self.stopwords.iter().any(|w| contains(&lower, w.as_bytes())));
         }
         Ok(match self.condition {
             Condition::Any => results.iter().any(|&r| r),
@@ -319,28 +274,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// The line holding `offset`, without its line terminator.
 fn line_around(bytes: &[u8], offset: usize) -> &[u8] {
-    let start = bytes[..offset]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let end = bytes[offset..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |p| offset + p);
+    let start = bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| offset + p);
     &bytes[start..end]
 }
 
 /// Drops a generic rule's match where a provider rule matched overlapping text, and a second
 /// rule's match of exactly the same text (the first rule in file order keeps it).
 fn resolve_overlaps(rules: &[Rule], found: &mut Vec<Found>) {
-    let specific: Vec<(usize, usize)> = found
-        .iter()
-        .filter(|f| rules[f.rule].is_specific())
-        .map(|f| (f.start, f.end))
-        .collect();
-    found.retain(|f| {
-        rules[f.rule].is_specific() || !specific.iter().any(|&(s, e)| f.start < e && s < f.end)
-    });
+    let specific: Vec<(usize, usize)> =
+        found.iter().filter(|f| rules[f.rule].is_specific()).map(|f| (f.start, f.end)).collect();
+    found.retain(|f| rules[f.rule].is_specific() || !specific.iter().any(|&(s, e)| f.start < e && s < f.end));
     found.sort_by_key(|f| (f.start, f.rule));
     found.dedup_by(|a, b| a.start == b.start && a.end == b.end);
 }
@@ -362,10 +306,7 @@ fn locate(bytes: &[u8], found: Vec<Found>) -> Vec<Match> {
             cursor = f.start;
             Match {
                 rule: f.rule,
-                evidence: Evidence::Secret {
-                    secret: f.secret,
-                    public: f.public,
-                },
+                evidence: Evidence::Secret { secret: f.secret, public: f.public },
                 line,
                 column: f.start - line_start + 1,
             }

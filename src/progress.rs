@@ -20,19 +20,11 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Progress {
-            bar,
-            bytes: AtomicU64::new(0),
-            findings: AtomicU64::new(0),
-        }
+        Progress { bar, bytes: AtomicU64::new(0), findings: AtomicU64::new(0) }
     }
 
     pub fn hidden() -> Progress {
-        Progress {
-            bar: None,
-            bytes: AtomicU64::new(0),
-            findings: AtomicU64::new(0),
-        }
+        Progress { bar: None, bytes: AtomicU64::new(0), findings: AtomicU64::new(0) }
     }
 
     pub fn walking(&self, commits: u64) {

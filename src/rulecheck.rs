@@ -23,18 +23,13 @@ pub fn check(matcher: &Matcher, select: &dyn Fn(&Rule) -> bool) -> Vec<Failure> 
         if !select(rule) {
             continue;
         }
-        let fail = |message: String| Failure {
-            rule: rule.meta.id.clone(),
-            message,
-        };
+        let fail = |message: String| Failure { rule: rule.meta.id.clone(), message };
         let fires = |sample: &str| -> Result<bool, String> {
             let matches = match &rule.regex {
                 None => matcher.scan_path(sample, None),
                 Some(_) => matcher.scan(example_path(rule), None, sample.as_bytes()),
             };
-            matches
-                .map(|ms| ms.iter().any(|m| m.rule == index))
-                .map_err(|e| e.to_string())
+            matches.map(|ms| ms.iter().any(|m| m.rule == index)).map_err(|e| e.to_string())
         };
         for (i, example) in rule.examples.iter().enumerate() {
             match fires(example) {
@@ -84,11 +79,7 @@ mod tests {
         let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap());
         matcher.rules.validate().unwrap();
         let failures = check(&matcher, &|_| true);
-        assert!(
-            failures.is_empty(),
-            "{} failures:\n{failures:#?}",
-            failures.len()
-        );
+        assert!(failures.is_empty(), "{} failures:\n{failures:#?}", failures.len());
     }
 
     #[test]
@@ -96,25 +87,13 @@ mod tests {
         let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap());
         for rule in &matcher.rules.rules {
             let id = &rule.meta.id;
-            assert!(
-                rule.examples.len() >= 2,
-                "{id}: needs at least two examples"
-            );
-            assert!(
-                !rule.negative_examples.is_empty(),
-                "{id}: needs a negative example"
-            );
+            assert!(rule.examples.len() >= 2, "{id}: needs at least two examples");
+            assert!(!rule.negative_examples.is_empty(), "{id}: needs a negative example");
             if rule.meta.provider.is_some() {
-                assert!(
-                    rule.meta.rotate.is_some(),
-                    "{id}: a provider rule needs rotate.url"
-                );
+                assert!(rule.meta.rotate.is_some(), "{id}: a provider rule needs rotate.url");
             }
             if rule.regex.is_some() {
-                assert!(
-                    !rule.keywords.is_empty(),
-                    "{id}: a content rule needs keywords"
-                );
+                assert!(!rule.keywords.is_empty(), "{id}: a content rule needs keywords");
             }
         }
     }
@@ -129,10 +108,8 @@ keywords = ["demo_"]
 examples = ["x = demo_abc"]
 negative_examples = ["x = demo_a1b2c3d4e5f6"]
 "#;
-        let cfg = config::Config {
-            rules: config::parse(toml, "t.toml").unwrap().rules,
-            ..Default::default()
-        };
+        let cfg =
+            config::Config { rules: config::parse(toml, "t.toml").unwrap().rules, ..Default::default() };
         let matcher = Matcher::new(Rules::build(&cfg).unwrap());
         let failures = check(&matcher, &|_| true);
         assert_eq!(failures.len(), 2, "{failures:?}");

@@ -34,19 +34,12 @@ pub struct Pattern {
 
 impl Pattern {
     fn new(rule: &str, source: &str) -> Self {
-        Pattern {
-            rule: rule.to_string(),
-            source: source.to_string(),
-            compiled: OnceLock::new(),
-        }
+        Pattern { rule: rule.to_string(), source: source.to_string(), compiled: OnceLock::new() }
     }
 
     pub fn get(&self) -> Result<&Regex> {
         let compiled = self.compiled.get_or_init(|| {
-            RegexBuilder::new(&self.source)
-                .size_limit(64 << 20)
-                .build()
-                .map_err(|e| one_line(&e.to_string()))
+            RegexBuilder::new(&self.source).size_limit(64 << 20).build().map_err(|e| one_line(&e.to_string()))
         });
         compiled.as_ref().map_err(|message| Error::Rule {
             rule: self.rule.clone(),
@@ -117,10 +110,7 @@ impl Rules {
         let mut rules = Vec::with_capacity(config.rules.len());
         for raw in &config.rules {
             if !seen.insert(raw.id.as_str()) {
-                return Err(Error::Rule {
-                    rule: raw.id.clone(),
-                    message: "duplicate rule id".into(),
-                });
+                return Err(Error::Rule { rule: raw.id.clone(), message: "duplicate rule id".into() });
             }
             rules.push(build_rule(raw)?);
         }
@@ -135,10 +125,7 @@ impl Rules {
     /// Compiles every pattern now, so that a bad regex is reported before scanning.
     pub fn validate(&self) -> Result<()> {
         let rule_patterns = self.rules.iter().flat_map(|r| {
-            r.regex
-                .iter()
-                .chain(&r.path)
-                .chain(r.allowlists.iter().flat_map(Allowlist::patterns))
+            r.regex.iter().chain(&r.path).chain(r.allowlists.iter().flat_map(Allowlist::patterns))
         });
         for pattern in rule_patterns.chain(self.global.iter().flat_map(Allowlist::patterns)) {
             pattern.get()?;
@@ -154,15 +141,9 @@ impl Allowlist {
 }
 
 fn build_rule(raw: &RawRule) -> Result<Rule> {
-    let fail = |message: &str| Error::Rule {
-        rule: raw.id.clone(),
-        message: message.into(),
-    };
+    let fail = |message: &str| Error::Rule { rule: raw.id.clone(), message: message.into() };
     if raw.id.trim().is_empty() {
-        return Err(Error::Rule {
-            rule: "(no id)".into(),
-            message: "a rule needs an id".into(),
-        });
+        return Err(Error::Rule { rule: "(no id)".into(), message: "a rule needs an id".into() });
     }
     if raw.regex.is_none() && raw.path.is_none() {
         return Err(fail("a rule needs a regex, a path, or both"));
@@ -177,10 +158,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
         .map(|a| build_allowlist(&raw.id, a))
         .collect::<Result<_>>()?;
     allowlists.iter_mut().for_each(|a| a.target_rules.clear());
-    let rotate = raw.rotate.as_ref().map(|r| Rotation {
-        url: r.url.clone(),
-        steps: r.steps.clone(),
-    });
+    let rotate = raw.rotate.as_ref().map(|r| Rotation { url: r.url.clone(), steps: r.steps.clone() });
     Ok(Rule {
         meta: Arc::new(RuleMeta {
             id: raw.id.clone(),
@@ -194,12 +172,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
         secret_group: raw.secret_group.unwrap_or(0),
         public_group: raw.public_group,
         entropy: raw.entropy.filter(|&e| e > 0.0),
-        keywords: raw
-            .keywords
-            .iter()
-            .map(|k| k.to_ascii_lowercase())
-            .filter(|k| !k.is_empty())
-            .collect(),
+        keywords: raw.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect(),
         allowlists,
         examples: raw.examples.clone(),
         negative_examples: raw.negative_examples.clone(),
@@ -208,33 +181,17 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
 }
 
 fn build_allowlist(owner: &str, raw: &RawAllowlist) -> Result<Allowlist> {
-    let fail = |message: String| Error::Rule {
-        rule: owner.to_string(),
-        message,
-    };
-    let condition = match raw
-        .condition
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
+    let fail = |message: String| Error::Rule { rule: owner.to_string(), message };
+    let condition = match raw.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("OR") => Condition::Any,
         Some("AND") => Condition::All,
-        Some(other) => {
-            return Err(fail(format!(
-                "allowlist condition {other:?} is not OR or AND"
-            )))
-        }
+        Some(other) => return Err(fail(format!("allowlist condition {other:?} is not OR or AND"))),
     };
     let target = match raw.regex_target.as_deref() {
         None | Some("secret") => Target::Secret,
         Some("match") => Target::Match,
         Some("line") => Target::Line,
-        Some(other) => {
-            return Err(fail(format!(
-                "regexTarget {other:?} is not secret, match or line"
-            )))
-        }
+        Some(other) => return Err(fail(format!("regexTarget {other:?} is not secret, match or line"))),
     };
     Ok(Allowlist {
         condition,
@@ -242,11 +199,7 @@ fn build_allowlist(owner: &str, raw: &RawAllowlist) -> Result<Allowlist> {
         commits: raw.commits.iter().map(|c| c.to_ascii_lowercase()).collect(),
         paths: raw.paths.iter().map(|p| Pattern::new(owner, p)).collect(),
         regexes: raw.regexes.iter().map(|p| Pattern::new(owner, p)).collect(),
-        stopwords: raw
-            .stopwords
-            .iter()
-            .map(|s| s.to_ascii_lowercase())
-            .collect(),
+        stopwords: raw.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
         target_rules: raw.target_rules.clone(),
     })
 }

@@ -72,16 +72,12 @@ impl Sink for Collect<'_> {
         };
         let mut by_path = Vec::with_capacity(blob.seen.len());
         for seen in blob.seen {
-            match self
-                .matcher
-                .scan_path(&seen.path, seen.commit.as_ref().map(|c| c.id.as_str()))
-            {
+            match self.matcher.scan_path(&seen.path, seen.commit.as_ref().map(|c| c.id.as_str())) {
                 Ok(matches) => by_path.push(matches),
                 Err(e) => return self.error(e),
             }
         }
-        self.progress
-            .found(content.len() + by_path.iter().map(Vec::len).sum::<usize>());
+        self.progress.found(content.len() + by_path.iter().map(Vec::len).sum::<usize>());
         if content.is_empty() && by_path.iter().all(Vec::is_empty) {
             return;
         }
@@ -89,7 +85,7 @@ impl Sink for Collect<'_> {
         let mut findings = self.findings.lock().expect("no worker panicked");
         for (seen, path_matches) in blob.seen.iter().zip(&by_path) {
             for m in content.iter().chain(path_matches) {
-                findings.add(&rules[m.rule].meta, m, &seen.path, seen.commit.as_ref());
+                findings.add(&rules[m.rule].meta, m, seen);
             }
         }
     }
@@ -99,10 +95,7 @@ impl Sink for Collect<'_> {
     }
 
     fn warn(&self, message: String) {
-        self.warnings
-            .lock()
-            .expect("no worker panicked")
-            .push(message);
+        self.warnings.lock().expect("no worker panicked").push(message);
     }
 }
 
@@ -111,12 +104,7 @@ pub struct Options {
     pub threads: usize,
 }
 
-pub fn run(
-    matcher: &Matcher,
-    target: &Target,
-    options: &Options,
-    progress: &Progress,
-) -> Result<Outcome> {
+pub fn run(matcher: &Matcher, target: &Target, options: &Options, progress: &Progress) -> Result<Outcome> {
     let collect = Collect::new(matcher, progress);
     let mut before_fingerprints = HashSet::new();
     match target {
@@ -125,37 +113,17 @@ pub fn run(
             staged::scan(&repo, paths, options.limits, &collect)?;
         }
         Target::Dir(paths, ignore_files) => {
-            dir::scan(
-                paths,
-                *ignore_files,
-                options.limits,
-                options.threads,
-                &collect,
-            );
+            dir::scan(paths, *ignore_files, options.limits, options.threads, &collect);
         }
         Target::History(walk) => {
             let repo = open_repo()?;
             let quiet = Progress::hidden();
             let before = Collect::new(matcher, &quiet);
-            let sinks = Sinks {
-                introduced: &collect,
-                before: &before,
-            };
-            history::scan(
-                &repo,
-                walk,
-                options.limits,
-                options.threads,
-                progress,
-                &sinks,
-            )?;
+            let sinks = Sinks { introduced: &collect, before: &before };
+            history::scan(&repo, walk, options.limits, options.threads, progress, &sinks)?;
             let (found_before, errors, _) = before.finish();
             before_fingerprints.extend(found_before.fingerprints());
-            collect
-                .errors
-                .lock()
-                .expect("no worker panicked")
-                .extend(errors);
+            collect.errors.lock().expect("no worker panicked").extend(errors);
         }
     }
     progress.finish();
@@ -165,11 +133,7 @@ pub fn run(
     }
     warnings.sort();
     warnings.dedup();
-    Ok(Outcome {
-        findings: findings.into_sorted(),
-        errors,
-        warnings,
-    })
+    Ok(Outcome { findings: findings.into_sorted(), errors, warnings })
 }
 
 /// The repository around the current directory.

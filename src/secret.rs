@@ -97,10 +97,7 @@ mod tests {
 
     #[test]
     fn masks_to_a_quarter_and_at_most_eight() {
-        assert_eq!(
-            Secret::new(b"r8_abcdefghijklmnopqrstuvwxyz0123456789A").masked(),
-            "r8_abcde..."
-        );
+        assert_eq!(Secret::new(b"r8_abcdefghijklmnopqrstuvwxyz0123456789A").masked(), "r8_abcde...");
         assert_eq!(Secret::new(b"AKIAABCDEFGHIJKLMNOP").masked(), "AKIAA...");
         assert_eq!(Secret::new(b"abc").masked(), "...");
     }

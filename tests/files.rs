@@ -13,10 +13,7 @@ fn directory_scan_outside_git_finds_an_ssh_key_file() {
     let run = keyrot_in(dir.path(), &["scan", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(rule_ids(&run), vec!["ssh-private-key-file"]);
-    assert_eq!(
-        run.json()["findings"][0]["locations"][0]["path"],
-        "home/.ssh/id_rsa"
-    );
+    assert_eq!(run.json()["findings"][0]["locations"][0]["path"], "home/.ssh/id_rsa");
 }
 
 #[test]
@@ -80,11 +77,7 @@ fn a_bad_regex_exits_2_naming_the_rule() {
 #[test]
 fn a_rules_file_that_does_not_parse_exits_2_naming_file_and_line() {
     let dir = plain_dir();
-    std::fs::write(
-        dir.path().join("rules.toml"),
-        "[[rules]]\nid = \"a\"\nregex = \n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("rules.toml"), "[[rules]]\nid = \"a\"\nregex = \n").unwrap();
     let run = keyrot_in(dir.path(), &["scan", "--config", "rules.toml"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("rules.toml:3"), "{}", run.stderr);
@@ -101,16 +94,8 @@ fn rules_check_names_failing_examples() {
     .unwrap();
     let run = keyrot_in(dir.path(), &["rules", "check", "mine.toml"]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr.contains("rule 'acme-token': example 2"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("rule 'acme-token': negative example 1"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("rule 'acme-token': example 2"), "{}", run.stderr);
+    assert!(run.stderr.contains("rule 'acme-token': negative example 1"), "{}", run.stderr);
 }
 
 #[test]

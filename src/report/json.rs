@@ -3,14 +3,22 @@
 //! location and the rule's rotation advice. Keys are stable; consumers may rely on them.
 
 use super::{public_id, shown_secret, Report, Reveal};
-use crate::findings::{Finding, Location};
+use crate::findings::{CommitInfo, Finding, Location};
+use crate::rotation::{days_exposed, Exposure, Facts};
 use serde_json::{json, Map, Value};
 
 pub fn render(report: &Report) -> String {
     let findings: Vec<Value> = report
         .findings
         .iter()
-        .map(|f| finding(f, report.reveal))
+        .enumerate()
+        .map(|(i, f)| {
+            let mut entry = finding(f, report.reveal);
+            if let (Value::Object(map), Some(facts)) = (&mut entry, report.facts(i)) {
+                add_facts(map, facts, report.now);
+            }
+            entry
+        })
         .collect();
     let value = json!({
         "findings": findings,
@@ -26,24 +34,14 @@ fn finding(f: &Finding, reveal: Reveal) -> Value {
     entry.insert("rule".into(), json!(f.rule.id));
     entry.insert("description".into(), json!(f.rule.description));
     entry.insert("provider".into(), json!(f.rule.provider));
-    entry.insert(
-        "kind".into(),
-        json!(if shown_secret(f, reveal).is_some() {
-            "secret"
-        } else {
-            "file"
-        }),
-    );
+    entry.insert("kind".into(), json!(if shown_secret(f, reveal).is_some() { "secret" } else { "file" }));
     entry.insert("fingerprint".into(), json!(f.fingerprint.as_str()));
     entry.insert("masked".into(), json!(shown_secret(f, Reveal::Masked)));
     if reveal == Reveal::Full {
         entry.insert("secret".into(), json!(shown_secret(f, Reveal::Full)));
     }
     entry.insert("key_id".into(), json!(public_id(f)));
-    entry.insert(
-        "locations".into(),
-        Value::Array(f.locations.iter().map(location).collect()),
-    );
+    entry.insert("locations".into(), Value::Array(f.locations.iter().map(location).collect()));
     entry.insert("location_count".into(), json!(f.location_count()));
     entry.insert(
         "rotation".into(),
@@ -55,6 +53,30 @@ fn finding(f: &Finding, reveal: Reveal) -> Value {
     Value::Object(entry)
 }
 
+fn add_facts(entry: &mut Map<String, Value>, facts: &Facts, now: i64) {
+    let exposure = facts.exposure.as_ref();
+    entry.insert("exposure".into(), json!(exposure.map(Exposure::name)));
+    let remotes: &[String] = match exposure {
+        Some(Exposure::Pushed(remotes)) => remotes,
+        _ => &[],
+    };
+    entry.insert("remotes".into(), json!(remotes));
+    entry.insert("first_seen".into(), facts.first_seen.as_deref().map_or(Value::Null, commit));
+    entry.insert("days_exposed".into(), json!(facts.first_seen.as_ref().map(|c| days_exposed(c.time, now))));
+    entry.insert("in_head".into(), json!(facts.in_head));
+    entry.insert("in_worktree".into(), json!(facts.in_worktree));
+    entry.insert("removed_in".into(), facts.removed_in.as_deref().map_or(Value::Null, commit));
+}
+
+fn commit(c: &CommitInfo) -> Value {
+    json!({
+        "commit": c.id,
+        "author": c.author,
+        "email": c.email,
+        "date": crate::time::iso8601(c.time, c.offset_minutes),
+    })
+}
+
 pub fn location(l: &Location) -> Value {
     let mut entry = Map::new();
     entry.insert("path".into(), json!(l.path));
@@ -64,10 +86,7 @@ pub fn location(l: &Location) -> Value {
         entry.insert("commit".into(), json!(commit.id));
         entry.insert("author".into(), json!(commit.author));
         entry.insert("email".into(), json!(commit.email));
-        entry.insert(
-            "date".into(),
-            json!(crate::time::iso8601(commit.time, commit.offset_minutes)),
-        );
+        entry.insert("date".into(), json!(crate::time::iso8601(commit.time, commit.offset_minutes)));
     }
     Value::Object(entry)
 }

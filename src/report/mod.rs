@@ -2,12 +2,14 @@
 //! shares lives here: what was scanned, whether secrets are revealed, and how scanned text is made
 //! safe to print (control and bidi characters escaped).
 
+pub mod checklist;
 pub mod human;
 pub mod json;
 pub mod sarif;
 
-use crate::findings::Finding;
+use crate::findings::{CommitInfo, Finding};
 use crate::matcher::Evidence;
+use crate::rotation::Facts;
 use crate::rules::RuleMeta;
 use std::sync::Arc;
 
@@ -32,6 +34,29 @@ pub struct Report<'a> {
     pub reveal: Reveal,
     /// Every rule in use, in config order (SARIF lists them all).
     pub rules: Vec<Arc<RuleMeta>>,
+    /// What the repository says about each finding (same order); empty outside git.
+    pub facts: Vec<Facts>,
+    /// Seconds since the epoch, for "N days ago".
+    pub now: i64,
+}
+
+impl Report<'_> {
+    pub fn facts(&self, index: usize) -> Option<&Facts> {
+        self.facts.get(index)
+    }
+
+    /// Findings to list under "Keys to rotate", most urgent first.
+    pub fn rotation_order(&self) -> Vec<usize> {
+        if self.facts.len() != self.findings.len() {
+            return Vec::new();
+        }
+        crate::rotation::order(self.findings, &self.facts)
+    }
+}
+
+/// `1a2b3c4d5e` (10 digits), the way the reports cite a commit.
+pub fn short(commit: &CommitInfo) -> &str {
+    &commit.id[..commit.id.len().min(10)]
 }
 
 /// The secret as it may be shown: masked unless the user asked to reveal it. File findings
@@ -49,10 +74,7 @@ pub fn shown_secret(finding: &Finding, reveal: Reveal) -> Option<String> {
 /// The key's public identifier (a FAL key id, an AWS access key id), when the rule names one.
 pub fn public_id(finding: &Finding) -> Option<String> {
     match &finding.evidence {
-        Evidence::Secret {
-            public: Some(public),
-            ..
-        } => Some(escape(public)),
+        Evidence::Secret { public: Some(public), .. } => Some(escape(public)),
         _ => None,
     }
 }

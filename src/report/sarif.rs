@@ -79,8 +79,7 @@ fn result(f: &Finding, l: &Location, rule_ids: &[&str], scope: &Scope) -> Value 
         (None, Scope::Staged) => format!("{what} (staged)."),
         (None, _) => format!("{what}."),
     };
-    let mut physical =
-        json!({ "artifactLocation": { "uri": uri(&l.path), "uriBaseId": "%SRCROOT%" } });
+    let mut physical = json!({ "artifactLocation": { "uri": uri(&l.path), "uriBaseId": "%SRCROOT%" } });
     if l.line > 0 {
         physical["region"] = json!({ "startLine": l.line, "startColumn": l.column.max(1) });
     }

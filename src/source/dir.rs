@@ -13,13 +13,7 @@ pub enum IgnoreFiles {
     Disregard,
 }
 
-pub fn scan(
-    paths: &[PathBuf],
-    ignore_files: IgnoreFiles,
-    limits: Limits,
-    threads: usize,
-    sink: &dyn Sink,
-) {
+pub fn scan(paths: &[PathBuf], ignore_files: IgnoreFiles, limits: Limits, threads: usize, sink: &dyn Sink) {
     let mut roots = paths.iter();
     let Some(first) = roots.next() else { return };
     let mut builder = WalkBuilder::new(first);
@@ -43,10 +37,7 @@ pub fn scan(
                     scan_file(entry.path(), limits, sink)
                 }
                 Ok(_) => {}
-                Err(e) => sink.error(Error::Read {
-                    path: error_path(&e),
-                    message: e.to_string(),
-                }),
+                Err(e) => sink.error(Error::Read { path: error_path(&e), message: e.to_string() }),
             }
             WalkState::Continue
         })
@@ -55,35 +46,18 @@ pub fn scan(
 
 fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {
     let display = display_path(path);
-    let seen = [Seen {
-        path: display.clone(),
-        commit: None,
-    }];
+    let seen = [Seen { path: display.clone(), commit: None, blob: None }];
     let size = match path.metadata() {
         Ok(meta) => meta.len(),
-        Err(e) => {
-            return sink.error(Error::Read {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-        }
+        Err(e) => return sink.error(Error::Read { path: path.to_path_buf(), message: e.to_string() }),
     };
     if size > limits.max_file_bytes {
         sink.warn(too_large(&display, size, limits));
-        return sink.blob(Blob {
-            bytes: &[],
-            seen: &seen,
-        });
+        return sink.blob(Blob { bytes: &[], seen: &seen });
     }
     match std::fs::read(path) {
-        Ok(bytes) => sink.blob(Blob {
-            bytes: &bytes,
-            seen: &seen,
-        }),
-        Err(e) => sink.error(Error::Read {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        }),
+        Ok(bytes) => sink.blob(Blob { bytes: &bytes, seen: &seen }),
+        Err(e) => sink.error(Error::Read { path: path.to_path_buf(), message: e.to_string() }),
     }
 }
 
@@ -96,9 +70,7 @@ fn display_path(path: &Path) -> String {
 fn error_path(error: &ignore::Error) -> PathBuf {
     match error {
         ignore::Error::WithPath { path, .. } => path.clone(),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            error_path(err)
-        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
         _ => PathBuf::from("."),
     }
 }

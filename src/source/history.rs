@@ -65,27 +65,19 @@ pub fn scan(
                 .into(),
         );
     }
-    let mut revwalk = repo
-        .revwalk()
-        .map_err(|e| Error::git("cannot walk history", e))?;
+    let mut revwalk = repo.revwalk().map_err(|e| Error::git("cannot walk history", e))?;
     revwalk
         .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
         .map_err(|e| Error::git("cannot walk history", e))?;
     match walk {
         Walk::All => {
-            revwalk
-                .push_glob("*")
-                .map_err(|e| Error::git("cannot read the repository's refs", e))?;
+            revwalk.push_glob("*").map_err(|e| Error::git("cannot read the repository's refs", e))?;
             if repo.head_detached().unwrap_or(false) {
-                revwalk
-                    .push_head()
-                    .map_err(|e| Error::git("cannot read HEAD", e))?;
+                revwalk.push_head().map_err(|e| Error::git("cannot read HEAD", e))?;
             }
         }
         Walk::Range(range) => {
-            revwalk
-                .push_range(range)
-                .map_err(|e| Error::git(format!("bad range '{range}'"), e))?;
+            revwalk.push_range(range).map_err(|e| Error::git(format!("bad range '{range}'"), e))?;
         }
     }
     let mut collector = Collector {
@@ -102,7 +94,7 @@ pub fn scan(
                 break;
             }
         };
-        let info = Arc::new(commit_info(&commit, order));
+        let info = Arc::new(CommitInfo::of(&commit, order));
         collector.commit(&commit, &info, sinks.introduced);
         progress.walking(order as u64 + 1);
     }
@@ -126,33 +118,21 @@ impl<'r> Collector<'r> {
         let tree = match commit.tree() {
             Ok(tree) => tree,
             Err(e) => {
-                return sink.error(Error::git(
-                    format!("commit {}: cannot read its tree", commit.id()),
-                    e,
-                ))
+                return sink.error(Error::git(format!("commit {}: cannot read its tree", commit.id()), e))
             }
         };
         let mut parents = Vec::new();
         for parent_id in commit.parent_ids() {
             match self.repo.find_commit(parent_id).and_then(|p| p.tree()) {
                 Ok(tree) => parents.push(tree),
-                Err(e) => sink.error(Error::git(
-                    format!("commit {}: cannot read parent {parent_id}", commit.id()),
-                    e,
-                )),
+                Err(e) => sink
+                    .error(Error::git(format!("commit {}: cannot read parent {parent_id}", commit.id()), e)),
             }
         }
         self.tree(&tree, &parents, "", info, sink);
     }
 
-    fn tree(
-        &mut self,
-        tree: &Tree,
-        parents: &[Tree],
-        prefix: &str,
-        info: &Arc<CommitInfo>,
-        sink: &dyn Sink,
-    ) {
+    fn tree(&mut self, tree: &Tree, parents: &[Tree], prefix: &str, info: &Arc<CommitInfo>, sink: &dyn Sink) {
         for entry in tree.iter() {
             let name = entry.name_bytes();
             let id = entry.id();
@@ -170,9 +150,7 @@ impl<'r> Collector<'r> {
                 match old.kind() {
                     Some(ObjectType::Tree) => match self.repo.find_tree(old.id()) {
                         Ok(t) => parent_trees.push(t),
-                        Err(e) => {
-                            sink.error(Error::git(format!("cannot read tree {}", old.id()), e))
-                        }
+                        Err(e) => sink.error(Error::git(format!("cannot read tree {}", old.id()), e)),
                     },
                     Some(ObjectType::Blob) => replaced.push(old.id()),
                     _ => {}
@@ -192,13 +170,9 @@ impl<'r> Collector<'r> {
                     }
                 }
                 Some(ObjectType::Tree) => match self.repo.find_tree(id) {
-                    Ok(subtree) => {
-                        self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink)
-                    }
-                    Err(e) => sink.error(Error::git(
-                        format!("commit {}: cannot read tree {id} ({path})", info.id),
-                        e,
-                    )),
+                    Ok(subtree) => self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink),
+                    Err(e) => sink
+                        .error(Error::git(format!("commit {}: cannot read tree {id} ({path})", info.id), e)),
                 },
                 _ => {} // submodule commits live in another repository
             }
@@ -209,32 +183,12 @@ impl<'r> Collector<'r> {
         let next = self.pending.len();
         let slot = *self.index.entry((id, role)).or_insert(next);
         if slot == next {
-            self.pending.push(Pending {
-                id,
-                role,
-                seen: Vec::new(),
-            });
+            self.pending.push(Pending { id, role, seen: Vec::new() });
         }
         let seen = &mut self.pending[slot].seen;
         if seen.len() < MAX_LOCATIONS {
-            seen.push(Seen {
-                path: path.to_string(),
-                commit: Some(info.clone()),
-            });
+            seen.push(Seen { path: path.to_string(), commit: Some(info.clone()), blob: Some(id) });
         }
-    }
-}
-
-fn commit_info(commit: &git2::Commit, order: usize) -> CommitInfo {
-    let author = commit.author();
-    CommitInfo {
-        id: commit.id().to_string(),
-        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-        time: author.when().seconds(),
-        offset_minutes: author.when().offset_minutes(),
-        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
-        order,
     }
 }
 
@@ -254,18 +208,12 @@ fn scan_blobs(
             scope.spawn(|| {
                 let repo = match Repository::open(git_dir) {
                     Ok(repo) => repo,
-                    Err(e) => {
-                        return sinks
-                            .introduced
-                            .error(Error::git("cannot open the repository", e))
-                    }
+                    Err(e) => return sinks.introduced.error(Error::git("cannot open the repository", e)),
                 };
                 let odb = match repo.odb() {
                     Ok(odb) => odb,
                     Err(e) => {
-                        return sinks
-                            .introduced
-                            .error(Error::git("cannot open the object database", e))
+                        return sinks.introduced.error(Error::git("cannot open the object database", e))
                     }
                 };
                 loop {
@@ -277,32 +225,22 @@ fn scan_blobs(
                     };
                     let where_ = || {
                         let first = &item.seen[0];
-                        let commit = first
-                            .commit
-                            .as_ref()
-                            .map_or(String::new(), |c| format!(" in commit {}", c.id));
+                        let commit =
+                            first.commit.as_ref().map_or(String::new(), |c| format!(" in commit {}", c.id));
                         format!("object {} ({}{commit})", item.id, first.path)
                     };
                     match odb.read_header(item.id) {
                         Ok((size, _)) if size as u64 > limits.max_file_bytes => {
                             sink.warn(too_large(&item.seen[0].path, size as u64, limits));
-                            sink.blob(Blob {
-                                bytes: &[],
-                                seen: &item.seen,
-                            });
+                            sink.blob(Blob { bytes: &[], seen: &item.seen });
                             progress.scanned(0);
                         }
                         Ok(_) => match odb.read(item.id) {
                             Ok(object) => {
-                                sink.blob(Blob {
-                                    bytes: object.data(),
-                                    seen: &item.seen,
-                                });
+                                sink.blob(Blob { bytes: object.data(), seen: &item.seen });
                                 progress.scanned(object.len());
                             }
-                            Err(e) => {
-                                sink.error(Error::git(format!("cannot read {}", where_()), e))
-                            }
+                            Err(e) => sink.error(Error::git(format!("cannot read {}", where_()), e)),
                         },
                         Err(e) => sink.error(Error::git(format!("cannot read {}", where_()), e)),
                     }

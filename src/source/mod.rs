@@ -17,6 +17,8 @@ pub struct Seen {
     /// Repository-relative (or as walked) path with `/` separators.
     pub path: String,
     pub commit: Option<Arc<CommitInfo>>,
+    /// The git object id of the content, when it came from git.
+    pub blob: Option<git2::Oid>,
 }
 
 /// One piece of content and every place it was found; the first is where it is scanned.

@@ -10,14 +10,9 @@ use git2::{Delta, DiffOptions, ErrorCode, FileMode, Oid, Repository};
 use std::path::{Component, Path, PathBuf};
 
 pub fn scan(repo: &Repository, paths: &[PathBuf], limits: Limits, sink: &dyn Sink) -> Result<()> {
-    let index = repo
-        .index()
-        .map_err(|e| Error::git("cannot read the index", e))?;
-    let entries = if paths.is_empty() {
-        changed_entries(repo, &index)?
-    } else {
-        named_entries(repo, &index, paths)?
-    };
+    let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
+    let entries =
+        if paths.is_empty() { changed_entries(repo, &index)? } else { named_entries(repo, &index, paths)? };
     for (path, id) in entries {
         read_and_send(repo, &path, id, limits, sink);
     }
@@ -27,10 +22,7 @@ pub fn scan(repo: &Repository, paths: &[PathBuf], limits: Limits, sink: &dyn Sin
 /// Index entries that differ from HEAD, as (path, blob id).
 fn changed_entries(repo: &Repository, index: &git2::Index) -> Result<Vec<(String, Oid)>> {
     let head_tree = match repo.head() {
-        Ok(head) => Some(
-            head.peel_to_tree()
-                .map_err(|e| Error::git("cannot read HEAD's tree", e))?,
-        ),
+        Ok(head) => Some(head.peel_to_tree().map_err(|e| Error::git("cannot read HEAD's tree", e))?),
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
         Err(e) => return Err(Error::git("cannot resolve HEAD", e)),
     };
@@ -58,17 +50,11 @@ fn changed_entries(repo: &Repository, index: &git2::Index) -> Result<Vec<(String
 
 /// Index entries for the given paths (relative to the current directory); paths that are not in
 /// the index (deleted, untracked, directories) have nothing to commit and are passed over.
-fn named_entries(
-    repo: &Repository,
-    index: &git2::Index,
-    paths: &[PathBuf],
-) -> Result<Vec<(String, Oid)>> {
+fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> Result<Vec<(String, Oid)>> {
     let workdir = repo.workdir().ok_or_else(|| {
         Error::Usage("--staged needs a repository with a working tree (this one is bare)".into())
     })?;
-    let workdir = workdir
-        .canonicalize()
-        .map_err(|e| Error::io(workdir.display().to_string(), e))?;
+    let workdir = workdir.canonicalize().map_err(|e| Error::io(workdir.display().to_string(), e))?;
     let cwd = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .map_err(|e| Error::io("cannot read the current directory", e))?;
@@ -76,10 +62,7 @@ fn named_entries(
     for path in paths {
         let absolute = normalize(&cwd.join(path));
         let Ok(relative) = absolute.strip_prefix(&workdir) else {
-            return Err(Error::Usage(format!(
-                "{} is outside the repository",
-                path.display()
-            )));
+            return Err(Error::Usage(format!("{} is outside the repository", path.display())));
         };
         let relative = slash_path(relative);
         if let Some(entry) = index.get_path(Path::new(&relative), 0) {
@@ -92,10 +75,7 @@ fn named_entries(
 }
 
 fn read_and_send(repo: &Repository, path: &str, id: Oid, limits: Limits, sink: &dyn Sink) {
-    let seen = [Seen {
-        path: path.to_string(),
-        commit: None,
-    }];
+    let seen = [Seen { path: path.to_string(), commit: None, blob: Some(id) }];
     let odb = match repo.odb() {
         Ok(odb) => odb,
         Err(e) => return sink.error(Error::git("cannot open the object database", e)),
@@ -103,25 +83,13 @@ fn read_and_send(repo: &Repository, path: &str, id: Oid, limits: Limits, sink: &
     match odb.read_header(id) {
         Ok((size, _)) if size as u64 > limits.max_file_bytes => {
             sink.warn(too_large(path, size as u64, limits));
-            sink.blob(Blob {
-                bytes: &[],
-                seen: &seen,
-            });
+            sink.blob(Blob { bytes: &[], seen: &seen });
         }
         Ok(_) => match repo.find_blob(id) {
-            Ok(blob) => sink.blob(Blob {
-                bytes: blob.content(),
-                seen: &seen,
-            }),
-            Err(e) => sink.error(Error::git(
-                format!("cannot read staged {path} (object {id})"),
-                e,
-            )),
+            Ok(blob) => sink.blob(Blob { bytes: blob.content(), seen: &seen }),
+            Err(e) => sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e)),
         },
-        Err(e) => sink.error(Error::git(
-            format!("cannot read staged {path} (object {id})"),
-            e,
-        )),
+        Err(e) => sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e)),
     }
 }
 

@@ -29,17 +29,14 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
 impl Repo {
     /// A new repository with a `main` branch and no commits.
     pub fn new() -> Repo {
-        let repo = Repo {
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
+        let repo = Repo { dir: tempfile::tempdir().expect("temp dir") };
         repo.git(&["init", "-q", "-b", "main"]);
         repo
     }
@@ -61,11 +58,7 @@ impl Repo {
     /// Stages everything and commits with the given date (ISO 8601).
     pub fn commit_at(&self, message: &str, date: &str) -> String {
         git_in(self.path(), &["add", "-A"], date);
-        git_in(
-            self.path(),
-            &["commit", "-q", "--allow-empty", "-m", message],
-            date,
-        );
+        git_in(self.path(), &["commit", "-q", "--allow-empty", "-m", message], date);
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 
@@ -80,11 +73,7 @@ impl Repo {
 
 pub fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
     let output = git_output(dir, args, date);
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -144,16 +133,10 @@ pub fn rule_ids(run: &Run) -> Vec<String> {
 
 pub fn assert_not_revealed(run: &Run, secrets: &[&str]) {
     for secret in secrets {
-        assert!(
-            !run.all().contains(secret),
-            "secret printed in full:\n{}",
-            run.all()
-        );
+        assert!(!run.all().contains(secret), "secret printed in full:\n{}", run.all());
     }
 }
 
 pub fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(path)
 }

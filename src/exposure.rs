@@ -1,0 +1,209 @@
+//! Gathers what the repository says about each finding, for the rotation decision: which remotes
+//! have a commit that contains it, whether HEAD and the working tree still do, when it was removed.
+//! A remote "has" a commit when the commit is reachable from one of its `refs/remotes/*` refs.
+//!
+//! For a staged scan this stays cheap (it runs at every commit): a staged secret counts as
+//! committed when HEAD's version of the same path already contains it, and as pushed when a
+//! remote-tracking branch's version does. `scan --history` gives the complete picture.
+
+use crate::findings::{CommitInfo, Finding};
+use crate::matcher::Evidence;
+use crate::rotation::{Exposure, Facts};
+use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How far back along HEAD's first-parent line keyrot looks for the commit that removed a secret.
+const REMOVAL_SEARCH_LIMIT: usize = 10_000;
+
+/// Facts for findings from a history or range scan (locations carry commits and blob ids).
+pub fn for_history(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
+    if findings.is_empty() {
+        return Vec::new();
+    }
+    let remotes = remote_commits(repo);
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let head_blobs = head.as_ref().map(all_blobs).unwrap_or_default();
+    let mut facts: Vec<Facts> = findings
+        .iter()
+        .map(|f| {
+            let commits: HashSet<Oid> = f
+                .locations
+                .iter()
+                .filter_map(|l| l.commit.as_ref())
+                .filter_map(|c| Oid::from_str(&c.id).ok())
+                .collect();
+            let pushed: Vec<String> = remotes
+                .iter()
+                .filter(|(_, reachable)| commits.iter().any(|c| reachable.contains(c)))
+                .map(|(name, _)| name.clone())
+                .collect();
+            let in_head = head.as_ref().map(|tree| match f.evidence {
+                Evidence::Secret { .. } => {
+                    f.locations.iter().any(|l| l.blob.is_some_and(|b| head_blobs.contains(&b)))
+                }
+                Evidence::File => f.locations.iter().any(|l| tree.get_path(Path::new(&l.path)).is_ok()),
+            });
+            Facts {
+                exposure: Some(if pushed.is_empty() { Exposure::Local } else { Exposure::Pushed(pushed) }),
+                first_seen: f.locations.first().and_then(|l| l.commit.clone()),
+                in_head,
+                in_worktree: (in_head == Some(true)).then(|| in_worktree(repo, f)),
+                removed_in: None,
+            }
+        })
+        .collect();
+    find_removals(repo, findings, &mut facts);
+    facts
+}
+
+/// Facts for findings from a staged scan.
+pub fn for_staged(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
+    if findings.is_empty() {
+        return Vec::new();
+    }
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let remote_tips = remote_tip_trees(repo);
+    findings
+        .iter()
+        .map(|f| {
+            let committed = head.as_ref().is_some_and(|tree| holds(repo, tree, f));
+            let pushed: Vec<String> = if committed {
+                let mut names: Vec<String> = remote_tips
+                    .iter()
+                    .filter(|(_, tree)| holds(repo, tree, f))
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                names.dedup();
+                names
+            } else {
+                Vec::new()
+            };
+            let exposure = match (committed, pushed.is_empty()) {
+                (false, _) => Exposure::Staged,
+                (true, true) => Exposure::Local,
+                (true, false) => Exposure::Pushed(pushed),
+            };
+            Facts { exposure: Some(exposure), in_head: head.as_ref().map(|_| committed), ..Facts::default() }
+        })
+        .collect()
+}
+
+/// Whether `tree` has, at one of the finding's paths, content that contains the secret.
+fn holds(repo: &Repository, tree: &Tree, finding: &Finding) -> bool {
+    finding.locations.iter().any(|l| {
+        let Ok(entry) = tree.get_path(Path::new(&l.path)) else { return false };
+        match &finding.evidence {
+            Evidence::File => true,
+            Evidence::Secret { secret, .. } => {
+                repo.find_blob(entry.id()).is_ok_and(|blob| contains(blob.content(), secret.bytes()))
+            }
+        }
+    })
+}
+
+fn in_worktree(repo: &Repository, finding: &Finding) -> bool {
+    let Some(workdir) = repo.workdir() else { return false };
+    finding.locations.iter().any(|l| {
+        let path = workdir.join(&l.path);
+        match &finding.evidence {
+            Evidence::File => path.is_file(),
+            Evidence::Secret { secret, .. } => {
+                std::fs::read(&path).is_ok_and(|bytes| contains(&bytes, secret.bytes()))
+            }
+        }
+    })
+}
+
+/// For each remote, every commit reachable from its tracking refs.
+fn remote_commits(repo: &Repository) -> Vec<(String, HashSet<Oid>)> {
+    let mut tips: BTreeMap<String, Vec<Oid>> = BTreeMap::new();
+    for (remote, _, target) in remote_refs(repo) {
+        tips.entry(remote).or_default().push(target);
+    }
+    tips.into_iter()
+        .filter_map(|(remote, tips)| {
+            let mut walk = repo.revwalk().ok()?;
+            for tip in tips {
+                walk.push(tip).ok()?;
+            }
+            Some((remote, walk.filter_map(Result::ok).collect()))
+        })
+        .collect()
+}
+
+/// The tree at the tip of each remote-tracking branch, with the remote's name.
+fn remote_tip_trees(repo: &Repository) -> Vec<(String, Tree<'_>)> {
+    remote_refs(repo)
+        .into_iter()
+        .filter_map(|(remote, _, target)| Some((remote, repo.find_commit(target).ok()?.tree().ok()?)))
+        .collect()
+}
+
+/// (remote, branch ref name, commit) for every direct ref under `refs/remotes/`.
+fn remote_refs(repo: &Repository) -> Vec<(String, String, Oid)> {
+    let Ok(refs) = repo.references_glob("refs/remotes/*") else { return Vec::new() };
+    let mut out = Vec::new();
+    for reference in refs.flatten() {
+        if reference.symbolic_target().is_some() {
+            continue; // refs/remotes/origin/HEAD points at a branch listed anyway
+        }
+        let Some(name) = reference.name() else { continue };
+        let Some(rest) = name.strip_prefix("refs/remotes/") else { continue };
+        let remote = rest.split('/').next().unwrap_or(rest).to_string();
+        if let Ok(commit) = reference.peel_to_commit() {
+            out.push((remote, name.to_string(), commit.id()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn all_blobs(tree: &Tree) -> HashSet<Oid> {
+    let mut blobs = HashSet::new();
+    let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+        if entry.kind() == Some(ObjectType::Blob) {
+            blobs.insert(entry.id());
+        }
+        TreeWalkResult::Ok
+    });
+    blobs
+}
+
+/// Walks HEAD's first-parent line back from HEAD; for each finding no longer in HEAD, the
+/// removal is the child of the newest commit that still had it at one of its paths.
+fn find_removals(repo: &Repository, findings: &[Finding], facts: &mut [Facts]) {
+    let mut open: Vec<usize> = (0..findings.len()).filter(|&i| facts[i].in_head == Some(false)).collect();
+    if open.is_empty() {
+        return;
+    }
+    let Ok(mut commit) = repo.head().and_then(|h| h.peel_to_commit()) else { return };
+    let mut child: Option<Arc<CommitInfo>> = None;
+    for _ in 0..REMOVAL_SEARCH_LIMIT {
+        let Ok(tree) = commit.tree() else { return };
+        open.retain(|&i| {
+            let f = &findings[i];
+            let still_there = f.locations.iter().any(|l| {
+                tree.get_path(Path::new(&l.path)).is_ok_and(|e| match f.evidence {
+                    Evidence::File => true,
+                    Evidence::Secret { .. } => l.blob == Some(e.id()),
+                })
+            });
+            if still_there {
+                facts[i].removed_in = child.clone();
+            }
+            !still_there
+        });
+        if open.is_empty() {
+            return;
+        }
+        child = Some(Arc::new(CommitInfo::of(&commit, 0)));
+        let Ok(parent) = commit.parent(0) else { return };
+        commit = parent;
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
