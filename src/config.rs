@@ -9,8 +9,11 @@ use crate::error::{one_line, Error, Result};
 use serde::Deserialize;
 use std::path::Path;
 
-/// The built-in rules, embedded at build time.
+/// The built-in rules as written, examples included (for the tests of the rules themselves).
+#[cfg(test)]
 pub const BUILTIN_RULES: &str = include_str!("../rules.toml");
+/// The built-in rules without their examples, as JSON: what every run loads (see build.rs).
+const BUILTIN_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
 pub const BUILTIN_NAME: &str = "built-in rules.toml";
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,7 +140,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 pub fn builtin() -> Result<Config> {
-    let raw = parse(BUILTIN_RULES, BUILTIN_NAME)?;
+    let raw: RawConfig = serde_json::from_str(BUILTIN_JSON)
+        .map_err(|e| Error::Config { file: BUILTIN_NAME.into(), message: e.to_string() })?;
     let mut config = Config { includes_builtin: true, ..Config::default() };
     config.merge(raw, BUILTIN_NAME);
     Ok(config)
@@ -227,6 +231,14 @@ pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
         }
         None => builtin(),
     }
+}
+
+/// The built-in rules with their examples.
+#[cfg(test)]
+pub fn builtin_with_examples() -> Result<Config> {
+    let mut config = Config { includes_builtin: true, ..Config::default() };
+    config.merge(parse(BUILTIN_RULES, BUILTIN_NAME)?, BUILTIN_NAME);
+    Ok(config)
 }
 
 #[cfg(test)]

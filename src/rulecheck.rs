@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn builtin_rules_pass_their_examples() {
-        let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap());
+        let matcher = Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap());
         matcher.rules.validate().unwrap();
         let failures = check(&matcher, &|_| true);
         assert!(failures.is_empty(), "{} failures:\n{failures:#?}", failures.len());
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn builtin_rules_are_complete() {
-        let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap());
+        let matcher = Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap());
         for rule in &matcher.rules.rules {
             let id = &rule.meta.id;
             assert!(rule.examples.len() >= 2, "{id}: needs at least two examples");
