@@ -35,6 +35,19 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Accept the secrets found today: write their fingerprints to .keyrot-baseline.json
+    Baseline {
+        /// Drop entries that are no longer found
+        #[arg(long)]
+        prune: bool,
+        /// Where to write (default: .keyrot-baseline.json at the repository root)
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Install keyrot as this repository's pre-commit hook (an existing hook keeps running)
+    Install,
+    /// Remove keyrot's pre-commit hook and restore the hook it replaced
+    Uninstall,
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +101,18 @@ pub struct ScanArgs {
     /// No progress bar and no warnings on stderr (errors are still printed)
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Baseline of accepted secrets (default: .keyrot-baseline.json at the repository root)
+    #[arg(long, value_name = "FILE", conflicts_with = "no_baseline")]
+    pub baseline: Option<PathBuf>,
+
+    /// Report every secret, even those in the baseline
+    #[arg(long)]
+    pub no_baseline: bool,
+
+    /// List .keyrotignore / .gitleaksignore entries that matched nothing in this scan
+    #[arg(long)]
+    pub report_unused_ignores: bool,
 }
 
 #[derive(Args, Debug)]

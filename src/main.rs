@@ -3,11 +3,14 @@
 //! command, print, and choose the exit code (0 clean, 1 findings, 2 error; an error wins). It is
 //! the only place that decides an exit code.
 
+mod baseline;
 mod cli;
 mod config;
 mod error;
 mod exposure;
 mod findings;
+mod ignores;
+mod install;
 mod matcher;
 mod progress;
 mod report;
@@ -22,7 +25,7 @@ mod time;
 use clap::Parser;
 use cli::{Cli, ColorChoice, Command, ConfigCommand, Format, RulesCommand, ScanArgs};
 use error::{Error, Result};
-use matcher::Matcher;
+use matcher::{Matcher, Workload};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +54,9 @@ fn run(cli: &Cli) -> Result<u8> {
             Some(RulesCommand::Check { file }) => check_rules(file),
         },
         Command::Config { command: ConfigCommand::Show } => show_config(cli),
+        Command::Baseline { prune, output } => baseline_command(cli, *prune, output.as_deref()),
+        Command::Install => hook_command(true),
+        Command::Uninstall => hook_command(false),
     }
 }
 
@@ -65,7 +71,7 @@ fn set_color(choice: ColorChoice) {
 
 /// The rules for this run, compiled. User-supplied rules compile up front so that a bad regex
 /// fails the run even if it would never have been reached.
-fn load_matcher(cli: &Cli) -> Result<Matcher> {
+fn load_matcher(cli: &Cli, workload: Workload) -> Result<Matcher> {
     let config = config::resolve(cli.config.as_deref(), &project_root())?;
     for field in &config.unsupported {
         eprintln!("keyrot: warning: unsupported and ignored: {field}");
@@ -74,7 +80,7 @@ fn load_matcher(cli: &Cli) -> Result<Matcher> {
     if config.origins.len() > usize::from(config.includes_builtin) {
         rules.validate()?;
     }
-    Ok(Matcher::new(rules))
+    Ok(Matcher::new(rules, workload))
 }
 
 /// The repository's top level, or the current directory outside a repository.
@@ -86,21 +92,43 @@ fn project_root() -> PathBuf {
 }
 
 fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
-    let matcher = load_matcher(cli)?;
     let (target, scope) = scan_target(args)?;
-    let options = scan::Options {
-        limits: source::Limits { max_file_bytes: args.max_file_size.saturating_mul(1 << 20) },
-        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-    };
+    let workload = if matches!(target, scan::Target::Staged(_)) { Workload::Small } else { Workload::Large };
+    let matcher = load_matcher(cli, workload)?;
     let progress = progress::Progress::new(args.quiet || matches!(target, scan::Target::Staged(_)));
-    let outcome = scan::run(&matcher, &target, &options, &progress)?;
+    let outcome = scan::run(&matcher, &target, &scan_options(args), &progress)?;
+    let root = project_root();
+    let mut findings = outcome.findings;
+    let ignore = ignores::Ignore::load(&root)?;
+    let used = ignore.apply(&mut findings);
+    let baseline = match (&args.baseline, args.no_baseline) {
+        (_, true) => baseline::Baseline::default(),
+        (Some(file), false) => baseline::Baseline::load(file)?,
+        (None, false) => {
+            let file = root.join(baseline::FILE_NAME);
+            if file.is_file() {
+                baseline::Baseline::load(&file)?
+            } else {
+                baseline::Baseline::default()
+            }
+        }
+    };
+    // Reported findings first, then accepted ones that still need rotating.
+    let (mut findings, accepted): (Vec<_>, Vec<_>) =
+        findings.into_iter().partition(|f| baseline.get(f.fingerprint.as_str()).is_none());
+    let reported = findings.len();
+    findings.extend(
+        accepted.into_iter().filter(|f| baseline.get(f.fingerprint.as_str()).is_some_and(|e| !e.rotated)),
+    );
     let facts = match &target {
-        scan::Target::Staged(_) => exposure::for_staged(&scan::open_repo()?, &outcome.findings),
-        scan::Target::History(_) => exposure::for_history(&scan::open_repo()?, &outcome.findings),
+        scan::Target::Staged(_) => exposure::for_staged(&scan::open_repo()?, &findings),
+        scan::Target::History(_) => exposure::for_history(&scan::open_repo()?, &findings),
         scan::Target::Dir(..) => Vec::new(),
     };
     let report = report::Report {
-        findings: &outcome.findings,
+        findings: &findings,
+        reported,
+        notices: outcome.notices,
         scope,
         reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
         rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
@@ -114,6 +142,13 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         Format::Checklist => report::checklist::render(&report),
     };
     print(&text)?;
+    if args.report_unused_ignores {
+        for ((_, origin), used) in ignore.entries.iter().zip(used) {
+            if !used {
+                eprintln!("keyrot: unused ignore entry: {origin}");
+            }
+        }
+    }
     if !args.quiet {
         for warning in &outcome.warnings {
             eprintln!("keyrot: warning: {}", report::escape(warning));
@@ -124,11 +159,64 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     }
     Ok(if !outcome.errors.is_empty() {
         FAILED
-    } else if outcome.findings.is_empty() {
+    } else if reported == 0 {
         CLEAN
     } else {
         FOUND
     })
+}
+
+fn scan_options(args: &ScanArgs) -> scan::Options {
+    scan::Options {
+        limits: source::Limits { max_file_bytes: args.max_file_size.saturating_mul(1 << 20) },
+        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+    }
+}
+
+/// `keyrot baseline`: accepts what a history scan (a directory scan outside git) finds today.
+/// Nothing is written if any part of the scan failed: a baseline must not hide what was not read.
+fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8> {
+    let matcher = load_matcher(cli, Workload::Large)?;
+    let root = project_root();
+    let has_commits = scan::open_repo().is_ok_and(|repo| repo.head().is_ok());
+    let target = if has_commits {
+        scan::Target::History(source::history::Walk::All)
+    } else {
+        scan::Target::Dir(vec![root.clone()], source::dir::IgnoreFiles::Respect)
+    };
+    let options = scan::Options {
+        limits: source::Limits { max_file_bytes: 50 << 20 },
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let outcome = scan::run(&matcher, &target, &options, &progress::Progress::new(false))?;
+    if !outcome.errors.is_empty() {
+        for error in &outcome.errors {
+            eprintln!("keyrot: error: {}", report::escape(&error.to_string()));
+        }
+        eprintln!("keyrot: error: the baseline was not written because the scan was incomplete");
+        return Ok(FAILED);
+    }
+    let mut findings = outcome.findings;
+    ignores::Ignore::load(&root)?.apply(&mut findings);
+    let path = output.map_or_else(|| root.join(baseline::FILE_NAME), Path::to_path_buf);
+    let old = if path.is_file() { baseline::Baseline::load(&path)? } else { baseline::Baseline::default() };
+    let new = old.updated(&findings, prune);
+    new.write(&path)?;
+    let added = new.findings.iter().filter(|e| old.get(&e.fingerprint).is_none()).count();
+    let dropped = old.findings.iter().filter(|e| new.get(&e.fingerprint).is_none()).count();
+    println!(
+        "keyrot: wrote {}: {} accepted secrets ({added} new, {dropped} dropped). Review it, then commit it.",
+        path.display(),
+        new.findings.len()
+    );
+    Ok(CLEAN)
+}
+
+fn hook_command(install: bool) -> Result<u8> {
+    let repo = scan::open_repo()?;
+    let message = if install { install::install(&repo)? } else { install::uninstall(&repo)? };
+    print(&message)?;
+    Ok(CLEAN)
 }
 
 /// Now, in seconds since the epoch; `SOURCE_DATE_EPOCH` overrides it for reproducible output.
@@ -186,7 +274,7 @@ fn show_config(cli: &Cli) -> Result<u8> {
 }
 
 fn list_rules(cli: &Cli) -> Result<u8> {
-    let matcher = load_matcher(cli)?;
+    let matcher = load_matcher(cli, Workload::Small)?;
     let mut text = String::new();
     for rule in &matcher.rules.rules {
         let meta = &rule.meta;
@@ -209,7 +297,7 @@ fn check_rules(file: &Path) -> Result<u8> {
     };
     let rules = rules::Rules::build(&config)?;
     rules.validate()?;
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules, Workload::Small);
     let failures = rulecheck::check(&matcher, &|rule| own.contains(&rule.meta.id));
     for failure in &failures {
         eprintln!("{}: rule '{}': {}", file.display(), failure.rule, failure.message);

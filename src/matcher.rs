@@ -1,13 +1,13 @@
 //! Finds secrets in one piece of content. The pipeline per blob: path rules (by path alone) →
 //! binary check → keyword prefilter (one Aho-Corasick pass, ASCII case-insensitive) → the regex
 //! of each rule whose keyword hit → secret group → entropy floor → allowlists (global, then the
-//! rule's) → inline allow markers → overlap resolution (a provider rule beats a generic one).
+//! rule's) → inline allow markers → overlap resolution (a specific rule beats a generic one).
 //! Line and column are computed only for what survives. It never touches git and never prints.
 
 use crate::error::Result;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 /// Markers that, anywhere on the line of a match, allow it.
 const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma: allowlist secret"];
@@ -30,6 +30,15 @@ pub struct Match {
     /// 1-based line and column (in bytes) of the secret; 0 for file rules.
     pub line: usize,
     pub column: usize,
+}
+
+/// How much content a matcher will see: it decides whether building a faster prefilter pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// A few files (a pre-commit run, a rule check): start fast.
+    Small,
+    /// A tree or a history: scan fast.
+    Large,
 }
 
 pub struct Matcher {
@@ -60,7 +69,7 @@ struct Found {
 }
 
 impl Matcher {
-    pub fn new(rules: Rules) -> Matcher {
+    pub fn new(rules: Rules, workload: Workload) -> Matcher {
         let mut keywords: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut unfiltered = Vec::new();
@@ -81,8 +90,14 @@ impl Matcher {
                 }
             }
         }
+        let kind = match workload {
+            // A DFA takes ~7 ms to build for the built-in keywords but scans ~35% faster.
+            Workload::Large => Some(AhoCorasickKind::DFA),
+            Workload::Small => None,
+        };
         let prefilter = (!keywords.is_empty()).then(|| {
             AhoCorasick::builder()
+                .kind(kind)
                 .ascii_case_insensitive(true)
                 .build(&keywords)
                 .expect("keywords are plain literals")
@@ -262,6 +277,14 @@ fn any_match(patterns: &[crate::rules::Pattern], haystack: &[u8]) -> Result<bool
         }
     }
     Ok(false)
+}
+
+/// How many allow markers the content holds (a range that adds some is worth a reviewer's look).
+pub fn count_allow_markers(bytes: &[u8]) -> usize {
+    if !ALLOW_MARKERS.iter().any(|m| contains(bytes, &m[..6])) {
+        return 0;
+    }
+    bytes.split(|&b| b == b'\n').filter(|line| ALLOW_MARKERS.iter().any(|m| contains(line, m))).count()
 }
 
 pub fn is_binary(bytes: &[u8]) -> bool {

@@ -72,11 +72,13 @@ fn preview(example: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matcher::Workload;
     use crate::{config, rules::Rules};
 
     #[test]
     fn builtin_rules_pass_their_examples() {
-        let matcher = Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap());
+        let matcher =
+            Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap(), Workload::Small);
         matcher.rules.validate().unwrap();
         let failures = check(&matcher, &|_| true);
         assert!(failures.is_empty(), "{} failures:\n{failures:#?}", failures.len());
@@ -84,7 +86,8 @@ mod tests {
 
     #[test]
     fn builtin_rules_are_complete() {
-        let matcher = Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap());
+        let matcher =
+            Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap(), Workload::Small);
         for rule in &matcher.rules.rules {
             let id = &rule.meta.id;
             assert!(rule.examples.len() >= 2, "{id}: needs at least two examples");
@@ -110,7 +113,7 @@ negative_examples = ["x = demo_a1b2c3d4e5f6"]
 "#;
         let cfg =
             config::Config { rules: config::parse(toml, "t.toml").unwrap().rules, ..Default::default() };
-        let matcher = Matcher::new(Rules::build(&cfg).unwrap());
+        let matcher = Matcher::new(Rules::build(&cfg).unwrap(), Workload::Small);
         let failures = check(&matcher, &|_| true);
         assert_eq!(failures.len(), 2, "{failures:?}");
         assert!(failures.iter().all(|f| f.rule == "demo"));

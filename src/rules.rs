@@ -98,9 +98,10 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The rule has a provider, so it wins over generic rules on overlapping text.
+    /// Any rule but the generic ones (tagged `generic`, or an id starting with `generic`, as
+    /// gitleaks' `generic-api-key`): a specific rule wins over a generic one on the same text.
     pub fn is_specific(&self) -> bool {
-        self.meta.provider.is_some()
+        !(self.meta.id.starts_with("generic") || self.meta.tags.iter().any(|t| t == "generic"))
     }
 }
 

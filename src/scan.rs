@@ -1,18 +1,23 @@
 //! One scan from start to end: picks the source the command line asked for, feeds each blob to
 //! the matcher and merges the matches into findings. This is the `Sink` the sources push to; it
 //! collects errors and warnings instead of printing them, so `main` decides what the user sees
-//! and which exit code wins.
+//! and which exit code wins. For a range it also notices changes that could silence the scanner
+//! (its config, baseline or ignore files, and new allow markers), for reviewers to see.
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet};
-use crate::matcher::{Evidence, Matcher};
+use crate::matcher::{count_allow_markers, Evidence, Matcher};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
 use crate::source::{dir, staged, Blob, Limits, Sink};
 use git2::Repository;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
+
+/// Files whose change in a pull request changes what keyrot reports.
+const CONFIG_FILES: [&str; 5] =
+    [".keyrot.toml", ".keyrot-baseline.json", ".keyrotignore", ".gitleaks.toml", ".gitleaksignore"];
 
 /// What to scan.
 #[derive(Debug, Clone)]
@@ -29,42 +34,45 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     pub errors: Vec<Error>,
     pub warnings: Vec<String>,
+    /// Changes in a range that affect what keyrot reports.
+    pub notices: Vec<String>,
+}
+
+#[derive(Default)]
+struct Collected {
+    findings: FindingSet,
+    errors: Vec<Error>,
+    warnings: Vec<String>,
+    /// With `watch`: allow markers per path (the most in any version of it).
+    markers: BTreeMap<String, usize>,
 }
 
 /// Matches blobs and keeps what they found. One per scan (and one for a range's "before" blobs).
-pub struct Collect<'m> {
+struct Collect<'m> {
     matcher: &'m Matcher,
     progress: &'m Progress,
-    findings: Mutex<FindingSet>,
-    errors: Mutex<Vec<Error>>,
-    warnings: Mutex<Vec<String>>,
+    /// Count allow markers per path (range scans).
+    watch: bool,
+    collected: Mutex<Collected>,
 }
 
 impl<'m> Collect<'m> {
-    pub fn new(matcher: &'m Matcher, progress: &'m Progress) -> Self {
-        Collect {
-            matcher,
-            progress,
-            findings: Mutex::default(),
-            errors: Mutex::default(),
-            warnings: Mutex::default(),
-        }
+    fn new(matcher: &'m Matcher, progress: &'m Progress, watch: bool) -> Self {
+        Collect { matcher, progress, watch, collected: Mutex::default() }
     }
 
-    fn finish(self) -> (FindingSet, Vec<Error>, Vec<String>) {
-        (
-            self.findings.into_inner().expect("no worker panicked"),
-            self.errors.into_inner().expect("no worker panicked"),
-            self.warnings.into_inner().expect("no worker panicked"),
-        )
+    fn lock(&self) -> std::sync::MutexGuard<'_, Collected> {
+        self.collected.lock().expect("no worker panicked")
+    }
+
+    fn finish(self) -> Collected {
+        self.collected.into_inner().expect("no worker panicked")
     }
 }
 
 impl Sink for Collect<'_> {
     fn blob(&self, blob: Blob) {
-        let Some(first) = blob.seen.first() else {
-            return;
-        };
+        let Some(first) = blob.seen.first() else { return };
         let commit = first.commit.as_ref().map(|c| c.id.as_str());
         let content = match self.matcher.scan_content(&first.path, commit, blob.bytes) {
             Ok(matches) => matches,
@@ -78,24 +86,29 @@ impl Sink for Collect<'_> {
             }
         }
         self.progress.found(content.len() + by_path.iter().map(Vec::len).sum::<usize>());
-        if content.is_empty() && by_path.iter().all(Vec::is_empty) {
+        let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
+        if content.is_empty() && by_path.iter().all(Vec::is_empty) && !self.watch {
             return;
         }
         let rules = &self.matcher.rules.rules;
-        let mut findings = self.findings.lock().expect("no worker panicked");
+        let mut collected = self.lock();
         for (seen, path_matches) in blob.seen.iter().zip(&by_path) {
             for m in content.iter().chain(path_matches) {
-                findings.add(&rules[m.rule].meta, m, seen);
+                collected.findings.add(&rules[m.rule].meta, m, seen);
+            }
+            if self.watch {
+                let count = collected.markers.entry(seen.path.clone()).or_default();
+                *count = (*count).max(markers);
             }
         }
     }
 
     fn error(&self, error: Error) {
-        self.errors.lock().expect("no worker panicked").push(error);
+        self.lock().errors.push(error);
     }
 
     fn warn(&self, message: String) {
-        self.warnings.lock().expect("no worker panicked").push(message);
+        self.lock().warnings.push(message);
     }
 }
 
@@ -105,8 +118,9 @@ pub struct Options {
 }
 
 pub fn run(matcher: &Matcher, target: &Target, options: &Options, progress: &Progress) -> Result<Outcome> {
-    let collect = Collect::new(matcher, progress);
-    let mut before_fingerprints = HashSet::new();
+    let is_range = matches!(target, Target::History(Walk::Range(_)));
+    let collect = Collect::new(matcher, progress, is_range);
+    let mut before = Collected::default();
     match target {
         Target::Staged(paths) => {
             let repo = open_repo()?;
@@ -118,29 +132,52 @@ pub fn run(matcher: &Matcher, target: &Target, options: &Options, progress: &Pro
         Target::History(walk) => {
             let repo = open_repo()?;
             let quiet = Progress::hidden();
-            let before = Collect::new(matcher, &quiet);
-            let sinks = Sinks { introduced: &collect, before: &before };
+            let before_collect = Collect::new(matcher, &quiet, is_range);
+            let sinks = Sinks { introduced: &collect, before: &before_collect };
             history::scan(&repo, walk, options.limits, options.threads, progress, &sinks)?;
-            let (found_before, errors, _) = before.finish();
-            before_fingerprints.extend(found_before.fingerprints());
-            collect.errors.lock().expect("no worker panicked").extend(errors);
+            before = before_collect.finish();
         }
     }
     progress.finish();
-    let (mut findings, errors, mut warnings) = collect.finish();
-    for fingerprint in &before_fingerprints {
-        findings.remove(fingerprint);
+    let mut found = collect.finish();
+    let existed: HashSet<_> = before.findings.fingerprints().collect();
+    for fingerprint in &existed {
+        found.findings.remove(fingerprint);
     }
-    warnings.sort();
-    warnings.dedup();
-    Ok(Outcome { findings: findings.into_sorted(), errors, warnings })
+    found.errors.append(&mut before.errors);
+    found.warnings.sort();
+    found.warnings.dedup();
+    let notices = if is_range { notices(&found.markers, &before.markers) } else { Vec::new() };
+    Ok(Outcome {
+        findings: found.findings.into_sorted(),
+        errors: found.errors,
+        warnings: found.warnings,
+        notices,
+    })
+}
+
+/// What a range changed that affects keyrot's own verdict.
+fn notices(introduced: &BTreeMap<String, usize>, before: &BTreeMap<String, usize>) -> Vec<String> {
+    let mut notices = Vec::new();
+    for (path, &count) in introduced {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if CONFIG_FILES.contains(&name) {
+            notices.push(format!("this range changes {path}, which decides what keyrot reports"));
+        }
+        let had = before.get(path).copied().unwrap_or(0);
+        if count > had {
+            notices.push(format!("this range adds {} allow marker(s) in {path}", count - had));
+        }
+    }
+    notices
 }
 
 /// The repository around the current directory.
 pub fn open_repo() -> Result<Repository> {
     Repository::open_from_env().map_err(|e| match e.code() {
         git2::ErrorCode::NotFound => Error::Usage(
-            "not inside a git repository (run keyrot from a repository, or `keyrot scan PATH` for plain files)".into(),
+            "not inside a git repository (run keyrot from a repository, or `keyrot scan PATH` for plain files)"
+                .into(),
         ),
         _ => Error::git("cannot open the git repository", e),
     })

@@ -14,23 +14,35 @@ const SHOWN_LOCATIONS: usize = 5;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let n = report.findings.len();
-    if n == 0 {
-        let _ =
-            writeln!(out, "{} no secrets found in {}", "keyrot:".green().bold(), scope_name(&report.scope));
-        return out;
+    for notice in &report.notices {
+        let _ = writeln!(out, "{} {}", "notice:".yellow().bold(), escape(notice));
     }
-    let noun = if n == 1 { "finding" } else { "findings" };
-    let headline = match report.scope {
-        Scope::Staged => format!("{n} {noun} in the staged changes: commit blocked"),
-        _ => format!("{n} {noun} in {}", scope_name(&report.scope)),
-    };
-    let _ = writeln!(out, "{} {}\n", "keyrot:".red().bold(), headline.bold());
-    for finding in report.findings {
-        write_finding(&mut out, finding, report);
+    let n = report.reported;
+    let accepted = report.findings.len() - n;
+    if n == 0 {
+        let note =
+            if accepted > 0 { format!(" ({accepted} accepted in the baseline)") } else { String::new() };
+        let _ = writeln!(
+            out,
+            "{} no secrets found in {}{note}",
+            "keyrot:".green().bold(),
+            scope_name(&report.scope)
+        );
+    } else {
+        let noun = if n == 1 { "finding" } else { "findings" };
+        let headline = match report.scope {
+            Scope::Staged => format!("{n} {noun} in the staged changes: commit blocked"),
+            _ => format!("{n} {noun} in {}", scope_name(&report.scope)),
+        };
+        let _ = writeln!(out, "{} {}\n", "keyrot:".red().bold(), headline.bold());
+        for finding in report.reported() {
+            write_finding(&mut out, finding, report);
+        }
     }
     write_rotation(&mut out, report);
-    write_advice(&mut out, report);
+    if n > 0 {
+        write_advice(&mut out, report);
+    }
     out
 }
 
@@ -52,7 +64,8 @@ fn write_rotation(out: &mut String, report: &Report) {
         };
         let provider = f.rule.provider.as_deref().unwrap_or("-");
         let secret = shown_secret(f, report.reveal).unwrap_or_else(|| escape(&f.first().path));
-        let _ = writeln!(out, "  {}. {label}  {provider}  {}  {secret}", n + 1, f.rule.description);
+        let accepted = if report.is_accepted(i) { "  (accepted in the baseline)" } else { "" };
+        let _ = writeln!(out, "  {}. {label}  {provider}  {}  {secret}{accepted}", n + 1, f.rule.description);
         if let Some(id) = public_id(f) {
             let _ = writeln!(out, "       key id   {id}");
         }
@@ -138,11 +151,11 @@ fn describe(location: &Location) -> String {
 }
 
 fn write_advice(out: &mut String, report: &Report) {
-    let files: Vec<&Finding> = report.findings.iter().filter(|f| !is_secret(f)).collect();
+    let files: Vec<&Finding> = report.reported().iter().filter(|f| !is_secret(f)).collect();
     let _ = writeln!(out, "{}", "What to do".bold());
     match report.scope {
         Scope::Staged => {
-            if report.findings.iter().any(is_secret) {
+            if report.reported().iter().any(is_secret) {
                 let _ = writeln!(
                     out,
                     "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks)."

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 pub fn render(report: &Report) -> String {
     let findings: Vec<Value> = report
-        .findings
+        .reported()
         .iter()
         .enumerate()
         .map(|(i, f)| {
@@ -22,7 +22,11 @@ pub fn render(report: &Report) -> String {
         .collect();
     let value = json!({
         "findings": findings,
-        "summary": { "findings": report.findings.len() },
+        "summary": {
+            "findings": report.reported,
+            "baselined": report.findings.len() - report.reported,
+        },
+        "notices": report.notices,
     });
     let mut text = serde_json::to_string_pretty(&value).expect("JSON values always serialize");
     text.push('\n');

@@ -29,7 +29,13 @@ pub enum Reveal {
 }
 
 pub struct Report<'a> {
+    /// The reported findings, then those accepted in the baseline (which only the rotation
+    /// report lists: an accepted key still needs rotating until marked rotated).
     pub findings: &'a [Finding],
+    /// How many of `findings` are reported.
+    pub reported: usize,
+    /// Changes in a range that affect what keyrot reports.
+    pub notices: Vec<String>,
     pub scope: Scope,
     pub reveal: Reveal,
     /// Every rule in use, in config order (SARIF lists them all).
@@ -41,6 +47,15 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
+    pub fn reported(&self) -> &[Finding] {
+        &self.findings[..self.reported]
+    }
+
+    /// Whether the finding at `index` is accepted in the baseline rather than reported.
+    pub fn is_accepted(&self, index: usize) -> bool {
+        index >= self.reported
+    }
+
     pub fn facts(&self, index: usize) -> Option<&Facts> {
         self.facts.get(index)
     }

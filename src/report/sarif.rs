@@ -8,7 +8,7 @@ use crate::findings::{Finding, Location};
 use serde_json::{json, Value};
 
 pub fn render(report: &Report) -> String {
-    let mut rule_ids: Vec<&str> = report.findings.iter().map(|f| f.rule.id.as_str()).collect();
+    let mut rule_ids: Vec<&str> = report.reported().iter().map(|f| f.rule.id.as_str()).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
     let rules: Vec<Value> = rule_ids
@@ -40,7 +40,7 @@ pub fn render(report: &Report) -> String {
         })
         .collect();
     let results: Vec<Value> = report
-        .findings
+        .reported()
         .iter()
         .flat_map(|f| f.locations.iter().map(move |l| (f, l)))
         .map(|(f, l)| result(f, l, &rule_ids, &report.scope))

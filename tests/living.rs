@@ -1,0 +1,216 @@
+//! Living with keyrot: the baseline (content fingerprints, stable across renames and re-runs),
+//! `.keyrotignore`, repository configuration (`.keyrot.toml`, an unchanged `.gitleaks.toml`),
+//! notices when a range touches what silences the scanner, and the native hook installer.
+
+mod common;
+use common::*;
+
+fn two_leaks() -> Repo {
+    let repo = Repo::new();
+    repo.write("deploy.sh", format!("export GITHUB_TOKEN={GITHUB}\n"));
+    repo.write("server/settings.py", format!("FAL_KEY = \"{FAL}\"\n"));
+    repo.commit("old leaks");
+    repo
+}
+
+#[test]
+fn a_baseline_accepts_todays_secrets_and_reports_only_new_ones() {
+    let repo = two_leaks();
+    let made = repo.keyrot(&["baseline"]);
+    assert_eq!(made.code, 0, "{}", made.all());
+    let first = std::fs::read(repo.path().join(".keyrot-baseline.json")).unwrap();
+    assert!(!String::from_utf8_lossy(&first).contains(GITHUB), "no raw secret in the baseline");
+    assert_eq!(repo.keyrot(&["scan", "--history"]).code, 0);
+
+    let again = repo.keyrot(&["baseline"]);
+    assert_eq!(again.code, 0);
+    assert_eq!(std::fs::read(repo.path().join(".keyrot-baseline.json")).unwrap(), first, "byte-identical");
+
+    repo.git(&["mv", "deploy.sh", "scripts-deploy.sh"]);
+    repo.commit("rename");
+    assert_eq!(repo.keyrot(&["scan", "--history"]).code, 0, "a rename keeps the entry");
+
+    repo.write("worker.py", format!("TOKEN = \"{REPLICATE}\"\n"));
+    repo.commit("new leak");
+    let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(rule_ids(&run), vec!["replicate-api-token"]);
+    assert_eq!(run.json()["summary"]["baselined"], 2);
+}
+
+#[test]
+fn accepted_secrets_stay_in_the_rotation_report_until_marked_rotated() {
+    let repo = two_leaks();
+    repo.keyrot(&["baseline"]);
+    let run = repo.keyrot(&["scan", "--history"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("accepted in the baseline"), "{}", run.stdout);
+    let path = repo.path().join(".keyrot-baseline.json");
+    let mut baseline: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for entry in baseline["findings"].as_array_mut().unwrap() {
+        entry["rotated"] = serde_json::json!(true);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&baseline).unwrap()).unwrap();
+    let run = repo.keyrot(&["scan", "--history"]);
+    assert!(!run.stdout.contains("Keys to rotate"), "{}", run.stdout);
+}
+
+#[test]
+fn prune_drops_entries_no_longer_found() {
+    let repo = Repo::new();
+    repo.write("a.py", format!("T = \"{GITHUB}\"\n"));
+    repo.keyrot(&["baseline", "--output", "base.json"]);
+    let dir = plain_dir();
+    let out = dir.path().join("b.json");
+    std::fs::copy(repo.path().join("base.json"), &out).unwrap();
+    std::fs::remove_file(repo.path().join("a.py")).unwrap();
+    let run = repo.keyrot(&["baseline", "--output", out.to_str().unwrap()]);
+    assert!(run.stdout.contains("1 accepted"), "{}", run.stdout);
+    let run = repo.keyrot(&["baseline", "--prune", "--output", out.to_str().unwrap()]);
+    assert!(run.stdout.contains("0 accepted") && run.stdout.contains("1 dropped"), "{}", run.stdout);
+}
+
+#[test]
+fn keyrotignore_drops_by_fingerprint_and_reports_unused_entries() {
+    let repo = two_leaks();
+    let json = repo.keyrot(&["scan", "--history", "--format", "json"]).json();
+    let github =
+        json["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "github-classic-token").unwrap();
+    let fingerprint = github["fingerprint"].as_str().unwrap();
+    repo.write(
+        ".keyrotignore",
+        format!("# reviewed: a revoked test token\n{fingerprint}  revoked in March\nffffffffffffffffffffffffffffffff\n"),
+    );
+    let run = repo.keyrot(&["scan", "--history", "--format", "json", "--report-unused-ignores"]);
+    assert_eq!(rule_ids(&run), vec!["fal-api-key"]);
+    assert!(run.stderr.contains("unused ignore entry: .keyrotignore:3"), "{}", run.stderr);
+    assert!(!run.stderr.contains(".keyrotignore:2"), "{}", run.stderr);
+}
+
+#[test]
+fn a_gitleaks_config_with_a_custom_rule_and_allowlist_loads_unchanged() {
+    let repo = Repo::new();
+    repo.write(
+        ".gitleaks.toml",
+        r#"title = "acme gitleaks config"
+
+[extend]
+useDefault = true
+
+[[rules]]
+id = "acme-internal-token"
+description = "Acme internal service token"
+regex = '''\b(acme_[a-z0-9]{24})\b'''
+secretGroup = 1
+keywords = ["acme_"]
+
+[allowlist]
+description = "vendored code"
+paths = ['''^vendor/''']
+"#,
+    );
+    repo.write("src/client.py", "TOKEN = 'acme_k3j9x0q2m8v7c4n1b5z6l0p2'\n");
+    repo.write("vendor/lib/conf.py", format!("T = \"{GITHUB}\"\n"));
+    repo.write("src/deploy.sh", format!("export T={GITHUB2}\n"));
+    repo.commit("config");
+    let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(rule_ids(&run), vec!["acme-internal-token", "github-classic-token"]);
+    let shown = repo.keyrot(&["config", "show"]);
+    assert!(
+        shown.stdout.contains(".gitleaks.toml") && shown.stdout.contains("acme gitleaks config"),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn keyrot_toml_extends_the_built_in_rules() {
+    let repo = Repo::new();
+    repo.write(
+        ".keyrot.toml",
+        r#"[extend]
+disabledRules = ["dotenv-file"]
+
+[[allowlists]]
+paths = ['''^tests/fixtures/''']
+"#,
+    );
+    repo.write(".env", "DEBUG=1\n");
+    repo.write("tests/fixtures/token.txt", format!("{GITHUB}\n"));
+    repo.write("app.py", format!("T = \"{GITHUB2}\"\n"));
+    repo.git(&["add", "."]);
+    let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
+    assert_eq!(rule_ids(&run), vec!["github-classic-token"], "{}", run.stdout);
+    assert_eq!(run.json()["findings"][0]["locations"][0]["path"], "app.py");
+}
+
+#[test]
+fn a_range_that_silences_the_scanner_says_so() {
+    let repo = Repo::new();
+    repo.write("app.py", "x = 1\n");
+    repo.commit("init");
+    repo.write(".keyrot.toml", "[[allowlists]]\npaths = ['''.*''']\n");
+    repo.write("app.py", format!("x = 1\nT = \"{GITHUB}\"  # keyrot:allow\n"));
+    repo.commit("quietly");
+    let run = repo.keyrot(&["scan", "--range", "HEAD~1..HEAD"]);
+    assert!(run.stdout.contains("changes .keyrot.toml"), "{}", run.stdout);
+    assert!(run.stdout.contains("adds 1 allow marker(s) in app.py"), "{}", run.stdout);
+}
+
+#[test]
+fn install_chains_an_existing_hook_and_uninstall_restores_it() {
+    let repo = Repo::new();
+    repo.write("README.md", "hi\n");
+    repo.commit("init");
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let original = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/old-hook-ran\"\n";
+    std::fs::write(&hook, original).unwrap();
+    make_executable(&hook);
+    let run = repo.keyrot(&["install"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("moved your existing hook"), "{}", run.stdout);
+
+    repo.write("leak.py", format!("T = \"{GITHUB}\"\n"));
+    repo.git(&["add", "leak.py"]);
+    let blocked = git_output(repo.path(), &["commit", "-q", "-m", "leak"], "2026-01-06T00:00:00Z");
+    assert!(!blocked.status.success(), "the hook must block the commit");
+    let said = format!("{}{}", String::from_utf8_lossy(&blocked.stdout), String::from_utf8_lossy(&blocked.stderr));
+    assert!(said.contains("commit blocked"), "{said}");
+    assert!(repo.path().join(".git/old-hook-ran").exists(), "the old hook still runs");
+
+    repo.git(&["rm", "-q", "--cached", "leak.py"]);
+    repo.write("ok.py", "x = 1\n");
+    repo.git(&["add", "ok.py"]);
+    let ok = git_output(repo.path(), &["commit", "-q", "-m", "ok"], "2026-01-06T00:00:00Z");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    let run = repo.keyrot(&["uninstall"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
+}
+
+#[test]
+fn install_honours_core_hooks_path() {
+    let repo = Repo::new();
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let run = repo.keyrot(&["install"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(repo.path().join(".githooks/pre-commit").is_file());
+    assert!(!repo.path().join(".git/hooks/pre-commit").exists());
+}
+
+#[test]
+fn uninstall_refuses_a_hook_that_is_not_keyrots() {
+    let repo = Repo::new();
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    let run = repo.keyrot(&["uninstall"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(hook.exists());
+}
+
+fn make_executable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
