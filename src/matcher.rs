@@ -71,6 +71,7 @@ struct Found {
 impl Matcher {
     pub fn new(rules: Rules, workload: Workload) -> Matcher {
         let mut keywords: Vec<String> = Vec::new();
+        let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut unfiltered = Vec::new();
         let mut path_rules = Vec::new();
@@ -81,9 +82,10 @@ impl Matcher {
                 unfiltered.push(index);
             }
             for keyword in &rule.keywords {
-                match keywords.iter().position(|k| k == keyword) {
-                    Some(k) => keyword_rules[k].push(index),
+                match keyword_index.get(keyword.as_str()) {
+                    Some(&k) => keyword_rules[k].push(index),
                     None => {
+                        keyword_index.insert(keyword, keywords.len());
                         keywords.push(keyword.clone());
                         keyword_rules.push(vec![index]);
                     }

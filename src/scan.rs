@@ -22,8 +22,8 @@ const CONFIG_FILES: [&str; 5] =
 /// What to scan.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// The index: what the next commit will contain (all changes, or the given paths).
-    Staged(Vec<PathBuf>),
+    /// The index entries the next commit will contain (see `staged::entries`).
+    Staged(Vec<staged::Entry>),
     /// Files and directories on disk.
     Dir(Vec<PathBuf>, dir::IgnoreFiles),
     /// Commits: all of history, or a range.
@@ -117,24 +117,29 @@ pub struct Options {
     pub threads: usize,
 }
 
-pub fn run(matcher: &Matcher, target: &Target, options: &Options, progress: &Progress) -> Result<Outcome> {
+/// Runs the scan; `repo` is the repository around the current directory, needed for staged and
+/// history targets.
+pub fn run(
+    matcher: &Matcher,
+    target: &Target,
+    options: &Options,
+    progress: &Progress,
+    repo: Option<&Repository>,
+) -> Result<Outcome> {
+    let repo = || repo.ok_or_else(|| open_repo().err().unwrap_or_else(not_a_repository));
     let is_range = matches!(target, Target::History(Walk::Range(_)));
     let collect = Collect::new(matcher, progress, is_range);
     let mut before = Collected::default();
     match target {
-        Target::Staged(paths) => {
-            let repo = open_repo()?;
-            staged::scan(&repo, paths, options.limits, &collect)?;
-        }
+        Target::Staged(entries) => staged::scan(repo()?, entries, options.limits, &collect),
         Target::Dir(paths, ignore_files) => {
             dir::scan(paths, *ignore_files, options.limits, options.threads, &collect);
         }
         Target::History(walk) => {
-            let repo = open_repo()?;
             let quiet = Progress::hidden();
             let before_collect = Collect::new(matcher, &quiet, is_range);
             let sinks = Sinks { introduced: &collect, before: &before_collect };
-            history::scan(&repo, walk, options.limits, options.threads, progress, &sinks)?;
+            history::scan(repo()?, walk, options.limits, options.threads, progress, &sinks)?;
             before = before_collect.finish();
         }
     }
@@ -175,12 +180,16 @@ fn notices(introduced: &BTreeMap<String, usize>, before: &BTreeMap<String, usize
 /// The repository around the current directory.
 pub fn open_repo() -> Result<Repository> {
     Repository::open_from_env().map_err(|e| match e.code() {
-        git2::ErrorCode::NotFound => Error::Usage(
-            "not inside a git repository (run keyrot from a repository, or `keyrot scan PATH` for plain files)"
-                .into(),
-        ),
+        git2::ErrorCode::NotFound => not_a_repository(),
         _ => Error::git("cannot open the git repository", e),
     })
+}
+
+fn not_a_repository() -> Error {
+    Error::Usage(
+        "not inside a git repository (run keyrot from a repository, or `keyrot scan PATH` for plain files)"
+            .into(),
+    )
 }
 
 /// Whether the finding is about a secret value (rather than a file that must not be committed).

@@ -175,7 +175,8 @@ fn install_chains_an_existing_hook_and_uninstall_restores_it() {
     repo.git(&["add", "leak.py"]);
     let blocked = git_output(repo.path(), &["commit", "-q", "-m", "leak"], "2026-01-06T00:00:00Z");
     assert!(!blocked.status.success(), "the hook must block the commit");
-    let said = format!("{}{}", String::from_utf8_lossy(&blocked.stdout), String::from_utf8_lossy(&blocked.stderr));
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&blocked.stdout), String::from_utf8_lossy(&blocked.stderr));
     assert!(said.contains("commit blocked"), "{said}");
     assert!(repo.path().join(".git/old-hook-ran").exists(), "the old hook still runs");
 

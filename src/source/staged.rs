@@ -9,14 +9,25 @@ use crate::error::{Error, Result};
 use git2::{Delta, DiffOptions, ErrorCode, FileMode, Oid, Repository};
 use std::path::{Component, Path, PathBuf};
 
-pub fn scan(repo: &Repository, paths: &[PathBuf], limits: Limits, sink: &dyn Sink) -> Result<()> {
+/// A path the next commit will contain, and the blob the index holds for it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub path: String,
+    pub id: Oid,
+}
+
+/// The entries to scan: those that differ from HEAD, or those of the given paths.
+pub fn entries(repo: &Repository, paths: &[PathBuf]) -> Result<Vec<Entry>> {
     let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
-    let entries =
+    let pairs =
         if paths.is_empty() { changed_entries(repo, &index)? } else { named_entries(repo, &index, paths)? };
-    for (path, id) in entries {
-        read_and_send(repo, &path, id, limits, sink);
+    Ok(pairs.into_iter().map(|(path, id)| Entry { path, id }).collect())
+}
+
+pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sink) {
+    for entry in entries {
+        read_and_send(repo, &entry.path, entry.id, limits, sink);
     }
-    Ok(())
 }
 
 /// Index entries that differ from HEAD, as (path, blob id).

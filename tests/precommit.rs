@@ -1,0 +1,88 @@
+//! The real pre-commit framework running keyrot's hook from this repository with
+//! `pre-commit try-repo`: a staged secret fails the hook with keyrot's message, a clean change
+//! passes, and `--all-files` scans committed files too. `.ci/run` installs pre-commit into a
+//! throwaway virtual environment and names it in `KEYROT_TEST_PRE_COMMIT`; elsewhere the test
+//! finds or installs it, and is skipped, with a printed reason, only where Python is missing.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+/// The pre-commit executable: `KEYROT_TEST_PRE_COMMIT`, else one on PATH, else one installed
+/// from PyPI into a virtual environment under the test target directory. None without Python.
+fn pre_commit() -> Option<String> {
+    if let Ok(path) = std::env::var("KEYROT_TEST_PRE_COMMIT") {
+        return Some(path);
+    }
+    if Command::new("pre-commit").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return Some("pre-commit".into());
+    }
+    if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return None;
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit-venv");
+    let bin = venv.join("bin/pre-commit");
+    if !bin.exists() {
+        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 runs");
+        assert!(made.success(), "python3 -m venv failed");
+        let pip = venv.join("bin/pip");
+        let installed =
+            Command::new(pip).args(["install", "--quiet", "pre-commit"]).status().expect("pip runs");
+        assert!(installed.success(), "pip install pre-commit failed");
+    }
+    Some(bin.display().to_string())
+}
+
+fn try_repo(pre_commit: &str, repo: &Path, extra: &[&str]) -> Run {
+    let project = env!("CARGO_MANIFEST_DIR");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit");
+    let output = Command::new(pre_commit)
+        .args(["try-repo", project, "keyrot", "--color", "never"])
+        .args(extra)
+        .current_dir(repo)
+        .env("PRE_COMMIT_HOME", cache.join("home"))
+        .env("CARGO_TARGET_DIR", cache.join("cargo-target"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("pre-commit runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_pre_commit_framework_runs_the_keyrot_hook() {
+    let Some(pre_commit) = pre_commit() else {
+        eprintln!("skipped: python3 is missing, so the pre-commit framework cannot be installed");
+        return;
+    };
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+
+    repo.write(".env", format!("REPLICATE_API_TOKEN={REPLICATE}\n"));
+    repo.git(&["add", ".env"]);
+    let blocked = try_repo(&pre_commit, repo.path(), &[]);
+    assert_ne!(blocked.code, 0, "a staged secret must fail the hook:\n{}", blocked.all());
+    assert!(blocked.all().contains("replicate-api-token"), "{}", blocked.all());
+    assert!(blocked.all().contains("commit blocked"), "{}", blocked.all());
+    assert_not_revealed(&blocked, &[REPLICATE]);
+
+    repo.git(&["rm", "-q", "--cached", ".env"]);
+    std::fs::remove_file(repo.path().join(".env")).unwrap();
+    repo.write("app.py", "print('hello')\n");
+    repo.git(&["add", "app.py"]);
+    let clean = try_repo(&pre_commit, repo.path(), &[]);
+    assert_eq!(clean.code, 0, "a clean change passes:\n{}", clean.all());
+
+    repo.write("old.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.commit("committed before the hook was installed");
+    let all = try_repo(&pre_commit, repo.path(), &["--all-files"]);
+    assert_ne!(all.code, 0, "--all-files scans committed files:\n{}", all.all());
+    assert!(all.all().contains("old.py"), "{}", all.all());
+}
