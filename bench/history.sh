@@ -37,7 +37,7 @@ cmds=(-n floor 'git cat-file --batch-all-objects --batch --unordered > /dev/null
       -n 'log -p' 'git log --all -p -U0 > /dev/null'
       -n keyrot "$keyrot scan --history --quiet --format json > /dev/null || true")
 if command -v gitleaks >/dev/null; then
-  cmds+=(-n gitleaks 'gitleaks git --no-banner --log-level error --report-path /dev/null . || true')
+  cmds+=(-n gitleaks "gitleaks git --no-banner --log-level error --report-format json --report-path $work/gitleaks-history.json . || true")
 fi
 hyperfine --warmup 1 --runs "${KEYROT_BENCH_RUNS:-3}" --style basic --export-json "$work/history.json" "${cmds[@]}" >/dev/null
 

@@ -6,6 +6,7 @@
 mod baseline;
 mod cli;
 mod config;
+mod decode;
 mod error;
 mod exposure;
 mod findings;

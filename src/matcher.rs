@@ -2,8 +2,10 @@
 //! binary check → keyword prefilter (one Aho-Corasick pass, ASCII case-insensitive) → the regex
 //! of each rule whose keyword hit → secret group → entropy floor → allowlists (global, then the
 //! rule's) → inline allow markers → overlap resolution (a specific rule beats a generic one).
-//! Line and column are computed only for what survives. It never touches git and never prints.
+//! Line and column are computed only for what survives; values behind an encoding (`decode.rs`)
+//! are matched decoded and reported where they are encoded. It never touches git and never prints.
 
+use crate::decode;
 use crate::error::Result;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -115,17 +117,31 @@ impl Matcher {
         Ok(matches)
     }
 
-    /// Matches of the content rules; binary content has none.
+    /// Matches of the content rules; binary content has none. Encoded values (`decode.rs`) are
+    /// decoded and matched too, and reported at their encoded location.
     pub fn scan_content(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
         if is_binary(bytes) {
             return Ok(Vec::new());
         }
+        let mut found = self.find(path, commit, bytes)?;
+        for decoded in decode::decode_all(bytes) {
+            let inner = self.find(path, commit, &decoded.text)?;
+            let marked = ALLOW_MARKERS.iter().any(|m| contains(line_around(bytes, decoded.start), m));
+            if marked {
+                continue;
+            }
+            found.extend(inner.into_iter().map(|f| Found { start: decoded.start, end: decoded.end, ..f }));
+        }
+        resolve_overlaps(&self.rules.rules, &mut found);
+        Ok(locate(bytes, found))
+    }
+
+    fn find(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Found>> {
         let mut found = Vec::new();
         for index in self.candidate_rules(bytes) {
             self.run_rule(index, path, commit, bytes, &mut found)?;
         }
-        resolve_overlaps(&self.rules.rules, &mut found);
-        Ok(locate(bytes, found))
+        Ok(found)
     }
 
     /// Matches of the rules that look at the path alone.

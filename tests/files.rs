@@ -106,3 +106,27 @@ fn rules_lists_the_built_in_rules() {
     assert!(run.stdout.contains("replicate-api-token"));
     assert!(run.stdout.contains("FAL"));
 }
+
+#[test]
+fn encoded_secrets_are_decoded_and_reported_where_they_are_encoded() {
+    let dir = plain_dir();
+    // base64 of GITHUB, in a Kubernetes Secret.
+    let manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ci\ntype: Opaque\ndata:\n  token: Z2hwX2ExY2tHVEtVRHZRdGlWNFAzSk5CeXJaakZIaDVuTHJOdUVidw==\n";
+    std::fs::write(dir.path().join("secret.yaml"), manifest).unwrap();
+    std::fs::write(
+        dir.path().join("deploy.sh"),
+        "curl -H 'Authorization: Basic ZGVwbG95OlhrOSNtUTJ2TDdwUjR0Vzg=' https://ci.acme.io/api\n",
+    )
+    .unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let json = run.json();
+    let by_rule = |id: &str| json["findings"].as_array().unwrap().iter().find(|f| f["rule"] == id).cloned();
+    let github = by_rule("github-classic-token").expect("the decoded GitHub token");
+    assert_eq!(github["locations"][0]["path"], "secret.yaml");
+    assert_eq!(github["locations"][0]["line"], 7);
+    assert_eq!(github["locations"][0]["column"], 10);
+    let basic = by_rule("http-basic-credentials").expect("the decoded Basic credentials");
+    assert_eq!(basic["locations"][0]["line"], 1);
+    assert_not_revealed(&run, &[GITHUB, "Xk9#mQ2vL7pR4tW8"]);
+}

@@ -43,7 +43,7 @@ fn try_repo(pre_commit: &str, repo: &Path, extra: &[&str]) -> Run {
         .current_dir(repo)
         .env("PRE_COMMIT_HOME", cache.join("home"))
         .env("CARGO_TARGET_DIR", cache.join("cargo-target"))
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
         .output()

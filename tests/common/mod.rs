@@ -13,6 +13,10 @@ pub const GITHUB: &str = "ghp_a1ckGTKUDvQtiV4P3JNByrZjFHh5nLrNuEbw";
 pub const GITHUB2: &str = "ghp_Zr7mQ2xLp9WvK4nT8bYc3HdF6gJ1sA5eU0oR";
 pub const GITHUB3: &str = "ghp_Mn3bV8cX1zL5kJ7hG2fD9sA4pO6iU0yT3rEw";
 
+/// An empty global git config for every git and keyrot the tests run. Not /dev/null: a program
+/// that writes its global config atomically would replace /dev/null with a regular file.
+pub const NO_GLOBAL_CONFIG: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/no-global-gitconfig");
+
 pub struct Repo {
     pub dir: tempfile::TempDir,
 }
@@ -88,7 +92,7 @@ pub fn git_output(dir: &Path, args: &[&str], date: &str) -> Output {
         .env("GIT_COMMITTER_EMAIL", "ada@example.org")
         .env("GIT_AUTHOR_DATE", date)
         .env("GIT_COMMITTER_DATE", date)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
@@ -103,7 +107,7 @@ pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
         .env_remove("KEYROT_CONFIG")
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
         .env("NO_COLOR", "1")
         .output()
         .expect("keyrot runs");
