@@ -48,11 +48,7 @@ fn try_repo(pre_commit: &str, repo: &Path, extra: &[&str]) -> Run {
         .env_remove("GIT_INDEX_FILE")
         .output()
         .expect("pre-commit runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::from(output)
 }
 
 #[test]

@@ -27,6 +27,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
@@ -101,7 +111,7 @@ pub fn git_output(dir: &Path, args: &[&str], date: &str) -> Output {
 }
 
 pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_keyrot"))
+    let output = Command::new(env!("CARGO_BIN_EXE_keyrot"))
         .args(args)
         .current_dir(dir)
         .env_remove("KEYROT_CONFIG")
@@ -111,11 +121,7 @@ pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
         .env("NO_COLOR", "1")
         .output()
         .expect("keyrot runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::from(output)
 }
 
 /// A temporary directory that is not a git repository.
