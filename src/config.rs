@@ -90,6 +90,9 @@ pub struct RawAllowlist {
     pub commits: Vec<String>,
     #[serde(default)]
     pub paths: Vec<String>,
+    /// keyrot: path globs, as an alternative to `paths` regexes.
+    #[serde(default)]
+    pub globs: Vec<String>,
     pub regex_target: Option<String>,
     #[serde(default)]
     pub regexes: Vec<String>,

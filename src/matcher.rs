@@ -266,8 +266,9 @@ impl Allowlist {
         if !self.commits.is_empty() {
             results.push(c.commit.is_some_and(|id| self.commits.iter().any(|a| id.starts_with(a.as_str()))));
         }
-        if !self.paths.is_empty() {
-            results.push(any_match(&self.paths, c.path.as_bytes())?);
+        if !self.paths.is_empty() || self.globs.is_some() {
+            let by_glob = self.globs.as_ref().is_some_and(|set| set.is_match(c.path));
+            results.push(by_glob || any_match(&self.paths, c.path.as_bytes())?);
         }
         if !self.regexes.is_empty() {
             let target = match self.target {

@@ -95,8 +95,8 @@ mod tests {
             if rule.meta.provider.is_some() {
                 assert!(rule.meta.rotate.is_some(), "{id}: a provider rule needs rotate.url");
             }
-            if rule.regex.is_some() {
-                assert!(!rule.keywords.is_empty(), "{id}: a content rule needs keywords");
+            if rule.regex.is_some() && rule.path.is_none() {
+                assert!(!rule.keywords.is_empty(), "{id}: a content rule needs keywords or a path");
             }
         }
     }

@@ -74,6 +74,8 @@ pub struct Allowlist {
     pub target: Target,
     pub commits: Vec<String>,
     pub paths: Vec<Pattern>,
+    /// keyrot's `globs`: git-style path globs (`*` stays within a directory, `**` crosses them).
+    pub globs: Option<globset::GlobSet>,
     pub regexes: Vec<Pattern>,
     /// Lower-cased.
     pub stopwords: Vec<String>,
@@ -200,11 +202,25 @@ fn build_allowlist(owner: &str, raw: &RawAllowlist) -> Result<Allowlist> {
         Some("line") => Target::Line,
         Some(other) => return Err(fail(format!("regexTarget {other:?} is not secret, match or line"))),
     };
+    let globs = if raw.globs.is_empty() {
+        None
+    } else {
+        let mut set = globset::GlobSetBuilder::new();
+        for glob in &raw.globs {
+            let glob = globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| fail(format!("bad glob {glob:?}: {e}")))?;
+            set.add(glob);
+        }
+        Some(set.build().map_err(|e| fail(format!("bad globs: {e}")))?)
+    };
     Ok(Allowlist {
         condition,
         target,
         commits: raw.commits.iter().map(|c| c.to_ascii_lowercase()).collect(),
         paths: raw.paths.iter().map(|p| Pattern::new(owner, p)).collect(),
+        globs,
         regexes: raw.regexes.iter().map(|p| Pattern::new(owner, p)).collect(),
         stopwords: raw.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
         target_rules: raw.target_rules.clone(),

@@ -133,16 +133,24 @@ fn keyrot_toml_extends_the_built_in_rules() {
 disabledRules = ["dotenv-file"]
 
 [[allowlists]]
-paths = ['''^tests/fixtures/''']
+globs = ["tests/fixtures/**", "*.min.js"]
 "#,
     );
     repo.write(".env", "DEBUG=1\n");
     repo.write("tests/fixtures/token.txt", format!("{GITHUB}\n"));
+    repo.write("app.min.js", format!("var t=\"{GITHUB}\";\n"));
+    repo.write("src/app.min.js", format!("var t=\"{GITHUB3}\";\n"));
     repo.write("app.py", format!("T = \"{GITHUB2}\"\n"));
     repo.git(&["add", "."]);
     let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
-    assert_eq!(rule_ids(&run), vec!["github-classic-token"], "{}", run.stdout);
-    assert_eq!(run.json()["findings"][0]["locations"][0]["path"], "app.py");
+    assert_eq!(rule_ids(&run), vec!["github-classic-token", "github-classic-token"], "{}", run.stdout);
+    let paths: Vec<String> = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["locations"][0]["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, vec!["app.py", "src/app.min.js"], "`*` stays within a directory");
 }
 
 #[test]
