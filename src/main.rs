@@ -59,8 +59,8 @@ fn run(cli: &Cli) -> Result<u8> {
         },
         Command::Config { command: ConfigCommand::Show } => show_config(cli),
         Command::Baseline { prune, output } => baseline_command(cli, *prune, output.as_deref()),
-        Command::Install => hook_command(true),
-        Command::Uninstall => hook_command(false),
+        Command::Install => hook_command(install::install),
+        Command::Uninstall => hook_command(install::uninstall),
     }
 }
 
@@ -247,11 +247,10 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
     Ok(CLEAN)
 }
 
-fn hook_command(install: bool) -> Result<u8> {
+/// `keyrot install` or `keyrot uninstall`: `action` changes the hook and says what it did.
+fn hook_command(action: fn(&git2::Repository) -> Result<String>) -> Result<u8> {
     let project = Project::open();
-    let repo = project.repo()?;
-    let message = if install { install::install(repo)? } else { install::uninstall(repo)? };
-    print(&message)?;
+    print(&action(project.repo()?)?)?;
     Ok(CLEAN)
 }
 
