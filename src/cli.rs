@@ -4,6 +4,9 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// Content larger than this many megabytes is skipped with a warning.
+pub const DEFAULT_MAX_FILE_MB: u64 = 50;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "keyrot",
@@ -91,7 +94,7 @@ pub struct ScanArgs {
     pub no_ignore: bool,
 
     /// Skip content larger than this many megabytes (path rules still apply)
-    #[arg(long, value_name = "MB", default_value_t = 50)]
+    #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_FILE_MB)]
     pub max_file_size: u64,
 
     /// Worker threads (default: the number of cores)

@@ -7,7 +7,7 @@
 //! remote-tracking branch's version does. `scan --history` gives the complete picture.
 
 use crate::findings::{CommitInfo, Finding};
-use crate::matcher::Evidence;
+use crate::matcher::{contains, Evidence};
 use crate::rotation::{Exposure, Facts};
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 use std::collections::{BTreeMap, HashSet};
@@ -202,8 +202,4 @@ fn find_removals(repo: &Repository, findings: &[Finding], facts: &mut [Facts]) {
         let Ok(parent) = commit.parent(0) else { return };
         commit = parent;
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }

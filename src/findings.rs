@@ -74,6 +74,11 @@ impl Finding {
         &self.locations[0]
     }
 
+    /// Whether it is about a secret value (rather than a file that must not be committed).
+    pub fn is_secret(&self) -> bool {
+        matches!(self.evidence, Evidence::Secret { .. })
+    }
+
     pub fn location_count(&self) -> usize {
         self.locations.len() + self.more_locations
     }

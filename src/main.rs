@@ -113,7 +113,8 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let (target, scope, matcher) = prepare(cli, args, &project)?;
     let progress = progress::Progress::new(args.quiet || matches!(target, scan::Target::Staged(_)));
     let repo = project.repo.as_ref().ok();
-    let outcome = scan::run(&matcher, &target, &scan_options(args), &progress, repo)?;
+    let outcome =
+        scan::run(&matcher, &target, &scan_options(args.max_file_size, args.threads), &progress, repo)?;
     let root = &project.root;
     let mut findings = outcome.findings;
     let ignore = ignores::Ignore::load(root)?;
@@ -199,10 +200,10 @@ fn prepare(cli: &Cli, args: &ScanArgs, project: &Project) -> Result<(scan::Targe
     Ok((target, scope, load_matcher(cli, &project.root, Workload::Large)?))
 }
 
-fn scan_options(args: &ScanArgs) -> scan::Options {
+fn scan_options(max_file_mb: u64, threads: Option<usize>) -> scan::Options {
     scan::Options {
-        limits: source::Limits { max_file_bytes: args.max_file_size.saturating_mul(1 << 20) },
-        threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        limits: source::Limits { max_file_bytes: max_file_mb.saturating_mul(1 << 20) },
+        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
     }
 }
 
@@ -219,10 +220,7 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
     } else {
         scan::Target::Dir(vec![root.clone()], source::dir::IgnoreFiles::Respect)
     };
-    let options = scan::Options {
-        limits: source::Limits { max_file_bytes: 50 << 20 },
-        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-    };
+    let options = scan_options(cli::DEFAULT_MAX_FILE_MB, None);
     let outcome = scan::run(&matcher, &target, &options, &progress::Progress::new(false), repo)?;
     if !outcome.errors.is_empty() {
         for error in &outcome.errors {

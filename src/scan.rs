@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet};
-use crate::matcher::{count_allow_markers, Evidence, Matcher};
+use crate::matcher::{count_allow_markers, Matcher};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
 use crate::source::{dir, staged, Blob, Limits, Sink};
@@ -190,9 +190,4 @@ fn not_a_repository() -> Error {
         "not inside a git repository (run keyrot from a repository, or `keyrot scan PATH` for plain files)"
             .into(),
     )
-}
-
-/// Whether the finding is about a secret value (rather than a file that must not be committed).
-pub fn is_secret(finding: &Finding) -> bool {
-    matches!(finding.evidence, Evidence::Secret { .. })
 }

@@ -5,7 +5,6 @@
 use super::{escape, public_id, short, shown_secret, Report, Scope};
 use crate::findings::{Finding, Location};
 use crate::rotation::{advice, days_exposed, Exposure};
-use crate::scan::is_secret;
 use colored::Colorize;
 use std::fmt::Write;
 
@@ -151,11 +150,11 @@ fn describe(location: &Location) -> String {
 }
 
 fn write_advice(out: &mut String, report: &Report) {
-    let files: Vec<&Finding> = report.reported().iter().filter(|f| !is_secret(f)).collect();
+    let files: Vec<&Finding> = report.reported().iter().filter(|f| !f.is_secret()).collect();
     let _ = writeln!(out, "{}", "What to do".bold());
     match report.scope {
         Scope::Staged => {
-            if report.reported().iter().any(is_secret) {
+            if report.reported().iter().any(Finding::is_secret) {
                 let _ = writeln!(
                     out,
                     "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks)."

@@ -6,7 +6,7 @@
 
 use super::{too_large, Blob, Limits, Seen, Sink};
 use crate::error::{Error, Result};
-use git2::{Delta, DiffOptions, ErrorCode, FileMode, Oid, Repository};
+use git2::{Delta, DiffOptions, ErrorCode, FileMode, Odb, Oid, Repository};
 use std::path::{Component, Path, PathBuf};
 
 /// A path the next commit will contain, and the blob the index holds for it.
@@ -25,8 +25,12 @@ pub fn entries(repo: &Repository, paths: &[PathBuf]) -> Result<Vec<Entry>> {
 }
 
 pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sink) {
+    let odb = match repo.odb() {
+        Ok(odb) => odb,
+        Err(e) => return sink.error(Error::git("cannot open the object database", e)),
+    };
     for entry in entries {
-        read_and_send(repo, &entry.path, entry.id, limits, sink);
+        read_and_send(&odb, &entry.path, entry.id, limits, sink);
     }
 }
 
@@ -85,19 +89,15 @@ fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> R
     Ok(entries)
 }
 
-fn read_and_send(repo: &Repository, path: &str, id: Oid, limits: Limits, sink: &dyn Sink) {
+fn read_and_send(odb: &Odb, path: &str, id: Oid, limits: Limits, sink: &dyn Sink) {
     let seen = [Seen { path: path.to_string(), commit: None, blob: Some(id) }];
-    let odb = match repo.odb() {
-        Ok(odb) => odb,
-        Err(e) => return sink.error(Error::git("cannot open the object database", e)),
-    };
     match odb.read_header(id) {
         Ok((size, _)) if size as u64 > limits.max_file_bytes => {
             sink.warn(too_large(path, size as u64, limits));
             sink.blob(Blob { bytes: &[], seen: &seen });
         }
-        Ok(_) => match repo.find_blob(id) {
-            Ok(blob) => sink.blob(Blob { bytes: blob.content(), seen: &seen }),
+        Ok(_) => match odb.read(id) {
+            Ok(object) => sink.blob(Blob { bytes: object.data(), seen: &seen }),
             Err(e) => sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e)),
         },
         Err(e) => sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e)),
