@@ -1,6 +1,6 @@
 //! `keyrot scan --history` and `--range` against real repositories: deleted secrets, unmerged
 //! branches, tag-only commits, evil merges, deduplication across files and commits, ranges that
-//! report only what they introduced, shallow clones, empty repositories and corrupt objects.
+//! report only what they introduced, shallow clones, empty repositories, packed histories and corrupt objects.
 
 mod common;
 use common::*;
@@ -158,6 +158,81 @@ fn a_missing_object_exits_2_naming_it_after_scanning_the_rest() {
     let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains(&lost), "{}", run.stderr);
+    assert_eq!(findings(&run).len(), 1, "the rest was scanned");
+}
+
+/// A long text file, edited in every commit, with a token that comes and goes on the way.
+fn edited_history(repo: &Repo) -> Vec<String> {
+    let mut lines: Vec<String> =
+        (0..3000).map(|n| format!("line {n} of a long file that barely changes\n")).collect();
+    let mut commits = Vec::new();
+    for n in 0..40 {
+        lines[n * 50] = format!("edit {n}\n");
+        lines[1500] = match n {
+            12..=14 => format!("TOKEN = \"{GITHUB}\"\n"),
+            39 => format!("TOKEN = \"{GITHUB2}\"\n"),
+            _ => "TOKEN = os.environ[\"TOKEN\"]\n".to_string(),
+        };
+        repo.write("settings.py", lines.concat());
+        commits.push(repo.commit(&format!("edit {n}")));
+    }
+    commits
+}
+
+#[test]
+fn a_packed_history_reports_what_the_loose_history_reports() {
+    let repo = Repo::new();
+    let commits = edited_history(&repo);
+    let loose = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    repo.git(&["repack", "-adfq", "--depth=50", "--window=50"]);
+    assert!(repo.git(&["count-objects", "-v"]).contains("count: 0"), "every object is packed now");
+    let packed = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(packed.code, 1, "{}", packed.all());
+    assert_eq!(packed.stdout, loose.stdout);
+    let found = findings(&packed);
+    assert_eq!(found.len(), 2, "{}", packed.stdout);
+    let first: Vec<&str> = found.iter().map(|f| f["first_seen"]["commit"].as_str().unwrap()).collect();
+    assert!(first.contains(&commits[12].as_str()) && first.contains(&commits[39].as_str()), "{first:?}");
+}
+
+#[test]
+fn a_corrupt_packed_object_exits_2_naming_it_after_scanning_the_rest() {
+    let repo = Repo::new();
+    repo.write("token.py", format!("T = \"{GITHUB}\"\n"));
+    let noise: String = (0..2000u32).map(|n| format!("{:08x} ", n.wrapping_mul(2_654_435_761))).collect();
+    repo.write("data.txt", noise);
+    repo.commit("init");
+    repo.git(&["repack", "-adq"]);
+    let data = repo.git(&["rev-parse", "HEAD:data.txt"]).trim().to_string();
+    let idx = repo.git(&["rev-parse", "--git-path", "objects/pack"]);
+    let pack_dir = repo.path().join(idx.trim());
+    let pack = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .unwrap();
+    let listing = repo.git(&["verify-pack", "-v", pack.to_str().unwrap()]);
+    let fields: Vec<u64> = listing
+        .lines()
+        .find(|line| line.starts_with(&data))
+        .unwrap()
+        .split_whitespace()
+        .skip(3)
+        .take(2)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (packed_size, offset) = (fields[0], fields[1]);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[(offset + packed_size / 2) as usize] ^= 0xff;
+    let mut permissions = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    permissions.set_readonly(false);
+    std::fs::set_permissions(&pack, permissions).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+
+    let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains(&data), "{}", run.stderr);
     assert_eq!(findings(&run).len(), 1, "the rest was scanned");
 }
 

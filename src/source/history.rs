@@ -2,20 +2,21 @@
 //! range (`--range A..B`). Each commit is compared with *every* parent, and a blob counts as
 //! introduced by the commit only if no parent has it at that path: so an evil merge's own content
 //! is found and attributed to the merge, and unchanged files are never re-read. Each distinct
-//! blob is then scanned once, by a pool of workers that each open their own repository handle,
-//! with the list of every (path, commit) that introduced it.
+//! blob is then scanned once, with the list of every (path, commit) that introduced it: packed
+//! blobs by `pack`, which resolves each delta chain once, the rest by workers that each open
+//! their own repository handle.
 //!
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
-//! a worker holds one blob at a time.
+//! a worker holds the blob it scans and the bases it is building others from.
 
+use super::pack::{self, Content};
 use super::{too_large, Blob, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::{CommitInfo, MAX_LOCATIONS};
 use crate::progress::Progress;
 use git2::{ObjectType, Oid, Repository, Sort, Tree};
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Which commits to walk.
@@ -100,8 +101,7 @@ pub fn scan(
     }
     let pending = collector.pending;
     progress.scanning(pending.len() as u64);
-    let path = repo.path();
-    scan_blobs(path, &pending, limits, threads, progress, sinks);
+    scan_blobs(repo, &pending, limits, threads, progress, sinks);
     Ok(())
 }
 
@@ -192,19 +192,48 @@ impl<'r> Collector<'r> {
     }
 }
 
-/// Scans the pending blobs on `threads` workers, each with its own repository handle, pulling
-/// the next blob index from a shared counter.
+/// Scans the pending blobs on `threads` workers. Blobs in pack files are read by `pack`, each
+/// delta chain resolved once; the rest (loose objects, alternates, anything `pack` could not
+/// read) by workers that each open their own repository handle and pull the next blob from a
+/// shared counter.
 fn scan_blobs(
-    git_dir: &Path,
+    repo: &Repository,
     pending: &[Pending],
     limits: Limits,
     threads: usize,
     progress: &Progress,
     sinks: &Sinks,
 ) {
+    let mut slots: HashMap<Oid, usize> = HashMap::with_capacity(pending.len());
+    let mut groups: Vec<Vec<&Pending>> = Vec::with_capacity(pending.len());
+    for item in pending {
+        let slot = *slots.entry(item.id).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[slot].push(item);
+    }
+    let done: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
+    let want = |id: &Oid| slots.get(id).copied().filter(|&slot| !done[slot].load(Ordering::Relaxed));
+    let found = |slot: usize, content: Content| {
+        done[slot].store(true, Ordering::Relaxed);
+        for item in &groups[slot] {
+            deliver(item, &content, limits, progress, sinks);
+        }
+    };
+    pack::read_blobs(&repo.commondir().join("objects"), want, limits.max_file_bytes, threads, found);
+
+    let rest: Vec<&Pending> = groups
+        .iter()
+        .zip(&done)
+        .filter(|(_, done)| !done.load(Ordering::Relaxed))
+        .flat_map(|(g, _)| g)
+        .copied()
+        .collect();
+    let git_dir = repo.path();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
+        for _ in 0..threads.max(1).min(rest.len()) {
             scope.spawn(|| {
                 let repo = match Repository::open(git_dir) {
                     Ok(repo) => repo,
@@ -216,36 +245,49 @@ fn scan_blobs(
                         return sinks.introduced.error(Error::git("cannot open the object database", e))
                     }
                 };
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = pending.get(i) else { break };
-                    let sink = match item.role {
-                        Role::Introduced => sinks.introduced,
-                        Role::Before => sinks.before,
-                    };
-                    let where_ = || {
+                while let Some(item) = rest.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = odb.read_header(item.id).and_then(|(size, _)| {
+                        if size as u64 > limits.max_file_bytes {
+                            deliver(item, &Content::TooLarge(size as u64), limits, progress, sinks);
+                            return Ok(());
+                        }
+                        let object = odb.read(item.id)?;
+                        deliver(item, &Content::Bytes(object.data()), limits, progress, sinks);
+                        Ok(())
+                    });
+                    if let Err(e) = result {
                         let first = &item.seen[0];
                         let commit =
                             first.commit.as_ref().map_or(String::new(), |c| format!(" in commit {}", c.id));
-                        format!("object {} ({}{commit})", item.id, first.path)
-                    };
-                    match odb.read_header(item.id) {
-                        Ok((size, _)) if size as u64 > limits.max_file_bytes => {
-                            sink.warn(too_large(&item.seen[0].path, size as u64, limits));
-                            sink.blob(Blob { bytes: &[], seen: &item.seen });
-                            progress.scanned(0);
-                        }
-                        Ok(_) => match odb.read(item.id) {
-                            Ok(object) => {
-                                sink.blob(Blob { bytes: object.data(), seen: &item.seen });
-                                progress.scanned(object.len());
-                            }
-                            Err(e) => sink.error(Error::git(format!("cannot read {}", where_()), e)),
-                        },
-                        Err(e) => sink.error(Error::git(format!("cannot read {}", where_()), e)),
+                        sink_for(item, sinks).error(Error::git(
+                            format!("cannot read object {} ({}{commit})", item.id, first.path),
+                            e,
+                        ));
                     }
                 }
             });
         }
     });
+}
+
+fn sink_for<'a>(item: &Pending, sinks: &Sinks<'a>) -> &'a dyn Sink {
+    match item.role {
+        Role::Introduced => sinks.introduced,
+        Role::Before => sinks.before,
+    }
+}
+
+fn deliver(item: &Pending, content: &Content, limits: Limits, progress: &Progress, sinks: &Sinks) {
+    let sink = sink_for(item, sinks);
+    match *content {
+        Content::Bytes(bytes) => {
+            sink.blob(Blob { bytes, seen: &item.seen });
+            progress.scanned(bytes.len());
+        }
+        Content::TooLarge(size) => {
+            sink.warn(too_large(&item.seen[0].path, size, limits));
+            sink.blob(Blob { bytes: &[], seen: &item.seen });
+            progress.scanned(0);
+        }
+    }
 }

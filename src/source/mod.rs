@@ -5,6 +5,7 @@
 
 pub mod dir;
 pub mod history;
+mod pack;
 pub mod staged;
 
 use crate::error::Error;

@@ -1,0 +1,562 @@
+//! Blobs read straight from the repository's pack files, each object inflated exactly once.
+//!
+//! A pack stores most versions of a file as deltas against another object, in chains up to
+//! about 50 deep. Reading objects one by one (as libgit2 does) rebuilds a chain for every object
+//! that needs it, so a history scan would re-inflate the same bases over and over. Instead this
+//! module reads each pack's index, lays its objects out as the delta forest they form, and walks
+//! each tree depth first from its base: every object is inflated once and every delta applied
+//! once, and a base is freed as soon as its last child is built. Trees are shared out to worker
+//! threads, largest first.
+//!
+//! Only the objects the caller wants, and the bases they are built from, are read. This is an
+//! accelerator: anything it cannot read (loose objects, alternates, an unfamiliar or damaged
+//! pack, a base stored elsewhere) is simply not delivered, and the caller reads it through
+//! libgit2, which names the object if it is really broken.
+
+use flate2::{Decompress, FlushDecompress, Status};
+use git2::Oid;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BLOB: u8 = 3;
+const OFS_DELTA: u8 = 6;
+const REF_DELTA: u8 = 7;
+/// Marks an object with no base in this pack (a full object, or a delta we cannot resolve).
+const NO_BASE: u32 = u32::MAX;
+/// Buffers are never allocated larger than this up front on the word of a size field.
+const MAX_PREALLOC: usize = 64 << 20;
+
+/// What the caller gets for one wanted object.
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    /// Over the size limit: its size, unread.
+    TooLarge(u64),
+}
+
+/// Reads every wanted blob found in `objects_dir/pack`. `want` maps an object id to the
+/// caller's slot while the object is still wanted; `each` receives each slot once, on one of
+/// `threads` worker threads. Packs are read one after another, so an object stored in two packs
+/// is delivered from the first only if `want` forgets slots once they are delivered.
+pub fn read_blobs<W, E>(objects_dir: &Path, want: W, max_bytes: u64, threads: usize, each: E)
+where
+    W: Fn(&Oid) -> Option<usize> + Sync,
+    E: Fn(usize, Content) + Sync,
+{
+    let Ok(dir) = std::fs::read_dir(objects_dir.join("pack")) else { return };
+    let mut packs: Vec<PathBuf> = dir
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "idx"))
+        .collect();
+    packs.sort();
+    for idx in packs {
+        if let Some(pack) = Pack::open(&idx, &want) {
+            pack.read(max_bytes, threads, &each);
+        }
+    }
+}
+
+/// One object of a pack, in offset order.
+struct Entry {
+    offset: u64,
+    /// Where its zlib stream starts (after the header) and where the next object starts.
+    data: u64,
+    end: u64,
+    /// Inflated size of the stream: the object, or the delta.
+    size: u64,
+    /// The object's type for a full object; the delta type otherwise.
+    kind: u8,
+    /// Index of the base entry for deltas whose base is in this pack.
+    base: u32,
+    /// The caller's slot, when the object is wanted.
+    slot: Option<usize>,
+}
+
+struct Pack {
+    path: PathBuf,
+    entries: Vec<Entry>,
+    /// Children of each entry that lead to a wanted object, as ranges into `child_list`.
+    child_start: Vec<u32>,
+    child_list: Vec<u32>,
+    /// Full blobs with a wanted object in their tree, the heaviest tree first.
+    roots: Vec<u32>,
+}
+
+impl Pack {
+    /// Reads the index and the object headers. `None` if the pack is not one this reader knows
+    /// (the caller's fallback then reads its objects) or nothing in it is wanted.
+    fn open<W: Fn(&Oid) -> Option<usize>>(idx_path: &Path, want: &W) -> Option<Pack> {
+        let path = idx_path.with_extension("pack");
+        let index = std::fs::read(idx_path).ok()?;
+        let (ids, offsets) = parse_index(&index)?;
+        let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| offsets[i as usize]);
+
+        let file = File::open(&path).ok()?;
+        let pack_len = file.metadata().ok()?.len();
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let mut head = [0u8; 12];
+        reader.read_exact(&mut head).ok()?;
+        let count = u32::from_be_bytes(head[8..12].try_into().ok()?) as usize;
+        if &head[..4] != b"PACK" || !matches!(head[7], 2 | 3) || head[4..7] != [0; 3] || count != ids.len() {
+            return None;
+        }
+        let mut position = 12u64;
+        let mut entries = Vec::with_capacity(count);
+        let mut ref_bases = Vec::new();
+        for (n, &i) in order.iter().enumerate() {
+            let offset = offsets[i as usize];
+            let end = order.get(n + 1).map_or(pack_len.checked_sub(20)?, |&j| offsets[j as usize]);
+            if offset < position || end <= offset {
+                return None;
+            }
+            reader.seek_relative((offset - position) as i64).ok()?;
+            let (kind, size, header) = read_header(&mut reader)?;
+            let mut base = NO_BASE;
+            let mut header_len = header;
+            match kind {
+                OFS_DELTA => {
+                    let (distance, n) = read_offset(&mut reader)?;
+                    header_len += n;
+                    let target = offset.checked_sub(distance)?;
+                    let found = entries.binary_search_by_key(&target, |e: &Entry| e.offset).ok()?;
+                    base = found as u32;
+                }
+                REF_DELTA => {
+                    let mut id = [0u8; 20];
+                    reader.read_exact(&mut id).ok()?;
+                    header_len += 20;
+                    ref_bases.push((entries.len(), id));
+                }
+                1..=4 => {}
+                _ => return None,
+            }
+            position = offset + header_len;
+            let data = position;
+            if data > end {
+                return None;
+            }
+            let slot = want(&Oid::from_bytes(&ids[i as usize]).ok()?);
+            entries.push(Entry { offset, data, end, size, kind, base, slot });
+        }
+        if !ref_bases.is_empty() {
+            let mut by_id: Vec<(&[u8], u32)> = Vec::with_capacity(count);
+            for (n, &i) in order.iter().enumerate() {
+                by_id.push((&ids[i as usize][..], n as u32));
+            }
+            by_id.sort_unstable();
+            for (entry, id) in ref_bases {
+                if let Ok(found) = by_id.binary_search_by_key(&&id[..], |&(id, _)| id) {
+                    entries[entry].base = by_id[found].1;
+                }
+            }
+        }
+        Pack::plan(path, entries)
+    }
+
+    /// Marks the entries on the way from each wanted object to its base, and the trees to walk.
+    fn plan(path: PathBuf, entries: Vec<Entry>) -> Option<Pack> {
+        let mut needed = vec![false; entries.len()];
+        for (n, entry) in entries.iter().enumerate() {
+            if entry.slot.is_none() {
+                continue;
+            }
+            let mut at = n as u32;
+            while at != NO_BASE && !needed[at as usize] {
+                needed[at as usize] = true;
+                at = entries[at as usize].base;
+            }
+        }
+        let mut child_start = vec![0u32; entries.len() + 1];
+        for (n, entry) in entries.iter().enumerate() {
+            if needed[n] && entry.base != NO_BASE {
+                child_start[entry.base as usize + 1] += 1;
+            }
+        }
+        for n in 0..entries.len() {
+            child_start[n + 1] += child_start[n];
+        }
+        let mut fill = child_start.clone();
+        let mut child_list = vec![0u32; child_start[entries.len()] as usize];
+        for (n, entry) in entries.iter().enumerate() {
+            if needed[n] && entry.base != NO_BASE {
+                let at = &mut fill[entry.base as usize];
+                child_list[*at as usize] = n as u32;
+                *at += 1;
+            }
+        }
+        let mut weight: Vec<u64> = entries.iter().map(|e| e.size).collect();
+        for n in (0..entries.len()).rev() {
+            let base = entries[n].base;
+            if needed[n] && base != NO_BASE {
+                weight[base as usize] += weight[n];
+            }
+        }
+        let mut roots: Vec<u32> = (0..entries.len() as u32)
+            .filter(|&n| needed[n as usize] && entries[n as usize].kind == BLOB)
+            .collect();
+        if roots.is_empty() {
+            return None;
+        }
+        roots.sort_by_key(|&n| std::cmp::Reverse(weight[n as usize]));
+        Some(Pack { path, entries, child_start, child_list, roots })
+    }
+
+    fn children(&self, n: u32) -> &[u32] {
+        &self.child_list[self.child_start[n as usize] as usize..self.child_start[n as usize + 1] as usize]
+    }
+
+    /// Walks the trees on `threads` workers, each with its own file handle, taking the next tree
+    /// from a shared counter.
+    fn read<E: Fn(usize, Content) + Sync>(&self, max_bytes: u64, threads: usize, each: &E) {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads.max(1) {
+                scope.spawn(|| {
+                    let Ok(file) = File::open(&self.path) else { return };
+                    let mut worker = Worker { file, compressed: Vec::new(), inflater: Decompress::new(true) };
+                    while let Some(&root) = self.roots.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        // An object that cannot be read is left to the caller's fallback, and so is
+                        // everything built on it.
+                        let _ = self.walk(root, &mut worker, max_bytes, each);
+                    }
+                });
+            }
+        });
+    }
+
+    /// Builds every needed object of one delta tree, depth first, delivering the wanted ones.
+    fn walk<E: Fn(usize, Content)>(
+        &self,
+        root: u32,
+        worker: &mut Worker,
+        max_bytes: u64,
+        each: &E,
+    ) -> Option<()> {
+        let entry = &self.entries[root as usize];
+        let children = self.children(root);
+        if children.is_empty() && entry.size > max_bytes {
+            each(entry.slot?, Content::TooLarge(entry.size));
+            return Some(());
+        }
+        let bytes = worker.inflate(entry)?;
+        self.deliver(root, &bytes, max_bytes, each);
+        let mut stack = vec![(bytes, children, 0usize)];
+        while let Some((base, children, next)) = stack.last_mut() {
+            let Some(&child) = children.get(*next) else {
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let last = *next == children.len();
+            let entry = &self.entries[child as usize];
+            let delta = worker.inflate(entry)?;
+            let grandchildren = self.children(child);
+            let target = delta_target_size(&delta)?;
+            if grandchildren.is_empty() && target > max_bytes {
+                each(entry.slot?, Content::TooLarge(target));
+                continue;
+            }
+            let bytes = apply_delta(base, &delta)?;
+            if last {
+                stack.pop();
+            }
+            self.deliver(child, &bytes, max_bytes, each);
+            if !grandchildren.is_empty() {
+                stack.push((bytes, grandchildren, 0));
+            }
+        }
+        Some(())
+    }
+
+    fn deliver<E: Fn(usize, Content)>(&self, n: u32, bytes: &[u8], max_bytes: u64, each: &E) {
+        if let Some(slot) = self.entries[n as usize].slot {
+            let size = bytes.len() as u64;
+            each(slot, if size > max_bytes { Content::TooLarge(size) } else { Content::Bytes(bytes) });
+        }
+    }
+}
+
+/// One worker's file handle and buffers.
+struct Worker {
+    file: File,
+    compressed: Vec<u8>,
+    inflater: Decompress,
+}
+
+impl Worker {
+    /// The inflated stream of one entry, checked against the size its header gives.
+    fn inflate(&mut self, entry: &Entry) -> Option<Vec<u8>> {
+        let len = usize::try_from(entry.end - entry.data).ok()?;
+        self.compressed.resize(len, 0);
+        self.file.seek(SeekFrom::Start(entry.data)).ok()?;
+        self.file.read_exact(&mut self.compressed).ok()?;
+        let size = usize::try_from(entry.size).ok()?;
+        let mut out = Vec::with_capacity(size.min(MAX_PREALLOC));
+        self.inflater.reset(true);
+        loop {
+            if out.len() == out.capacity() {
+                out.reserve((size - out.len()).clamp(1, MAX_PREALLOC));
+            }
+            let consumed = self.inflater.total_in() as usize;
+            match self.inflater.decompress_vec(
+                &self.compressed[consumed..],
+                &mut out,
+                FlushDecompress::Finish,
+            ) {
+                Ok(Status::StreamEnd) => break,
+                Ok(Status::Ok) if out.len() <= size => {}
+                _ => return None,
+            }
+        }
+        (out.len() == size).then_some(out)
+    }
+}
+
+/// Parses a version 2 pack index: the object ids and their offsets in the pack.
+fn parse_index(index: &[u8]) -> Option<(Vec<[u8; 20]>, Vec<u64>)> {
+    let be32 = |at: usize| Some(u32::from_be_bytes(index.get(at..at + 4)?.try_into().ok()?));
+    if index.get(..8)? != b"\xfftOc\x00\x00\x00\x02" {
+        return None;
+    }
+    let count = be32(8 + 255 * 4)? as usize;
+    let ids_at = 8 + 256 * 4;
+    let offsets_at = ids_at + count * 24;
+    let large_at = offsets_at + count * 4;
+    let large_count = (index.len().checked_sub(large_at + 40)?) / 8;
+    if index.len() != large_at + large_count * 8 + 40 {
+        return None;
+    }
+    let ids = index[ids_at..ids_at + count * 20].chunks_exact(20).map(|id| id.try_into().unwrap()).collect();
+    let mut offsets = Vec::with_capacity(count);
+    for n in 0..count {
+        let offset = be32(offsets_at + n * 4)?;
+        offsets.push(if offset & 0x8000_0000 == 0 {
+            u64::from(offset)
+        } else {
+            let at = large_at + (offset & 0x7fff_ffff) as usize * 8;
+            u64::from_be_bytes(index.get(at..at + 8)?.try_into().ok()?)
+        });
+    }
+    Some((ids, offsets))
+}
+
+fn read_byte(reader: &mut impl Read) -> Option<u8> {
+    let mut byte = [0u8];
+    reader.read_exact(&mut byte).ok()?;
+    Some(byte[0])
+}
+
+/// An entry header: type, inflated size, and the header's length in bytes.
+fn read_header(reader: &mut impl Read) -> Option<(u8, u64, u64)> {
+    let mut byte = read_byte(reader)?;
+    let kind = (byte >> 4) & 7;
+    let mut size = u64::from(byte & 0x0f);
+    let mut shift = 4;
+    let mut len = 1;
+    while byte & 0x80 != 0 {
+        byte = read_byte(reader)?;
+        size |= u64::from(byte & 0x7f).checked_shl(shift).filter(|_| shift < 64)?;
+        shift += 7;
+        len += 1;
+    }
+    Some((kind, size, len))
+}
+
+/// The distance back to an offset delta's base, and how many bytes encoded it.
+fn read_offset(reader: &mut impl Read) -> Option<(u64, u64)> {
+    let mut byte = read_byte(reader)?;
+    let mut distance = u64::from(byte & 0x7f);
+    let mut len = 1;
+    while byte & 0x80 != 0 {
+        byte = read_byte(reader)?;
+        distance = distance.checked_add(1)?.checked_mul(128)? | u64::from(byte & 0x7f);
+        len += 1;
+    }
+    Some((distance, len))
+}
+
+/// A little-endian base-128 size at the start of `delta[*at..]`.
+fn delta_size(delta: &[u8], at: &mut usize) -> Option<u64> {
+    let mut size = 0u64;
+    let mut shift = 0;
+    loop {
+        let byte = *delta.get(*at)?;
+        *at += 1;
+        size |= u64::from(byte & 0x7f).checked_shl(shift).filter(|_| shift < 64)?;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            return Some(size);
+        }
+    }
+}
+
+fn delta_target_size(delta: &[u8]) -> Option<u64> {
+    let mut at = 0;
+    delta_size(delta, &mut at)?;
+    delta_size(delta, &mut at)
+}
+
+/// Builds an object from its base and a delta: copy instructions take a range of the base,
+/// insert instructions carry literal bytes. Sizes are checked against the delta's header.
+fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
+    let mut at = 0;
+    if delta_size(delta, &mut at)? != base.len() as u64 {
+        return None;
+    }
+    let target = usize::try_from(delta_size(delta, &mut at)?).ok()?;
+    let mut out = Vec::with_capacity(target.min(MAX_PREALLOC));
+    while let Some(&op) = delta.get(at) {
+        at += 1;
+        let piece = if op & 0x80 != 0 {
+            let mut field = |bits: u8, bytes: usize| -> Option<usize> {
+                let mut value = 0usize;
+                for i in 0..bytes {
+                    if bits & (1 << i) != 0 {
+                        value |= usize::from(*delta.get(at)?) << (8 * i);
+                        at += 1;
+                    }
+                }
+                Some(value)
+            };
+            let offset = field(op & 0x0f, 4)?;
+            let size = match field(op >> 4 & 0x07, 3)? {
+                0 => 0x10000,
+                size => size,
+            };
+            base.get(offset..offset.checked_add(size)?)?
+        } else if op != 0 {
+            let piece = delta.get(at..at + usize::from(op))?;
+            at += usize::from(op);
+            piece
+        } else {
+            return None;
+        };
+        if out.len() + piece.len() > target {
+            return None;
+        }
+        out.extend_from_slice(piece);
+    }
+    (out.len() == target).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delta_copies_and_inserts() {
+        let base = b"hello, world";
+        // Source 12 bytes, target 9: copy 0..5, insert "!!", copy 10..12.
+        let delta = [12, 9, 0x90, 5, 2, b'!', b'!', 0x91, 10, 2];
+        assert_eq!(apply_delta(base, &delta).as_deref(), Some(&b"hello!!ld"[..]));
+    }
+
+    #[test]
+    fn delta_with_wrong_sizes_or_ranges_is_refused() {
+        let base = b"hello, world";
+        assert_eq!(apply_delta(base, &[11, 5, 0x90, 5]), None, "source size differs from the base");
+        assert_eq!(apply_delta(base, &[12, 6, 0x90, 5]), None, "target shorter than the header says");
+        assert_eq!(apply_delta(base, &[12, 5, 0x91, 10, 5]), None, "copy past the end of the base");
+        assert_eq!(apply_delta(base, &[12, 1, 0]), None, "reserved instruction");
+        assert_eq!(apply_delta(base, &[12, 3, 5, b'a']), None, "insert past the end of the delta");
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml.missing"))
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// A repository whose one pack holds long delta chains: a file edited in 60 commits, at
+    /// the start, the middle and the end, so later versions are deltas on earlier ones.
+    fn packed_repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git(dir.path(), &["init", "-q"]);
+        let mut lines: Vec<String> =
+            (0..4000).map(|n| format!("line {n}: some text that stays put\n")).collect();
+        for commit in 0..60 {
+            lines.insert(0, format!("head {commit}\n"));
+            lines[2000] = format!("middle {commit}\n");
+            lines.push(format!("tail {commit}\n"));
+            std::fs::write(dir.path().join("notes.txt"), lines.concat()).unwrap();
+            std::fs::write(dir.path().join(format!("small-{}.txt", commit % 7)), format!("v{commit}\n"))
+                .unwrap();
+            git(dir.path(), &["add", "-A"]);
+            git(dir.path(), &["commit", "-q", "-m", &format!("c{commit}")]);
+        }
+        git(dir.path(), &["repack", "-adfq", "--depth=50", "--window=50"]);
+        dir
+    }
+
+    fn blob_ids(dir: &Path) -> Vec<Oid> {
+        git(dir, &["cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectname)"])
+            .lines()
+            .filter_map(|line| line.strip_prefix("blob "))
+            .map(|id| Oid::from_str(id).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn every_blob_of_a_deltified_pack_reads_as_libgit2_reads_it() {
+        let dir = packed_repo();
+        let ids = blob_ids(dir.path());
+        let objects = dir.path().join(".git/objects");
+        let idx = std::fs::read_dir(objects.join("pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "idx"))
+            .expect("one pack");
+        let pack = Pack::open(&idx, &|id: &Oid| ids.iter().position(|x| x == id)).expect("pack opens");
+        let deltas = pack.entries.iter().filter(|e| e.base != NO_BASE).count();
+        assert!(deltas >= 50, "the fixture has delta chains ({deltas} deltas)");
+
+        let read: Vec<std::sync::Mutex<Vec<Vec<u8>>>> = ids.iter().map(|_| Default::default()).collect();
+        read_blobs(
+            &objects,
+            |id| ids.iter().position(|x| x == id),
+            u64::MAX,
+            2,
+            |slot, content| match content {
+                Content::Bytes(bytes) => read[slot].lock().unwrap().push(bytes.to_vec()),
+                Content::TooLarge(_) => panic!("no limit was set"),
+            },
+        );
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        for (id, got) in ids.iter().zip(read) {
+            let got = got.into_inner().unwrap();
+            assert_eq!(got.len(), 1, "{id} delivered once");
+            assert_eq!(got[0], repo.find_blob(*id).unwrap().content(), "{id} has libgit2's content");
+        }
+    }
+
+    #[test]
+    fn blobs_over_the_limit_are_reported_with_their_size_and_not_delivered() {
+        let dir = packed_repo();
+        let ids = blob_ids(dir.path());
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let large: std::sync::Mutex<Vec<(usize, u64)>> = Default::default();
+        read_blobs(
+            &dir.path().join(".git/objects"),
+            |id| ids.iter().position(|x| x == id),
+            1000,
+            2,
+            |slot, c| match c {
+                Content::Bytes(bytes) => assert!(bytes.len() <= 1000),
+                Content::TooLarge(size) => large.lock().unwrap().push((slot, size)),
+            },
+        );
+        let large = large.into_inner().unwrap();
+        assert_eq!(large.len(), 60, "every version of notes.txt is over 1000 bytes");
+        for (slot, size) in large {
+            assert_eq!(size, repo.find_blob(ids[slot]).unwrap().content().len() as u64);
+        }
+    }
+}
