@@ -42,7 +42,14 @@ fn main() -> ExitCode {
     git2::opts::strict_hash_verification(false);
     // libgit2 would keep every tree it reads, up to 256 MB: a history walk reads each tree once
     // or twice, so the cache costs more memory than the re-reads it saves (about 8% of a walk).
+    // It would also map whole pack files into memory, so peak memory would grow with the
+    // repository's size; 64 MB of 32 MB windows cost a history walk about 10% more time.
     git2::opts::enable_caching(false);
+    // SAFETY: these set libgit2 globals, here before any thread exists.
+    unsafe {
+        git2::opts::set_mwindow_size(32 << 20).expect("a valid libgit2 option");
+        git2::opts::set_mwindow_mapped_limit(64 << 20).expect("a valid libgit2 option");
+    }
     set_color(cli.color);
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
