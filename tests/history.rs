@@ -193,6 +193,11 @@ fn a_packed_history_reports_what_the_loose_history_reports() {
     assert_eq!(found.len(), 2, "{}", packed.stdout);
     let first: Vec<&str> = found.iter().map(|f| f["first_seen"]["commit"].as_str().unwrap()).collect();
     assert!(first.contains(&commits[12].as_str()) && first.contains(&commits[39].as_str()), "{first:?}");
+
+    repo.write("later.py", format!("T = \"{GITHUB3}\"\n"));
+    repo.commit("a loose object beside the pack");
+    let mixed = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(findings(&mixed).len(), 3, "{}", mixed.stdout);
 }
 
 #[test]

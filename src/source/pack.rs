@@ -476,8 +476,9 @@ mod tests {
     }
 
     /// A repository whose one pack holds long delta chains: a file edited in 60 commits, at
-    /// the start, the middle and the end, so later versions are deltas on earlier ones.
-    fn packed_repo() -> tempfile::TempDir {
+    /// the start, the middle and the end, so later versions are deltas on earlier ones. Bases
+    /// are named by offset, or with `by_id` by object id (as older packs and some servers do).
+    fn packed_repo(by_id: bool) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
         git(dir.path(), &["init", "-q"]);
         let mut lines: Vec<String> =
@@ -492,7 +493,8 @@ mod tests {
             git(dir.path(), &["add", "-A"]);
             git(dir.path(), &["commit", "-q", "-m", &format!("c{commit}")]);
         }
-        git(dir.path(), &["repack", "-adfq", "--depth=50", "--window=50"]);
+        let offsets = format!("repack.useDeltaBaseOffset={}", !by_id);
+        git(dir.path(), &["-c", &offsets, "repack", "-adfq", "--depth=50", "--window=50"]);
         dir
     }
 
@@ -506,7 +508,16 @@ mod tests {
 
     #[test]
     fn every_blob_of_a_deltified_pack_reads_as_libgit2_reads_it() {
-        let dir = packed_repo();
+        every_blob_reads_as_libgit2_reads_it(false);
+    }
+
+    #[test]
+    fn every_blob_of_a_pack_with_bases_named_by_id_reads_as_libgit2_reads_it() {
+        every_blob_reads_as_libgit2_reads_it(true);
+    }
+
+    fn every_blob_reads_as_libgit2_reads_it(by_id: bool) {
+        let dir = packed_repo(by_id);
         let ids = blob_ids(dir.path());
         let objects = dir.path().join(".git/objects");
         let idx = std::fs::read_dir(objects.join("pack"))
@@ -515,7 +526,8 @@ mod tests {
             .find(|p| p.extension().is_some_and(|e| e == "idx"))
             .expect("one pack");
         let pack = Pack::open(&idx, &|id: &Oid| ids.iter().position(|x| x == id)).expect("pack opens");
-        let deltas = pack.entries.iter().filter(|e| e.base != NO_BASE).count();
+        let kind = if by_id { REF_DELTA } else { OFS_DELTA };
+        let deltas = pack.entries.iter().filter(|e| e.kind == kind && e.base != NO_BASE).count();
         assert!(deltas >= 50, "the fixture has delta chains ({deltas} deltas)");
 
         let read: Vec<std::sync::Mutex<Vec<Vec<u8>>>> = ids.iter().map(|_| Default::default()).collect();
@@ -539,7 +551,7 @@ mod tests {
 
     #[test]
     fn blobs_over_the_limit_are_reported_with_their_size_and_not_delivered() {
-        let dir = packed_repo();
+        let dir = packed_repo(false);
         let ids = blob_ids(dir.path());
         let repo = git2::Repository::open(dir.path()).unwrap();
         let large: std::sync::Mutex<Vec<(usize, u64)>> = Default::default();
