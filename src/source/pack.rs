@@ -117,8 +117,8 @@ impl Pack {
             let mut header_len = header;
             match kind {
                 OFS_DELTA => {
-                    let (distance, n) = read_offset(&mut reader)?;
-                    header_len += n;
+                    let (distance, len) = read_offset(&mut reader)?;
+                    header_len += len;
                     let target = offset.checked_sub(distance)?;
                     let found = entries.binary_search_by_key(&target, |e: &Entry| e.offset).ok()?;
                     base = found as u32;
@@ -141,14 +141,14 @@ impl Pack {
             entries.push(Entry { offset, data, end, size, kind, base, slot });
         }
         if !ref_bases.is_empty() {
-            let mut by_id: Vec<(&[u8], u32)> = Vec::with_capacity(count);
+            // The index lists ids in sorted order; `order` maps entries back to that order.
+            let mut entry_of = vec![0u32; count];
             for (n, &i) in order.iter().enumerate() {
-                by_id.push((&ids[i as usize][..], n as u32));
+                entry_of[i as usize] = n as u32;
             }
-            by_id.sort_unstable();
             for (entry, id) in ref_bases {
-                if let Ok(found) = by_id.binary_search_by_key(&&id[..], |&(id, _)| id) {
-                    entries[entry].base = by_id[found].1;
+                if let Ok(i) = ids.binary_search(&id) {
+                    entries[entry].base = entry_of[i];
                 }
             }
         }
@@ -218,7 +218,7 @@ impl Pack {
                     let mut worker = Worker { file, compressed: Vec::new(), inflater: Decompress::new(true) };
                     while let Some(&root) = self.roots.get(next.fetch_add(1, Ordering::Relaxed)) {
                         // An object that cannot be read is left to the caller's fallback, and so is
-                        // everything built on it.
+                        // what remains of its tree.
                         let _ = self.walk(root, &mut worker, max_bytes, each);
                     }
                 });
@@ -237,7 +237,7 @@ impl Pack {
         let entry = &self.entries[root as usize];
         let children = self.children(root);
         if children.is_empty() && entry.size > max_bytes {
-            each(entry.slot?, Content::TooLarge(entry.size));
+            self.deliver_too_large(root, entry.size, each);
             return Some(());
         }
         let bytes = worker.inflate(entry)?;
@@ -255,7 +255,7 @@ impl Pack {
             let grandchildren = self.children(child);
             let target = delta_target_size(&delta)?;
             if grandchildren.is_empty() && target > max_bytes {
-                each(entry.slot?, Content::TooLarge(target));
+                self.deliver_too_large(child, target, each);
                 continue;
             }
             let bytes = apply_delta(base, &delta)?;
@@ -271,9 +271,17 @@ impl Pack {
     }
 
     fn deliver<E: Fn(usize, Content)>(&self, n: u32, bytes: &[u8], max_bytes: u64, each: &E) {
+        let size = bytes.len() as u64;
+        if size > max_bytes {
+            self.deliver_too_large(n, size, each);
+        } else if let Some(slot) = self.entries[n as usize].slot {
+            each(slot, Content::Bytes(bytes));
+        }
+    }
+
+    fn deliver_too_large<E: Fn(usize, Content)>(&self, n: u32, size: u64, each: &E) {
         if let Some(slot) = self.entries[n as usize].slot {
-            let size = bytes.len() as u64;
-            each(slot, if size > max_bytes { Content::TooLarge(size) } else { Content::Bytes(bytes) });
+            each(slot, Content::TooLarge(size));
         }
     }
 }
