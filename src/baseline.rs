@@ -55,6 +55,15 @@ impl Baseline {
         Ok(baseline)
     }
 
+    /// The baseline at `path`, or an empty one if there is no file there.
+    pub fn load_if_present(path: &Path) -> Result<Baseline> {
+        if path.is_file() {
+            Baseline::load(path)
+        } else {
+            Ok(Baseline::default())
+        }
+    }
+
     pub fn get(&self, fingerprint: &str) -> Option<&Entry> {
         self.findings.iter().find(|e| e.fingerprint == fingerprint)
     }

@@ -132,14 +132,7 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let baseline = match (&args.baseline, args.no_baseline) {
         (_, true) => baseline::Baseline::default(),
         (Some(file), false) => baseline::Baseline::load(file)?,
-        (None, false) => {
-            let file = root.join(baseline::FILE_NAME);
-            if file.is_file() {
-                baseline::Baseline::load(&file)?
-            } else {
-                baseline::Baseline::default()
-            }
-        }
+        (None, false) => baseline::Baseline::load_if_present(&root.join(baseline::FILE_NAME))?,
     };
     // Reported findings first, then accepted ones that still need rotating.
     let (mut findings, accepted): (Vec<_>, Vec<_>) =
@@ -242,7 +235,7 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
     let mut findings = outcome.findings;
     ignores::Ignore::load(&root)?.apply(&mut findings);
     let path = output.map_or_else(|| root.join(baseline::FILE_NAME), Path::to_path_buf);
-    let old = if path.is_file() { baseline::Baseline::load(&path)? } else { baseline::Baseline::default() };
+    let old = baseline::Baseline::load_if_present(&path)?;
     let new = old.updated(&findings, prune);
     new.write(&path)?;
     let added = new.findings.iter().filter(|e| old.get(&e.fingerprint).is_none()).count();

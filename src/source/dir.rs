@@ -2,7 +2,7 @@
 //! `.ignore` and git's excludes are honoured unless `--no-ignore`; hidden files are scanned
 //! (`.env` is exactly what we look for) and `.git` directories are not entered.
 
-use super::{too_large, Blob, Limits, Seen, Sink};
+use super::{send, slash_path, Content, Limits, Seen, Sink};
 use crate::error::Error;
 use ignore::{WalkBuilder, WalkState};
 use std::path::{Path, PathBuf};
@@ -52,18 +52,17 @@ fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {
         Err(e) => return sink.error(Error::Read { path: path.to_path_buf(), message: e.to_string() }),
     };
     if size > limits.max_file_bytes {
-        sink.warn(too_large(&display, size, limits));
-        return sink.blob(Blob { bytes: &[], seen: &seen });
+        return send(sink, &Content::TooLarge(size), &seen, limits);
     }
     match std::fs::read(path) {
-        Ok(bytes) => sink.blob(Blob { bytes: &bytes, seen: &seen }),
+        Ok(bytes) => send(sink, &Content::Bytes(&bytes), &seen, limits),
         Err(e) => sink.error(Error::Read { path: path.to_path_buf(), message: e.to_string() }),
     }
 }
 
 /// The path as the user would type it: `/` separators, no leading `./`.
 fn display_path(path: &Path) -> String {
-    let text = super::staged::slash_path(path);
+    let text = slash_path(path);
     text.strip_prefix("./").map(str::to_string).unwrap_or(text)
 }
 

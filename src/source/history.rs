@@ -9,8 +9,7 @@
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
 
-use super::pack::{self, Content};
-use super::{too_large, Blob, Limits, Seen, Sink};
+use super::{pack, read_blob, send, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::{CommitInfo, MAX_LOCATIONS};
 use crate::progress::Progress;
@@ -37,10 +36,25 @@ pub enum Role {
     Before,
 }
 
+/// One distinct blob to scan, with where the walk introduced it and (for ranges) where it is
+/// the version a change replaced.
 struct Pending {
     id: Oid,
-    role: Role,
-    seen: Vec<Seen>,
+    introduced: Vec<Seen>,
+    before: Vec<Seen>,
+}
+
+impl Pending {
+    /// Its places, each with the sink they go to; a blob can be both introduced and replaced.
+    fn places<'s, 'a>(
+        &'s self,
+        sinks: &'s Sinks<'a>,
+    ) -> impl Iterator<Item = (&'s [Seen], &'a dyn Sink)> + 's {
+        [(&self.introduced, sinks.introduced), (&self.before, sinks.before)]
+            .into_iter()
+            .filter(|(seen, _)| !seen.is_empty())
+            .map(|(seen, sink)| (seen.as_slice(), sink))
+    }
 }
 
 /// Where blobs go: what the walk introduced, and (for ranges) what those changes replaced.
@@ -99,9 +113,9 @@ pub fn scan(
         collector.commit(&commit, &info, sinks.introduced);
         progress.walking(order as u64 + 1);
     }
-    let pending = collector.pending;
+    let Collector { pending, index, .. } = collector;
     progress.scanning(pending.len() as u64);
-    scan_blobs(repo, &pending, limits, threads, progress, sinks);
+    scan_blobs(repo, &pending, &index, limits, threads, progress, sinks);
     Ok(())
 }
 
@@ -109,7 +123,8 @@ pub fn scan(
 struct Collector<'r> {
     repo: &'r Repository,
     walk_range: bool,
-    index: HashMap<(Oid, Role), usize>,
+    /// Where each blob is in `pending`.
+    index: HashMap<Oid, usize>,
     pending: Vec<Pending>,
 }
 
@@ -181,11 +196,15 @@ impl<'r> Collector<'r> {
 
     fn add(&mut self, id: Oid, role: Role, path: &str, info: &Arc<CommitInfo>) {
         let next = self.pending.len();
-        let slot = *self.index.entry((id, role)).or_insert(next);
+        let slot = *self.index.entry(id).or_insert(next);
         if slot == next {
-            self.pending.push(Pending { id, role, seen: Vec::new() });
+            self.pending.push(Pending { id, introduced: Vec::new(), before: Vec::new() });
         }
-        let seen = &mut self.pending[slot].seen;
+        let pending = &mut self.pending[slot];
+        let seen = match role {
+            Role::Introduced => &mut pending.introduced,
+            Role::Before => &mut pending.before,
+        };
         if seen.len() < MAX_LOCATIONS {
             seen.push(Seen { path: path.to_string(), commit: Some(info.clone()), blob: Some(id) });
         }
@@ -199,37 +218,22 @@ impl<'r> Collector<'r> {
 fn scan_blobs(
     repo: &Repository,
     pending: &[Pending],
+    index: &HashMap<Oid, usize>,
     limits: Limits,
     threads: usize,
     progress: &Progress,
     sinks: &Sinks,
 ) {
-    let mut slots: HashMap<Oid, usize> = HashMap::with_capacity(pending.len());
-    let mut groups: Vec<Vec<&Pending>> = Vec::with_capacity(pending.len());
-    for item in pending {
-        let slot = *slots.entry(item.id).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[slot].push(item);
-    }
-    let done: Vec<AtomicBool> = groups.iter().map(|_| AtomicBool::new(false)).collect();
-    let want = |id: &Oid| slots.get(id).copied().filter(|&slot| !done[slot].load(Ordering::Relaxed));
+    let done: Vec<AtomicBool> = pending.iter().map(|_| AtomicBool::new(false)).collect();
+    let want = |id: &Oid| index.get(id).copied().filter(|&slot| !done[slot].load(Ordering::Relaxed));
     let found = |slot: usize, content: Content| {
         done[slot].store(true, Ordering::Relaxed);
-        for item in &groups[slot] {
-            deliver(item, &content, limits, progress, sinks);
-        }
+        deliver(&pending[slot], &content, limits, progress, sinks);
     };
     pack::read_blobs(&repo.commondir().join("objects"), want, limits.max_file_bytes, threads, found);
 
-    let rest: Vec<&Pending> = groups
-        .iter()
-        .zip(&done)
-        .filter(|(_, done)| !done.load(Ordering::Relaxed))
-        .flat_map(|(g, _)| g)
-        .copied()
-        .collect();
+    let rest: Vec<&Pending> =
+        pending.iter().zip(&done).filter(|(_, done)| !done.load(Ordering::Relaxed)).map(|(p, _)| p).collect();
     let git_dir = repo.path();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -246,21 +250,15 @@ fn scan_blobs(
                     }
                 };
                 while let Some(item) = rest.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = odb.read_header(item.id).and_then(|(size, _)| {
-                        if size as u64 > limits.max_file_bytes {
-                            deliver(item, &Content::TooLarge(size as u64), limits, progress, sinks);
-                            return Ok(());
-                        }
-                        let object = odb.read(item.id)?;
-                        deliver(item, &Content::Bytes(object.data()), limits, progress, sinks);
-                        Ok(())
+                    let read = read_blob(&odb, item.id, limits, |content| {
+                        deliver(item, content, limits, progress, sinks)
                     });
-                    if let Err(e) = result {
-                        let first = &item.seen[0];
+                    if let Err(e) = read {
+                        let (seen, sink) = item.places(sinks).next().expect("a pending blob has a place");
                         let commit =
-                            first.commit.as_ref().map_or(String::new(), |c| format!(" in commit {}", c.id));
-                        sink_for(item, sinks).error(Error::git(
-                            format!("cannot read object {} ({}{commit})", item.id, first.path),
+                            seen[0].commit.as_ref().map_or(String::new(), |c| format!(" in commit {}", c.id));
+                        sink.error(Error::git(
+                            format!("cannot read object {} ({}{commit})", item.id, seen[0].path),
                             e,
                         ));
                     }
@@ -270,24 +268,12 @@ fn scan_blobs(
     });
 }
 
-fn sink_for<'a>(item: &Pending, sinks: &Sinks<'a>) -> &'a dyn Sink {
-    match item.role {
-        Role::Introduced => sinks.introduced,
-        Role::Before => sinks.before,
-    }
-}
-
 fn deliver(item: &Pending, content: &Content, limits: Limits, progress: &Progress, sinks: &Sinks) {
-    let sink = sink_for(item, sinks);
-    match *content {
-        Content::Bytes(bytes) => {
-            sink.blob(Blob { bytes, seen: &item.seen });
-            progress.scanned(bytes.len());
-        }
-        Content::TooLarge(size) => {
-            sink.warn(too_large(&item.seen[0].path, size, limits));
-            sink.blob(Blob { bytes: &[], seen: &item.seen });
-            progress.scanned(0);
-        }
+    for (seen, sink) in item.places(sinks) {
+        send(sink, content, seen, limits);
     }
+    progress.scanned(match content {
+        Content::Bytes(bytes) => bytes.len(),
+        Content::TooLarge(_) => 0,
+    });
 }

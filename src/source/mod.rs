@@ -10,6 +10,8 @@ pub mod staged;
 
 use crate::error::Error;
 use crate::findings::CommitInfo;
+use git2::{Odb, Oid};
+use std::path::Path;
 use std::sync::Arc;
 
 /// One place a blob was found: a path, and the commit that introduced it there (if any).
@@ -35,6 +37,46 @@ pub trait Sink: Sync {
     fn warn(&self, message: String);
 }
 
+/// What a source has for one blob: its bytes, or, over the size limit, only its size.
+pub enum Content<'a> {
+    Bytes(&'a [u8]),
+    TooLarge(u64),
+}
+
+/// Hands content to the sink. Content over the limit is not scanned: the sink gets a warning and
+/// an empty blob, so path rules still apply.
+pub fn send(sink: &dyn Sink, content: &Content, seen: &[Seen], limits: Limits) {
+    match *content {
+        Content::Bytes(bytes) => sink.blob(Blob { bytes, seen }),
+        Content::TooLarge(size) => {
+            sink.warn(too_large(&seen[0].path, size, limits));
+            sink.blob(Blob { bytes: &[], seen });
+        }
+    }
+}
+
+/// Reads a blob through libgit2; a blob over the limit has only its header read.
+pub fn read_blob(
+    odb: &Odb,
+    id: Oid,
+    limits: Limits,
+    use_content: impl FnOnce(&Content),
+) -> Result<(), git2::Error> {
+    let (size, _) = odb.read_header(id)?;
+    if size as u64 > limits.max_file_bytes {
+        use_content(&Content::TooLarge(size as u64));
+        return Ok(());
+    }
+    let object = odb.read(id)?;
+    use_content(&Content::Bytes(object.data()));
+    Ok(())
+}
+
+/// A path with `/` separators, as git writes them.
+pub fn slash_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
 /// Size limits shared by every source.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -42,7 +84,7 @@ pub struct Limits {
     pub max_file_bytes: u64,
 }
 
-pub fn too_large(path: &str, size: u64, limits: Limits) -> String {
+fn too_large(path: &str, size: u64, limits: Limits) -> String {
     format!(
         "skipped {path}: {} MB is over the {} MB limit (raise it with --max-file-size)",
         size / (1 << 20),

@@ -13,6 +13,7 @@
 //! pack, a base stored elsewhere) is simply not delivered, and the caller reads it through
 //! libgit2, which names the object if it is really broken.
 
+use super::Content;
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 use std::fs::File;
@@ -27,13 +28,6 @@ const REF_DELTA: u8 = 7;
 const NO_BASE: u32 = u32::MAX;
 /// Buffers are never allocated larger than this up front on the word of a size field.
 const MAX_PREALLOC: usize = 64 << 20;
-
-/// What the caller gets for one wanted object.
-pub enum Content<'a> {
-    Bytes(&'a [u8]),
-    /// Over the size limit: its size, unread.
-    TooLarge(u64),
-}
 
 /// Reads every wanted blob found in `objects_dir/pack`. `want` maps an object id to the
 /// caller's slot while the object is still wanted; `each` receives each slot once, on one of

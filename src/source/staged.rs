@@ -4,7 +4,7 @@
 //! Given paths (as the pre-commit framework passes them), it reads the index version of those
 //! paths whether or not they changed, so `pre-commit run --all-files` scans every tracked file.
 
-use super::{too_large, Blob, Limits, Seen, Sink};
+use super::{read_blob, send, slash_path, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use git2::{Delta, DiffOptions, ErrorCode, FileMode, Odb, Oid, Repository};
 use std::path::{Component, Path, PathBuf};
@@ -91,16 +91,8 @@ fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> R
 
 fn read_and_send(odb: &Odb, path: &str, id: Oid, limits: Limits, sink: &dyn Sink) {
     let seen = [Seen { path: path.to_string(), commit: None, blob: Some(id) }];
-    match odb.read_header(id) {
-        Ok((size, _)) if size as u64 > limits.max_file_bytes => {
-            sink.warn(too_large(path, size as u64, limits));
-            sink.blob(Blob { bytes: &[], seen: &seen });
-        }
-        Ok(_) => match odb.read(id) {
-            Ok(object) => sink.blob(Blob { bytes: object.data(), seen: &seen }),
-            Err(e) => sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e)),
-        },
-        Err(e) => sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e)),
+    if let Err(e) = read_blob(odb, id, limits, |content| send(sink, content, &seen, limits)) {
+        sink.error(Error::git(format!("cannot read staged {path} (object {id})"), e));
     }
 }
 
@@ -117,8 +109,4 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
-}
-
-pub fn slash_path(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }
