@@ -2,15 +2,16 @@
 //! have a commit that contains it, whether HEAD and the working tree still do, when it was removed.
 //! A remote "has" a commit when the commit is reachable from one of its `refs/remotes/*` refs.
 //!
-//! For a staged scan this stays cheap (it runs at every commit): a staged secret counts as
-//! committed when HEAD's version of the same path already contains it, and as pushed when a
-//! remote-tracking branch's version does. `scan --history` gives the complete picture.
+//! For a staged scan this stays cheap (it runs at every commit, and only when something was
+//! found): a staged secret counts as committed when any file of HEAD already contains it, and as
+//! pushed when any file at a remote-tracking branch's tip does, whatever its path. `scan
+//! --history` gives the complete picture.
 
 use crate::findings::{CommitInfo, Finding};
 use crate::matcher::{contains, Evidence};
 use crate::rotation::{Exposure, Facts};
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -68,18 +69,15 @@ pub fn for_staged(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
     findings
         .iter()
         .map(|f| {
-            let committed = head.as_ref().is_some_and(|tree| holds(repo, tree, f));
-            let pushed: Vec<String> = if committed {
-                let mut names: Vec<String> = remote_tips
-                    .iter()
-                    .filter(|(_, tree)| holds(repo, tree, f))
-                    .map(|(name, _)| name.clone())
-                    .collect();
-                names.dedup();
-                names
-            } else {
-                Vec::new()
-            };
+            let mut seen = HashMap::new();
+            let committed = head.as_ref().is_some_and(|tree| holds(repo, tree, f, &mut seen));
+            let mut pushed: Vec<String> = remote_tips
+                .iter()
+                .filter(|(_, tree)| holds(repo, tree, f, &mut seen))
+                .map(|(name, _)| name.clone())
+                .collect();
+            pushed.dedup();
+            let committed = committed || !pushed.is_empty();
             let exposure = match (committed, pushed.is_empty()) {
                 (false, _) => Exposure::Staged,
                 (true, true) => Exposure::Local,
@@ -90,17 +88,27 @@ pub fn for_staged(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
         .collect()
 }
 
-/// Whether `tree` has, at one of the finding's paths, content that contains the secret.
-fn holds(repo: &Repository, tree: &Tree, finding: &Finding) -> bool {
-    finding.locations.iter().any(|l| {
-        let Ok(entry) = tree.get_path(Path::new(&l.path)) else { return false };
-        match &finding.evidence {
-            Evidence::File => true,
-            Evidence::Secret { secret, .. } => {
+/// Whether `tree` holds the finding: for a secret, anywhere in the tree (a staged copy of a key
+/// that HEAD already has under another name is not a new key); for a file rule, at its path.
+/// `seen` remembers, per blob, whether it holds the secret, so each blob is read once.
+fn holds(repo: &Repository, tree: &Tree, finding: &Finding, seen: &mut HashMap<Oid, bool>) -> bool {
+    let Evidence::Secret { secret, .. } = &finding.evidence else {
+        return finding.locations.iter().any(|l| tree.get_path(Path::new(&l.path)).is_ok());
+    };
+    let mut found = false;
+    let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+        if entry.kind() == Some(ObjectType::Blob) {
+            found = *seen.entry(entry.id()).or_insert_with(|| {
                 repo.find_blob(entry.id()).is_ok_and(|blob| contains(blob.content(), secret.bytes()))
-            }
+            });
         }
-    })
+        if found {
+            TreeWalkResult::Abort
+        } else {
+            TreeWalkResult::Ok
+        }
+    });
+    found
 }
 
 fn in_worktree(repo: &Repository, finding: &Finding) -> bool {

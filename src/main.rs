@@ -22,6 +22,7 @@ mod scan;
 mod secret;
 mod source;
 mod time;
+mod utf16;
 
 use clap::Parser;
 use cli::{Cli, ColorChoice, Command, ConfigCommand, Format, RulesCommand, ScanArgs};
@@ -150,6 +151,7 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         findings: &findings,
         reported,
         notices: outcome.notices,
+        errors: outcome.errors.iter().map(|e| report::escape(&e.to_string())).collect(),
         scope,
         reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
         rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
@@ -163,6 +165,11 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         Format::Checklist => report::checklist::render(&report),
     };
     print(&text)?;
+    if args.format != Format::Human {
+        for notice in &report.notices {
+            eprintln!("keyrot: notice: {}", report::escape(notice));
+        }
+    }
     if args.report_unused_ignores {
         for ((_, origin), used) in ignore.entries.iter().zip(used) {
             if !used {

@@ -3,16 +3,21 @@
 //! of each rule whose keyword hit → secret group → entropy floor → allowlists (global, then the
 //! rule's) → inline allow markers → overlap resolution (a specific rule beats a generic one).
 //! Line and column are computed only for what survives; values behind an encoding (`decode.rs`)
-//! are matched decoded and reported where they are encoded. It never touches git and never prints.
+//! are matched decoded and reported where they are encoded, and UTF-16 text is matched as UTF-8.
+//! It never touches git and never prints.
 
 use crate::decode;
 use crate::error::Result;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
+use crate::utf16;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 /// Markers that, anywhere on the line of a match, allow it.
 const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma: allowlist secret"];
+/// Matches kept per blob: a generated file with a million `password=` lines must not turn into
+/// a million findings (and gigabytes of report). Past this the blob's scan stops, with a warning.
+pub const MAX_MATCHES: usize = 1000;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
 const BINARY_PROBE: usize = 8000;
 
@@ -32,6 +37,14 @@ pub struct Match {
     /// 1-based line and column (in bytes) of the secret; 0 for file rules.
     pub line: usize,
     pub column: usize,
+}
+
+/// What the content rules found in one blob.
+#[derive(Debug, Default)]
+pub struct Content {
+    pub matches: Vec<Match>,
+    /// The blob had `MAX_MATCHES` or more: the rest were not looked for.
+    pub truncated: bool,
 }
 
 /// How much content a matcher will see: it decides whether building a faster prefilter pays.
@@ -113,18 +126,29 @@ impl Matcher {
     /// rules and content rules.
     pub fn scan(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
         let mut matches = self.scan_path(path, commit)?;
-        matches.extend(self.scan_content(path, commit, bytes)?);
+        matches.extend(self.scan_content(path, commit, bytes)?.matches);
         Ok(matches)
     }
 
-    /// Matches of the content rules; binary content has none. Encoded values (`decode.rs`) are
-    /// decoded and matched too, and reported at their encoded location.
-    pub fn scan_content(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
+    /// Matches of the content rules. Binary content has none, except UTF-16 text (`utf16.rs`),
+    /// which is matched decoded. Encoded values (`decode.rs`) are decoded and matched too, and
+    /// reported at their encoded location. At most `MAX_MATCHES` are kept per blob.
+    pub fn scan_content(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Content> {
         if is_binary(bytes) {
-            return Ok(Vec::new());
+            return match utf16::decode(bytes) {
+                Some(text) => self.scan_text(path, commit, text.as_bytes()),
+                None => Ok(Content::default()),
+            };
         }
+        self.scan_text(path, commit, bytes)
+    }
+
+    fn scan_text(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Content> {
         let mut found = self.find(path, commit, bytes)?;
         for decoded in decode::decode_all(bytes) {
+            if found.len() >= MAX_MATCHES {
+                break;
+            }
             let inner = self.find(path, commit, &decoded.text)?;
             let marked = ALLOW_MARKERS.iter().any(|m| contains(line_around(bytes, decoded.start), m));
             if marked {
@@ -132,13 +156,18 @@ impl Matcher {
             }
             found.extend(inner.into_iter().map(|f| Found { start: decoded.start, end: decoded.end, ..f }));
         }
+        let truncated = found.len() >= MAX_MATCHES;
+        found.truncate(MAX_MATCHES);
         resolve_overlaps(&self.rules.rules, &mut found);
-        Ok(locate(bytes, found))
+        Ok(Content { matches: locate(bytes, found), truncated })
     }
 
     fn find(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Found>> {
         let mut found = Vec::new();
         for index in self.candidate_rules(bytes) {
+            if found.len() >= MAX_MATCHES {
+                break;
+            }
             self.run_rule(index, path, commit, bytes, &mut found)?;
         }
         Ok(found)
@@ -206,6 +235,9 @@ impl Matcher {
             }
         }
         for caps in regex.get()?.captures_iter(bytes) {
+            if found.len() >= MAX_MATCHES {
+                break;
+            }
             let whole = caps.get(0).expect("group 0 always matches");
             let secret = match rule.secret_group {
                 0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet};
-use crate::matcher::{count_allow_markers, Matcher};
+use crate::matcher::{count_allow_markers, Matcher, MAX_MATCHES};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
 use crate::source::{dir, staged, Blob, Limits, Sink};
@@ -23,7 +23,7 @@ const CONFIG_FILES: [&str; 5] =
 #[derive(Debug, Clone)]
 pub enum Target {
     /// The index entries the next commit will contain (see `staged::entries`).
-    Staged(Vec<staged::Entry>),
+    Staged(staged::Selection),
     /// Files and directories on disk.
     Dir(Vec<PathBuf>, dir::IgnoreFiles),
     /// Commits: all of history, or a range.
@@ -75,7 +75,15 @@ impl Sink for Collect<'_> {
         let Some(first) = blob.seen.first() else { return };
         let commit = first.commit.as_ref().map(|c| c.id.as_str());
         let content = match self.matcher.scan_content(&first.path, commit, blob.bytes) {
-            Ok(matches) => matches,
+            Ok(content) => {
+                if content.truncated {
+                    self.warn(format!(
+                        "{}: stopped after {MAX_MATCHES} matches; the rest of it was not scanned",
+                        first.path
+                    ));
+                }
+                content.matches
+            }
             Err(e) => return self.error(e),
         };
         let mut by_path = Vec::with_capacity(blob.seen.len());
@@ -131,7 +139,17 @@ pub fn run(
     let collect = Collect::new(matcher, progress, is_range);
     let mut before = Collected::default();
     match target {
-        Target::Staged(entries) => staged::scan(repo()?, entries, options.limits, &collect),
+        Target::Staged(selection) => {
+            for path in &selection.missing {
+                collect.warn(format!("{} is not in the index: nothing is staged there", path.display()));
+            }
+            if selection.entries.is_empty() && !selection.missing.is_empty() {
+                collect.error(Error::Usage(
+                    "none of the paths named is in the index: nothing was checked".into(),
+                ));
+            }
+            staged::scan(repo()?, &selection.entries, options.limits, &collect);
+        }
         Target::Dir(paths, ignore_files) => {
             dir::scan(paths, *ignore_files, options.limits, options.threads, &collect);
         }

@@ -13,7 +13,18 @@ pub fn render(report: &Report) -> String {
     let (rotate, unstage): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&i| {
         report.facts(i).and_then(|f| f.exposure.as_ref()).is_some_and(Exposure::needs_rotation)
     });
-    let mut out = String::from("## Keys to rotate\n\n");
+    let mut out = String::new();
+    if !report.errors.is_empty() || !report.notices.is_empty() {
+        out.push_str("## Read this first\n\n");
+        for error in &report.errors {
+            let _ = writeln!(out, "- **Not scanned:** {}", escape(error));
+        }
+        for notice in &report.notices {
+            let _ = writeln!(out, "- **Notice:** {}", escape(notice));
+        }
+        out.push('\n');
+    }
+    out.push_str("## Keys to rotate\n\n");
     if rotate.is_empty() {
         out.push_str("Nothing to rotate: no secret found in this scan reached a commit.\n");
     }

@@ -18,7 +18,16 @@ pub fn render(report: &Report) -> String {
     }
     let n = report.reported;
     let accepted = report.findings.len() - n;
-    if n == 0 {
+    if n == 0 && !report.errors.is_empty() {
+        let count = report.errors.len();
+        let _ = writeln!(
+            out,
+            "{} the scan is incomplete: {count} error{} (on stderr); nothing was found in what could be read of {}",
+            "keyrot:".red().bold(),
+            if count == 1 { "" } else { "s" },
+            scope_name(&report.scope)
+        );
+    } else if n == 0 {
         let note =
             if accepted > 0 { format!(" ({accepted} accepted in the baseline)") } else { String::new() };
         let _ = writeln!(

@@ -27,6 +27,8 @@ pub fn render(report: &Report) -> String {
             "baselined": report.findings.len() - report.reported,
         },
         "notices": report.notices,
+        "complete": report.errors.is_empty(),
+        "errors": report.errors,
     });
     let mut text = serde_json::to_string_pretty(&value).expect("JSON values always serialize");
     text.push('\n');

@@ -36,6 +36,8 @@ pub struct Report<'a> {
     pub reported: usize,
     /// Changes in a range that affect what keyrot reports.
     pub notices: Vec<String>,
+    /// What could not be read: a report with errors covers only part of what was asked.
+    pub errors: Vec<String>,
     pub scope: Scope,
     pub reveal: Reveal,
     /// Every rule in use, in config order (SARIF lists them all).

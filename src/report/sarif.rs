@@ -56,6 +56,7 @@ pub fn render(report: &Report) -> String {
                 "rules": rules,
             }},
             "results": results,
+            "invocations": [invocation(report)],
         }],
     });
     let mut text = serde_json::to_string_pretty(&sarif).expect("JSON values always serialize");
@@ -121,4 +122,20 @@ mod tests {
     fn uri_encodes_spaces_and_unicode() {
         assert_eq!(super::uri("a b/é.txt"), "a%20b/%C3%A9.txt");
     }
+}
+
+/// Whether the scan read everything (`executionSuccessful`), with its errors and the range
+/// notices as notifications, so that code scanning shows them beside the results.
+fn invocation(report: &Report) -> Value {
+    let notify = |level: &str, text: &String| json!({ "level": level, "message": { "text": text } });
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| notify("error", e))
+        .chain(report.notices.iter().map(|n| notify("warning", n)))
+        .collect();
+    json!({
+        "executionSuccessful": report.errors.is_empty(),
+        "toolExecutionNotifications": notifications,
+    })
 }

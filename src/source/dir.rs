@@ -1,11 +1,17 @@
 //! Files and directories on disk, walked in parallel with the `ignore` crate: `.gitignore`,
 //! `.ignore` and git's excludes are honoured unless `--no-ignore`; hidden files are scanned
-//! (`.env` is exactly what we look for) and `.git` directories are not entered.
+//! (`.env` is exactly what we look for) and `.git` directories are not entered. `-` is standard
+//! input; a pipe or device named on the command line is read as a stream, up to the size limit.
+//! Inside a walked directory, anything that is not a regular file is skipped with a warning.
 
 use super::{send, slash_path, Content, Limits, Seen, Sink};
 use crate::error::Error;
 use ignore::{WalkBuilder, WalkState};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// How standard input (`-`) is named in reports.
+const STDIN: &str = "stdin";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IgnoreFiles {
@@ -14,7 +20,21 @@ pub enum IgnoreFiles {
 }
 
 pub fn scan(paths: &[PathBuf], ignore_files: IgnoreFiles, limits: Limits, threads: usize, sink: &dyn Sink) {
-    let mut roots = paths.iter();
+    let mut roots = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            scan_stream(STDIN, std::io::stdin().lock(), limits, sink);
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => match std::fs::File::open(path) {
+                Ok(file) => scan_stream(&display_path(path), file, limits, sink),
+                Err(e) => sink.error(Error::Read { path: path.clone(), message: e.to_string() }),
+            },
+            _ => roots.push(path),
+        }
+    }
+    let mut roots = roots.into_iter();
     let Some(first) = roots.next() else { return };
     let mut builder = WalkBuilder::new(first);
     for root in roots {
@@ -36,12 +56,27 @@ pub fn scan(paths: &[PathBuf], ignore_files: IgnoreFiles, limits: Limits, thread
                 Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
                     scan_file(entry.path(), limits, sink)
                 }
+                Ok(entry) if !entry.file_type().is_some_and(|t| t.is_dir() || t.is_symlink()) => {
+                    sink.warn(format!("skipped {}: not a regular file", display_path(entry.path())))
+                }
                 Ok(_) => {}
                 Err(e) => sink.error(Error::Read { path: error_path(&e), message: e.to_string() }),
             }
             WalkState::Continue
         })
     });
+}
+
+/// Content that is not a file on disk (standard input, a pipe, a device named on the command
+/// line): read once, up to the size limit and one byte more, so that `/dev/zero` ends too.
+fn scan_stream(name: &str, stream: impl Read, limits: Limits, sink: &dyn Sink) {
+    let seen = [Seen { path: name.to_string(), commit: None, blob: None }];
+    let mut bytes = Vec::new();
+    match stream.take(limits.max_file_bytes.saturating_add(1)).read_to_end(&mut bytes) {
+        Ok(n) if n as u64 > limits.max_file_bytes => send(sink, &Content::TooLarge(n as u64), &seen, limits),
+        Ok(_) => send(sink, &Content::Bytes(&bytes), &seen, limits),
+        Err(e) => sink.error(Error::Read { path: PathBuf::from(name), message: e.to_string() }),
+    }
 }
 
 fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {

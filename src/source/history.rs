@@ -9,11 +9,11 @@
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
 
-use super::{pack, read_blob, send, Content, Limits, Seen, Sink};
+use super::{commits, pack, read_blob, send, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::{CommitInfo, MAX_LOCATIONS};
 use crate::progress::Progress;
-use git2::{ObjectType, Oid, Repository, Sort, Tree};
+use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -80,38 +80,30 @@ pub fn scan(
                 .into(),
         );
     }
-    let mut revwalk = repo.revwalk().map_err(|e| Error::git("cannot walk history", e))?;
-    revwalk
-        .set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(|e| Error::git("cannot walk history", e))?;
-    match walk {
-        Walk::All => {
-            revwalk.push_glob("*").map_err(|e| Error::git("cannot read the repository's refs", e))?;
-            if repo.head_detached().unwrap_or(false) {
-                revwalk.push_head().map_err(|e| Error::git("cannot read HEAD", e))?;
-            }
-        }
-        Walk::Range(range) => {
-            revwalk.push_range(range).map_err(|e| Error::git(format!("bad range '{range}'"), e))?;
-        }
-    }
+    super::check_packs(repo)?;
+    let tips = match walk {
+        Walk::All => commits::Tips::All,
+        Walk::Range(range) => commits::Tips::Range(range.clone()),
+    };
+    let walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
     let mut collector = Collector {
         repo,
         walk_range: matches!(walk, Walk::Range(_)),
         index: HashMap::new(),
         pending: Vec::new(),
     };
-    for (order, id) in revwalk.enumerate() {
-        let commit = match id.and_then(|id| repo.find_commit(id)) {
-            Ok(commit) => commit,
-            Err(e) => {
-                sinks.introduced.error(Error::git("cannot walk history", e));
-                break;
+    for (order, &id) in walked.commits.iter().enumerate() {
+        match repo.find_commit(id) {
+            Ok(commit) => {
+                let info = Arc::new(CommitInfo::of(&commit, order));
+                collector.commit(&commit, &Some(info), sinks.introduced);
             }
-        };
-        let info = Arc::new(CommitInfo::of(&commit, order));
-        collector.commit(&commit, &info, sinks.introduced);
+            Err(e) => sinks.introduced.error(Error::git(format!("cannot read commit {id}"), e)),
+        }
         progress.walking(order as u64 + 1);
+    }
+    for (id, kind, name) in &walked.loose_objects {
+        collector.tagged(*id, *kind, name, sinks.introduced);
     }
     let Collector { pending, index, .. } = collector;
     progress.scanning(pending.len() as u64);
@@ -129,7 +121,7 @@ struct Collector<'r> {
 }
 
 impl<'r> Collector<'r> {
-    fn commit(&mut self, commit: &git2::Commit, info: &Arc<CommitInfo>, sink: &dyn Sink) {
+    fn commit(&mut self, commit: &git2::Commit, info: &Option<Arc<CommitInfo>>, sink: &dyn Sink) {
         let tree = match commit.tree() {
             Ok(tree) => tree,
             Err(e) => {
@@ -147,7 +139,14 @@ impl<'r> Collector<'r> {
         self.tree(&tree, &parents, "", info, sink);
     }
 
-    fn tree(&mut self, tree: &Tree, parents: &[Tree], prefix: &str, info: &Arc<CommitInfo>, sink: &dyn Sink) {
+    fn tree(
+        &mut self,
+        tree: &Tree,
+        parents: &[Tree],
+        prefix: &str,
+        info: &Option<Arc<CommitInfo>>,
+        sink: &dyn Sink,
+    ) {
         for entry in tree.iter() {
             let name = entry.name_bytes();
             let id = entry.id();
@@ -186,15 +185,29 @@ impl<'r> Collector<'r> {
                 }
                 Some(ObjectType::Tree) => match self.repo.find_tree(id) {
                     Ok(subtree) => self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink),
-                    Err(e) => sink
-                        .error(Error::git(format!("commit {}: cannot read tree {id} ({path})", info.id), e)),
+                    Err(e) => {
+                        sink.error(Error::git(format!("{}: cannot read tree {id} ({path})", place(info)), e))
+                    }
                 },
                 _ => {} // submodule commits live in another repository
             }
         }
     }
 
-    fn add(&mut self, id: Oid, role: Role, path: &str, info: &Arc<CommitInfo>) {
+    /// A tree or blob that a tag points at directly, outside any commit: its paths are given
+    /// under the tag's name.
+    fn tagged(&mut self, id: Oid, kind: ObjectType, name: &str, sink: &dyn Sink) {
+        match kind {
+            ObjectType::Blob => self.add(id, Role::Introduced, name, &None),
+            ObjectType::Tree => match self.repo.find_tree(id) {
+                Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), &None, sink),
+                Err(e) => sink.error(Error::git(format!("{name}: cannot read tree {id}"), e)),
+            },
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, id: Oid, role: Role, path: &str, info: &Option<Arc<CommitInfo>>) {
         let next = self.pending.len();
         let slot = *self.index.entry(id).or_insert(next);
         if slot == next {
@@ -206,9 +219,14 @@ impl<'r> Collector<'r> {
             Role::Before => &mut pending.before,
         };
         if seen.len() < MAX_LOCATIONS {
-            seen.push(Seen { path: path.to_string(), commit: Some(info.clone()), blob: Some(id) });
+            seen.push(Seen { path: path.to_string(), commit: info.clone(), blob: Some(id) });
         }
     }
+}
+
+/// How an error names where the walk was: the commit, or nothing for a tagged tree.
+fn place(info: &Option<Arc<CommitInfo>>) -> String {
+    info.as_ref().map_or_else(|| "tagged tree".to_string(), |c| format!("commit {}", c.id))
 }
 
 /// Scans the pending blobs on `threads` workers. Blobs in pack files are read by `pack`, each

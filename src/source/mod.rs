@@ -3,6 +3,7 @@
 //! know nothing about rules, findings or output; they report what they cannot read to the sink
 //! and carry on, so one bad object fails the run (exit 2) without hiding the rest.
 
+mod commits;
 pub mod dir;
 pub mod history;
 mod pack;
@@ -69,6 +70,29 @@ pub fn read_blob(
     }
     let object = odb.read(id)?;
     use_content(&Content::Bytes(object.data()));
+    Ok(())
+}
+
+/// Refuses a repository with a pack that libgit2 could not read safely: an object whose delta
+/// chain loops would hang it, and a reserved object type would make it panic. Runs before any
+/// object is read; every object directory libgit2 would use is checked (the repository's own,
+/// its alternates, and those the environment names, as in a pre-receive hook's quarantine).
+pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
+    let mut dirs = vec![repo.commondir().join("objects")];
+    for var in ["GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"] {
+        if let Some(value) = std::env::var_os(var) {
+            dirs.extend(std::env::split_paths(&value));
+        }
+    }
+    for dir in dirs {
+        pack::check(&dir).map_err(|hazard| Error::Git {
+            context: format!("object {} in {}", hazard.object, hazard.pack.display()),
+            message: "its delta chain loops or ends at a corrupt header, so git's reader would hang or \
+                      fail on it: the pack is damaged or was made to do that, and nothing was scanned \
+                      (`git fsck` tells more)"
+                .into(),
+        })?;
+    }
     Ok(())
 }
 

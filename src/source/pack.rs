@@ -26,6 +26,10 @@ const OFS_DELTA: u8 = 6;
 const REF_DELTA: u8 = 7;
 /// Marks an object with no base in this pack (a full object, or a delta we cannot resolve).
 const NO_BASE: u32 = u32::MAX;
+/// A type no git writes (0 and 5 are reserved), or a header that contradicts the pack.
+const BROKEN: u8 = 0;
+/// zlib cannot expand a stream by more than about 1032 to 1.
+const MAX_ZLIB_RATIO: u64 = 1032;
 /// Buffers are never allocated larger than this up front on the word of a size field.
 const MAX_PREALLOC: usize = 64 << 20;
 
@@ -38,13 +42,7 @@ where
     W: Fn(&Oid) -> Option<usize> + Sync,
     E: Fn(usize, Content) + Sync,
 {
-    let Ok(dir) = std::fs::read_dir(objects_dir.join("pack")) else { return };
-    let mut packs: Vec<PathBuf> = dir
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "idx"))
-        .collect();
-    packs.sort();
-    for idx in packs {
+    for idx in pack_indexes(objects_dir) {
         if let Some(pack) = Pack::open(&idx, &want) {
             pack.read(max_bytes, threads, &each);
         }
@@ -77,10 +75,22 @@ struct Pack {
     roots: Vec<u32>,
 }
 
-impl Pack {
-    /// Reads the index and the object headers. `None` if the pack is not one this reader knows
-    /// (the caller's fallback then reads its objects) or nothing in it is wanted.
-    fn open<W: Fn(&Oid) -> Option<usize>>(idx_path: &Path, want: &W) -> Option<Pack> {
+/// A pack's index and object headers, read before anything is inflated.
+struct Layout {
+    path: PathBuf,
+    /// Object ids in the index's (sorted) order.
+    ids: Vec<[u8; 20]>,
+    /// Objects in offset order.
+    entries: Vec<Entry>,
+    /// For each entry, its position in `ids`.
+    order: Vec<u32>,
+}
+
+impl Layout {
+    /// Reads the index and every object header. `None` if the pack is not one this reader knows;
+    /// objects whose header makes no sense (a reserved type, an offset base that is not the start
+    /// of an object, a size no zlib stream of that length can hold) are kept, of kind `BROKEN`.
+    fn read(idx_path: &Path) -> Option<Layout> {
         let path = idx_path.with_extension("pack");
         let index = std::fs::read(idx_path).ok()?;
         let (ids, offsets) = parse_index(&index)?;
@@ -97,7 +107,7 @@ impl Pack {
             return None;
         }
         let mut position = 12u64;
-        let mut entries = Vec::with_capacity(count);
+        let mut entries: Vec<Entry> = Vec::with_capacity(count);
         let mut ref_bases = Vec::new();
         for (n, &i) in order.iter().enumerate() {
             let offset = offsets[i as usize];
@@ -106,16 +116,20 @@ impl Pack {
                 return None;
             }
             reader.seek_relative((offset - position) as i64).ok()?;
-            let (kind, size, header) = read_header(&mut reader)?;
+            let (mut kind, size, header) = read_header(&mut reader)?;
             let mut base = NO_BASE;
             let mut header_len = header;
             match kind {
                 OFS_DELTA => {
                     let (distance, len) = read_offset(&mut reader)?;
                     header_len += len;
-                    let target = offset.checked_sub(distance)?;
-                    let found = entries.binary_search_by_key(&target, |e: &Entry| e.offset).ok()?;
-                    base = found as u32;
+                    let found = offset
+                        .checked_sub(distance)
+                        .and_then(|target| entries.binary_search_by_key(&target, |e: &Entry| e.offset).ok());
+                    match found {
+                        Some(found) => base = found as u32,
+                        None => kind = BROKEN,
+                    }
                 }
                 REF_DELTA => {
                     let mut id = [0u8; 20];
@@ -124,15 +138,17 @@ impl Pack {
                     ref_bases.push((entries.len(), id));
                 }
                 1..=4 => {}
-                _ => return None,
+                _ => kind = BROKEN,
             }
             position = offset + header_len;
             let data = position;
             if data > end {
                 return None;
             }
-            let slot = want(&Oid::from_bytes(&ids[i as usize]).ok()?);
-            entries.push(Entry { offset, data, end, size, kind, base, slot });
+            if size > (end - data).saturating_mul(MAX_ZLIB_RATIO).saturating_add(64) {
+                kind = BROKEN;
+            }
+            entries.push(Entry { offset, data, end, size, kind, base, slot: None });
         }
         if !ref_bases.is_empty() {
             // The index lists ids in sorted order; `order` maps entries back to that order.
@@ -145,6 +161,117 @@ impl Pack {
                     entries[entry].base = entry_of[i];
                 }
             }
+        }
+        Some(Layout { path, ids, entries, order })
+    }
+
+    /// The first object whose delta chain never reaches a readable full object in this pack:
+    /// it loops, or ends at a broken entry. A delta whose base is named by id and stored
+    /// elsewhere is fine (git reports it missing). Each entry is settled once.
+    fn hazard(&self) -> Option<Hazard> {
+        const UNKNOWN: u8 = 0;
+        const VISITING: u8 = 1;
+        const FINE: u8 = 2;
+        const BAD: u8 = 3;
+        let mut state = vec![UNKNOWN; self.entries.len()];
+        let mut chain = Vec::new();
+        for start in 0..self.entries.len() {
+            let mut at = start;
+            let verdict = loop {
+                match state[at] {
+                    FINE => break FINE,
+                    BAD | VISITING => break BAD,
+                    _ => {}
+                }
+                state[at] = VISITING;
+                chain.push(at);
+                let entry = &self.entries[at];
+                if entry.kind == BROKEN {
+                    break BAD;
+                }
+                if entry.base == NO_BASE {
+                    break FINE;
+                }
+                at = entry.base as usize;
+            };
+            for &n in &chain {
+                state[n] = verdict;
+            }
+            chain.clear();
+            if verdict == BAD {
+                let id = Oid::from_bytes(&self.ids[self.order[start] as usize]).ok()?;
+                return Some(Hazard { pack: self.path.clone(), object: id });
+            }
+        }
+        None
+    }
+}
+
+/// An object that git's own reader must never be asked for: reading it would loop forever or
+/// trip over a header no git writes.
+#[derive(Debug)]
+pub struct Hazard {
+    pub pack: PathBuf,
+    pub object: Oid,
+}
+
+/// Checks every pack of `objects_dir` and of its alternates before libgit2 reads any object.
+pub fn check(objects_dir: &Path) -> Result<(), Hazard> {
+    for dir in object_dirs(objects_dir) {
+        for idx in pack_indexes(&dir) {
+            if let Some(hazard) = Layout::read(&idx).and_then(|layout| layout.hazard()) {
+                return Err(hazard);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `objects_dir` and the alternates it names, as git follows them (at most 5 deep).
+fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![objects_dir.to_path_buf()];
+    let mut next = 0;
+    while next < dirs.len() && dirs.len() < 64 {
+        let dir = dirs[next].clone();
+        next += 1;
+        let Some(text) = read_alternates(&dir.join("info/alternates")) else { continue };
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let alternate = dir.join(line);
+            if !dirs.contains(&alternate) && next <= 5 {
+                dirs.push(alternate);
+            }
+        }
+    }
+    dirs
+}
+
+/// The alternates file, if it is a regular file of a sane size.
+fn read_alternates(path: &Path) -> Option<String> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    File::open(path).ok()?.take(1 << 16).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(objects_dir.join("pack")) else { return Vec::new() };
+    let mut packs: Vec<PathBuf> = dir
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "idx"))
+        .collect();
+    packs.sort();
+    packs
+}
+
+impl Pack {
+    /// Reads the index and the object headers. `None` if the pack is not one this reader knows
+    /// (the caller's fallback then reads its objects) or nothing in it is wanted.
+    fn open<W: Fn(&Oid) -> Option<usize>>(idx_path: &Path, want: &W) -> Option<Pack> {
+        let Layout { path, ids, mut entries, order } = Layout::read(idx_path)?;
+        for (entry, &i) in entries.iter_mut().zip(&order) {
+            entry.slot = want(&Oid::from_bytes(&ids[i as usize]).ok()?);
         }
         Pack::plan(path, entries)
     }

@@ -2,7 +2,9 @@
 //! version of each added, modified, renamed, copied or retyped path compared with HEAD (or with
 //! the empty tree before the first commit), never the working tree, so `git add -p` is honoured.
 //! Given paths (as the pre-commit framework passes them), it reads the index version of those
-//! paths whether or not they changed, so `pre-commit run --all-files` scans every tracked file.
+//! paths whether or not they changed, so `pre-commit run --all-files` scans every tracked file;
+//! a directory (`.` included) stands for every entry under it, and a path with nothing in the
+//! index is named back to the caller rather than passed over in silence.
 
 use super::{read_blob, send, slash_path, Limits, Seen, Sink};
 use crate::error::{Error, Result};
@@ -16,12 +18,23 @@ pub struct Entry {
     pub id: Oid,
 }
 
+/// What the next commit holds for the paths asked about.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub entries: Vec<Entry>,
+    /// Paths named on the command line that have nothing in the index.
+    pub missing: Vec<PathBuf>,
+}
+
 /// The entries to scan: those that differ from HEAD, or those of the given paths.
-pub fn entries(repo: &Repository, paths: &[PathBuf]) -> Result<Vec<Entry>> {
+pub fn entries(repo: &Repository, paths: &[PathBuf]) -> Result<Selection> {
+    super::check_packs(repo)?;
     let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
-    let pairs =
-        if paths.is_empty() { changed_entries(repo, &index)? } else { named_entries(repo, &index, paths)? };
-    Ok(pairs.into_iter().map(|(path, id)| Entry { path, id }).collect())
+    if paths.is_empty() {
+        let entries = changed_entries(repo, &index)?.into_iter().map(|(path, id)| Entry { path, id });
+        return Ok(Selection { entries: entries.collect(), missing: Vec::new() });
+    }
+    named_entries(repo, &index, paths)
 }
 
 pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sink) {
@@ -63,9 +76,9 @@ fn changed_entries(repo: &Repository, index: &git2::Index) -> Result<Vec<(String
     Ok(entries)
 }
 
-/// Index entries for the given paths (relative to the current directory); paths that are not in
-/// the index (deleted, untracked, directories) have nothing to commit and are passed over.
-fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> Result<Vec<(String, Oid)>> {
+/// Index entries for the given paths (relative to the current directory): a file's own entry,
+/// or every entry under a directory. Gitlinks and intent-to-add entries hold nothing to scan.
+fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> Result<Selection> {
     let workdir = repo.workdir().ok_or_else(|| {
         Error::Usage("--staged needs a repository with a working tree (this one is bare)".into())
     })?;
@@ -73,20 +86,34 @@ fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> R
     let cwd = std::env::current_dir()
         .and_then(|d| d.canonicalize())
         .map_err(|e| Error::io("cannot read the current directory", e))?;
-    let mut entries = Vec::new();
+    let mut selection = Selection::default();
+    let mut taken = std::collections::HashSet::new();
     for path in paths {
         let absolute = normalize(&cwd.join(path));
         let Ok(relative) = absolute.strip_prefix(&workdir) else {
             return Err(Error::Usage(format!("{} is outside the repository", path.display())));
         };
         let relative = slash_path(relative);
-        if let Some(entry) = index.get_path(Path::new(&relative), 0) {
-            if entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero() {
-                entries.push((relative, entry.id));
+        let file = (!relative.is_empty()).then(|| index.get_path(Path::new(&relative), 0)).flatten();
+        let found: Vec<git2::IndexEntry> = match file {
+            Some(entry) => vec![entry],
+            None => {
+                let under = if relative.is_empty() { String::new() } else { format!("{relative}/") };
+                index.iter().filter(|e| e.path.starts_with(under.as_bytes())).collect()
+            }
+        };
+        if found.is_empty() {
+            selection.missing.push(path.clone());
+        }
+        for entry in found {
+            let name = String::from_utf8_lossy(&entry.path).into_owned();
+            let scannable = entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero();
+            if scannable && taken.insert(name.clone()) {
+                selection.entries.push(Entry { path: name, id: entry.id });
             }
         }
     }
-    Ok(entries)
+    Ok(selection)
 }
 
 fn read_and_send(odb: &Odb, path: &str, id: Oid, limits: Limits, sink: &dyn Sink) {

@@ -3,6 +3,8 @@
 //! a runner for the real keyrot binary that captures exit code, stdout and stderr.
 #![allow(dead_code)]
 
+pub mod packs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -149,4 +151,45 @@ pub fn assert_not_revealed(run: &Run, secrets: &[&str]) {
 
 pub fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(path)
+}
+
+/// Runs keyrot like `keyrot_in`, but kills it and fails the test if it runs past `limit`.
+pub fn keyrot_within(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyrot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KEYROT_CONFIG")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("keyrot runs");
+    // Drain both pipes while waiting: a report larger than a pipe's buffer would block keyrot.
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || read_all(&mut stdout));
+    let err = std::thread::spawn(move || read_all(&mut stderr));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("keyrot can be waited for") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("keyrot {args:?} in {} ran for more than {limit:?}", dir.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Run::from(Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() })
+}
+
+fn read_all(pipe: &mut impl std::io::Read) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    pipe.read_to_end(&mut bytes).expect("a pipe reads");
+    bytes
 }

@@ -1,0 +1,299 @@
+//! Hostile and odd input, as an attacker or a clumsy user would give it: packs whose deltas
+//! loop or whose headers lie, branch tips that cannot be read, paths that name the whole tree
+//! or nothing, standard input and devices, UTF-16 text, and a file with a million matches.
+//! Each must end in a finding or exit 2, never in a panic, a hang or a clean exit 0.
+
+mod common;
+use common::packs::{self, Base, Object};
+use common::*;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A repository with two commits: the first adds `app.py` with a token, the second a note.
+fn two_commits() -> Repo {
+    let repo = Repo::new();
+    repo.write("app.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.commit("add app");
+    repo.write("notes.txt", "nothing to see\n");
+    repo.commit("add notes");
+    repo
+}
+
+fn id_of(repo: &Repo, rev: &str) -> [u8; 20] {
+    let hex = repo.git(&["rev-parse", rev]);
+    let mut id = [0u8; 20];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex.trim()[2 * i..2 * i + 2], 16).unwrap();
+    }
+    id
+}
+
+/// Repacks the repository with `change` applied to its objects, then checks that both a
+/// history scan and a staged scan stop with exit 2, in time, naming `culprit`.
+fn assert_refused(repo: &Repo, culprit: &str, change: impl FnOnce(&mut Vec<Object>)) {
+    let mut objects = packs::objects(repo.path());
+    change(&mut objects);
+    packs::repack(repo.path(), &objects);
+    repo.write("staged.txt", "a staged change\n");
+    repo.git(&["add", "staged.txt"]);
+    for args in [&["scan", "--history"][..], &["scan", "--staged"]] {
+        let run = keyrot_within(repo.path(), args, LIMIT);
+        assert_eq!(run.code, 2, "{args:?} must fail closed:\n{}", run.all());
+        assert!(run.stderr.contains(culprit), "{args:?} names the object {culprit}:\n{}", run.all());
+        assert!(!run.all().contains("panicked"), "{}", run.all());
+    }
+}
+
+#[test]
+fn a_delta_based_on_itself_is_refused_not_looped_on() {
+    let repo = two_commits();
+    let head = id_of(&repo, "HEAD");
+    assert_refused(&repo, &packs::hex(&head), |objects| {
+        let commit = objects.iter_mut().find(|o| o.id == head).unwrap();
+        commit.data = packs::insert_delta(commit.data.len(), &commit.data);
+        commit.kind = packs::REF_DELTA;
+        commit.base = Base::Id(head);
+    });
+}
+
+#[test]
+fn two_deltas_based_on_each_other_are_refused() {
+    let repo = two_commits();
+    let (first, second) = (id_of(&repo, "HEAD~1"), id_of(&repo, "HEAD"));
+    assert_refused(&repo, "", |objects| {
+        for (this, other) in [(first, second), (second, first)] {
+            let object = objects.iter_mut().find(|o| o.id == this).unwrap();
+            object.data = packs::insert_delta(100, &object.data);
+            object.kind = packs::REF_DELTA;
+            object.base = Base::Id(other);
+        }
+    });
+}
+
+#[test]
+fn an_object_of_reserved_type_is_refused_not_panicked_on() {
+    let repo = two_commits();
+    let tree = id_of(&repo, "HEAD^{tree}");
+    assert_refused(&repo, &packs::hex(&tree), |objects| {
+        objects.iter_mut().find(|o| o.id == tree).unwrap().kind = 5;
+    });
+}
+
+#[test]
+fn an_offset_delta_into_the_middle_of_an_object_is_refused() {
+    let repo = two_commits();
+    let head = id_of(&repo, "HEAD");
+    assert_refused(&repo, &packs::hex(&head), |objects| {
+        let at = objects.iter().position(|o| o.id == head).unwrap();
+        let mut commit = objects.remove(at);
+        commit.data = packs::insert_delta(10, &commit.data);
+        commit.kind = packs::OFS_DELTA;
+        // The object before it is at least a few bytes long: 3 bytes back is inside it.
+        commit.base = Base::Offset(3);
+        objects.push(commit);
+    });
+}
+
+#[test]
+fn a_size_no_zlib_stream_can_hold_is_an_error_not_a_large_file() {
+    let repo = two_commits();
+    let blob = id_of(&repo, "HEAD:app.py");
+    assert_refused(&repo, &packs::hex(&blob), |objects| {
+        objects.iter_mut().find(|o| o.id == blob).unwrap().size = Some(1 << 45);
+    });
+}
+
+#[test]
+fn a_branch_tip_that_reads_as_a_blob_is_an_error_not_a_clean_history() {
+    let repo = two_commits();
+    let head = id_of(&repo, "HEAD");
+    let mut objects = packs::objects(repo.path());
+    objects.iter_mut().find(|o| o.id == head).unwrap().kind = packs::BLOB;
+    packs::repack(repo.path(), &objects);
+    let run = keyrot_within(repo.path(), &["scan", "--history"], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("refs/heads/main"), "names the branch: {}", run.stderr);
+    assert!(!run.stdout.contains("no secrets found"), "{}", run.stdout);
+}
+
+#[test]
+fn an_unreadable_commit_in_the_middle_does_not_hide_the_rest() {
+    let repo = Repo::new();
+    repo.write("old.txt", "first\n");
+    repo.commit("first");
+    repo.write("notes.txt", "second\n");
+    repo.commit("second");
+    repo.write("app.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.commit("third, with a token");
+    repo.git(&["branch", "side", "HEAD~2"]);
+    let middle = id_of(&repo, "HEAD~1");
+    let mut objects = packs::objects(repo.path());
+    objects.iter_mut().find(|o| o.id == middle).unwrap().data = b"not a commit at all".to_vec();
+    packs::repack(repo.path(), &objects);
+    let run = keyrot_within(repo.path(), &["scan", "--history", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains(&packs::hex(&middle)), "names the commit: {}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["findings"][0]["rule"], "github-classic-token", "the tip's token is still found");
+    assert_not_revealed(&run, &[GITHUB]);
+}
+
+#[test]
+fn a_missing_tip_is_named_and_the_other_branches_are_scanned() {
+    let repo = two_commits();
+    std::fs::write(repo.path().join(".git/refs/heads/gone"), format!("{}\n", "ab".repeat(20))).unwrap();
+    let run = keyrot_within(repo.path(), &["scan", "--history"], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("refs/heads/gone"), "{}", run.stderr);
+    assert!(run.stdout.contains("github-classic-token"), "main is still scanned: {}", run.stdout);
+}
+
+#[test]
+fn blobs_and_trees_only_a_tag_points_at_are_scanned() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    repo.write("loose.txt", format!("TOKEN = \"{GITHUB}\"\n"));
+    let blob = repo.git(&["hash-object", "-w", "loose.txt"]);
+    repo.git(&["tag", "-a", "-m", "a tagged blob", "blob-tag", blob.trim()]);
+    repo.write("t/key.py", format!("TOKEN = \"{GITHUB2}\"\n"));
+    repo.git(&["add", "t"]);
+    let tree = repo.git(&["write-tree", "--prefix=t/"]);
+    repo.git(&["rm", "-q", "-r", "--cached", "t"]);
+    repo.git(&["tag", "tree-tag", tree.trim()]);
+    std::fs::remove_file(repo.path().join("loose.txt")).unwrap();
+    std::fs::remove_dir_all(repo.path().join("t")).unwrap();
+    let run = keyrot_within(repo.path(), &["scan", "--history", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let mut paths: Vec<String> = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["locations"][0]["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["refs/tags/blob-tag", "refs/tags/tree-tag:key.py"]);
+}
+
+#[test]
+fn staged_paths_that_name_the_whole_tree_scan_it() {
+    let repo = Repo::new();
+    repo.write("sub/app.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.git(&["add", "."]);
+    let root = repo.path().display().to_string();
+    for path in [".", "./", "sub/..", root.as_str(), "sub"] {
+        let run = keyrot_within(repo.path(), &["scan", "--staged", "--", path], LIMIT);
+        assert_eq!(run.code, 1, "--staged {path}: {}", run.all());
+        assert!(run.stdout.contains("sub/app.py"), "{}", run.stdout);
+    }
+    let run = keyrot_within(&repo.path().join("sub"), &["scan", "--staged", ".."], LIMIT);
+    assert_eq!(run.code, 1, "--staged .. from a subdirectory: {}", run.all());
+}
+
+#[test]
+fn a_staged_path_with_nothing_in_the_index_is_not_a_pass() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.git(&["add", "."]);
+    let run = keyrot_within(repo.path(), &["scan", "--staged", "missing.py"], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("missing.py is not in the index"), "{}", run.stderr);
+    let run = keyrot_within(repo.path(), &["scan", "--staged", "README.md", "missing.py"], LIMIT);
+    assert_eq!(run.code, 0, "one path read is a scan: {}", run.all());
+    assert!(run.stderr.contains("missing.py is not in the index"), "{}", run.stderr);
+}
+
+#[test]
+fn file_names_after_the_separator_are_paths_not_options() {
+    let repo = Repo::new();
+    repo.write("README.md", "hello\n");
+    repo.commit("init");
+    repo.write("--reveal", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.write("--max-file-size=0", format!("TOKEN = \"{GITHUB2}\"\n"));
+    repo.git(&["add", "--", "--reveal", "--max-file-size=0"]);
+    let run = keyrot_within(repo.path(), &["scan", "--staged", "--", "--reveal", "--max-file-size=0"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("2 findings"), "{}", run.stdout);
+    assert_not_revealed(&run, &[GITHUB, GITHUB2]);
+}
+
+#[test]
+fn standard_input_pipes_and_devices_are_read_bounded() {
+    let dir = plain_dir();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyrot"))
+        .args(["scan", "-"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(format!("TOKEN = \"{GITHUB}\"\n").as_bytes()).unwrap();
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("stdin"), "{}", run.stdout);
+
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, format!("TOKEN = \"{GITHUB}\"\n")).unwrap())
+    };
+    let run = keyrot_within(dir.path(), &["scan", "fifo"], LIMIT);
+    writer.join().unwrap();
+    assert_eq!(run.code, 1, "a named pipe is read: {}", run.all());
+
+    let run = keyrot_within(dir.path(), &["scan", "--max-file-size", "1", "/dev/zero"], LIMIT);
+    assert!(run.stderr.contains("over the 1 MB limit"), "/dev/zero ends: {}", run.all());
+}
+
+#[test]
+fn utf16_text_is_scanned() {
+    let dir = plain_dir();
+    let text = format!("$env:TOKEN = \"{GITHUB}\"\r\n");
+    let with_bom: Vec<u8> =
+        [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let big_endian: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    std::fs::write(dir.path().join("powershell.txt"), with_bom).unwrap();
+    std::fs::write(dir.path().join("no-bom.txt"), big_endian).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", ".", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let json = run.json();
+    let mut paths: Vec<&str> = json["findings"][0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["no-bom.txt", "powershell.txt"]);
+}
+
+#[test]
+fn a_million_matches_are_capped_with_a_warning() {
+    let dir = plain_dir();
+    let lines: String = (0..3000).map(|n| format!("password = \"Zq8#vL2!mK{n:07}xR4t\"\n")).collect();
+    std::fs::write(dir.path().join("dump.env.txt"), lines).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", ".", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.json()["findings"].as_array().unwrap().len() <= 1000);
+    assert!(run.stderr.contains("stopped after 1000 matches"), "{}", run.stderr);
+}
+
+#[test]
+fn a_staged_copy_of_a_pushed_secret_is_pushed_not_staged() {
+    let origin = plain_dir();
+    git_in(origin.path(), &["init", "-q", "--bare", "-b", "main"], "2026-01-05T09:00:00Z");
+    let repo = Repo::new();
+    repo.write("config.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.commit("config");
+    repo.git(&["remote", "add", "origin", &origin.path().display().to_string()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    repo.write("copy/of/config.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.git(&["add", "copy"]);
+    let run = keyrot_within(repo.path(), &["scan", "--staged", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.json()["findings"][0]["exposure"], "pushed", "{}", run.stdout);
+}
