@@ -1,6 +1,7 @@
 //! The real pre-commit framework running keyrot's hook from this repository with
 //! `pre-commit try-repo`: a staged secret fails the hook with keyrot's message, a clean change
-//! passes, and `--all-files` scans committed files too. `.ci/run` installs pre-commit into a
+//! passes, staged files named like options (`--reveal`) are scanned as files, and
+//! `--all-files` scans committed files too. `.ci/run` installs pre-commit into a
 //! throwaway virtual environment and names it in `KEYROT_TEST_PRE_COMMIT`; elsewhere the test
 //! finds or installs it, and is skipped, with a printed reason, only where Python is missing.
 
@@ -71,6 +72,22 @@ fn the_pre_commit_framework_runs_the_keyrot_hook() {
 
     repo.git(&["rm", "-q", "--cached", ".env"]);
     std::fs::remove_file(repo.path().join(".env")).unwrap();
+
+    // File names the framework appends must stay paths: these would otherwise reveal the
+    // secret, or skip every file, or read another config.
+    for name in ["--reveal", "--max-file-size=0", "--no-baseline", "--quiet", "--config=x.toml"] {
+        repo.write(name, format!("TOKEN = \"{GITHUB}\"\n"));
+        repo.git(&["add", "--", name]);
+    }
+    let hostile = try_repo(&pre_commit, repo.path(), &[]);
+    assert_ne!(hostile.code, 0, "secrets in oddly named files must fail the hook:\n{}", hostile.all());
+    assert!(hostile.all().contains("github-classic-token"), "{}", hostile.all());
+    assert_not_revealed(&hostile, &[GITHUB]);
+    repo.git(&["rm", "-q", "--cached", "--", "--reveal", "--max-file-size=0", "--no-baseline", "--quiet"]);
+    repo.git(&["rm", "-q", "--cached", "--", "--config=x.toml"]);
+    for name in ["--reveal", "--max-file-size=0", "--no-baseline", "--quiet", "--config=x.toml"] {
+        std::fs::remove_file(repo.path().join(name)).unwrap();
+    }
     repo.write("app.py", "print('hello')\n");
     repo.git(&["add", "app.py"]);
     let clean = try_repo(&pre_commit, repo.path(), &[]);
