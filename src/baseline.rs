@@ -40,8 +40,7 @@ pub struct Entry {
 impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
+        let text = crate::textfile::read(path, crate::textfile::BASELINE_LIMIT)?;
         let baseline: Baseline = serde_json::from_str(&text).map_err(|e| Error::Config {
             file: format!("{name}:{}", e.line()),
             message: format!("not a keyrot baseline: {e}"),

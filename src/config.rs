@@ -6,6 +6,7 @@
 //! keyrot does not implement are reported as unsupported instead of being silently ignored.
 
 use crate::error::{one_line, Error, Result};
+use crate::textfile;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -157,8 +158,7 @@ pub fn load_file(path: &Path, base: DefaultBase) -> Result<Config> {
 
 fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Config> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
+    let text = textfile::read(path, textfile::CONFIG_LIMIT)?;
     let raw = parse(&text, &name)?;
     let extend = raw.extend.as_ref();
     let use_default = extend
@@ -221,7 +221,9 @@ impl Config {
 pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
     let chosen = match explicit {
         Some(path) => Some(path.to_path_buf()),
-        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.is_file()),
+        // Anything there counts, not only files: a FIFO or a directory is refused with an error
+        // rather than silently passed over for the next candidate.
+        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.exists()),
     };
     match chosen {
         Some(path) => {

@@ -21,6 +21,7 @@ mod rules;
 mod scan;
 mod secret;
 mod source;
+mod textfile;
 mod time;
 
 use clap::Parser;

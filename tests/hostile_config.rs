@@ -1,0 +1,92 @@
+//! Hostile and odd rules files and baselines, as a repository can ship them: FIFOs, devices and
+//! huge files where a config or baseline should be, rules that would silently do nothing, rule
+//! text with terminal escapes or Markdown, values that are secrets. Each must end in a one-line
+//! error naming the file (exit 2) or in inert output, never a hang, a panic or a silent pass.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs keyrot in `dir`, killing it if it has not finished within ten seconds (a hang fails the
+/// test instead of blocking the suite).
+fn keyrot_bounded(dir: &Path, args: &[&str]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyrot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KEYROT_CONFIG")
+        .env_remove("GIT_DIR")
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("keyrot runs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().expect("wait for keyrot").is_none() {
+        if Instant::now() > deadline {
+            child.kill().expect("kill keyrot");
+            panic!("keyrot {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Run::from(child.wait_with_output().expect("keyrot output"))
+}
+
+fn assert_one_line_error(run: &Run, naming: &str) {
+    assert_eq!(run.code, 2, "{}", run.all());
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(lines[0].starts_with("keyrot: error: ") && lines[0].contains(naming), "{}", run.stderr);
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success());
+}
+
+#[test]
+fn a_fifo_as_keyrot_toml_is_an_error_not_a_hang() {
+    let dir = plain_dir();
+    mkfifo(&dir.path().join(".keyrot.toml"));
+    let run = keyrot_bounded(dir.path(), &["scan"]);
+    assert_one_line_error(&run, ".keyrot.toml: not a regular file");
+}
+
+#[test]
+fn a_device_as_config_is_refused() {
+    let dir = plain_dir();
+    let run = keyrot_bounded(dir.path(), &["scan", "--config", "/dev/zero"]);
+    assert_one_line_error(&run, "/dev/zero: not a regular file");
+}
+
+#[test]
+fn an_extend_path_to_a_fifo_is_refused() {
+    let dir = plain_dir();
+    mkfifo(&dir.path().join("parent.toml"));
+    std::fs::write(dir.path().join(".keyrot.toml"), "[extend]\npath = \"parent.toml\"\n").unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan"]);
+    assert_one_line_error(&run, "parent.toml: not a regular file");
+}
+
+#[test]
+fn a_huge_config_is_refused_naming_it() {
+    let dir = plain_dir();
+    let mut text = String::from("title = \"big\"\n");
+    text.push_str(&"# padding padding padding padding padding padding padding padding\n".repeat(300_000));
+    std::fs::write(dir.path().join("big.toml"), text).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan", "--config", "big.toml"]);
+    assert_one_line_error(&run, "big.toml: larger than 16 MiB");
+}
+
+#[test]
+fn a_fifo_or_device_as_baseline_is_refused() {
+    let dir = plain_dir();
+    mkfifo(&dir.path().join("baseline.json"));
+    let run = keyrot_bounded(dir.path(), &["scan", "--baseline", "baseline.json"]);
+    assert_one_line_error(&run, "baseline.json: not a regular file");
+    let run = keyrot_bounded(dir.path(), &["scan", "--baseline", "/dev/zero"]);
+    assert_one_line_error(&run, "/dev/zero: not a regular file");
+}
