@@ -8,6 +8,7 @@
 use crate::error::{one_line, Error, Result};
 use crate::textfile;
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The built-in rules as written, examples included (for the tests of the rules themselves).
@@ -181,7 +182,7 @@ fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Confi
     if let Some(url) = extend.and_then(|e| e.url.as_ref()) {
         config.unsupported.push(format!("{name}: [extend] url = {url:?} (not fetched)"));
     }
-    if let Some(disabled) = extend.map(|e| &e.disabled_rules) {
+    if let Some(disabled) = extend.map(|e| e.disabled_rules.iter().collect::<HashSet<_>>()) {
         config.rules.retain(|r| !disabled.contains(&r.id));
     }
     config.merge(raw, &name);
@@ -195,6 +196,8 @@ impl Config {
         if raw.min_version.is_some() {
             self.unsupported.push(format!("{name}: minVersion (ignored)"));
         }
+        let mut index: HashMap<String, usize> =
+            self.rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
         for rule in raw.rules {
             if rule.required.is_some() {
                 self.unsupported
@@ -203,9 +206,12 @@ impl Config {
             if rule.skip_report == Some(true) {
                 self.unsupported.push(format!("{name}: rule '{}': skipReport", rule.id));
             }
-            match self.rules.iter_mut().find(|r| r.id == rule.id) {
-                Some(existing) => *existing = rule,
-                None => self.rules.push(rule),
+            match index.get(&rule.id) {
+                Some(&i) => self.rules[i] = rule,
+                None => {
+                    index.insert(rule.id.clone(), self.rules.len());
+                    self.rules.push(rule);
+                }
             }
         }
         self.title = raw.title.or(self.title.take());
@@ -260,6 +266,33 @@ mod tests {
     fn unknown_field_is_an_error_naming_it() {
         let err = parse("[[rules]]\nid = \"a\"\nregexx = \"b\"\n", "my.toml").unwrap_err();
         assert!(err.to_string().contains("regexx"), "{err}");
+    }
+
+    #[test]
+    fn a_later_rule_replaces_an_earlier_one_in_place() {
+        let mut config = Config::default();
+        config.merge(parse("[[rules]]\nid = \"a\"\n[[rules]]\nid = \"b\"\n", "one").unwrap(), "one");
+        let second = "[[rules]]\nid = \"c\"\n[[rules]]\nid = \"a\"\ndescription = \"new\"\n";
+        config.merge(parse(second, "two").unwrap(), "two");
+        let ids: Vec<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(config.rules[0].description.as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn merging_many_rules_takes_linear_time() {
+        let rules = |from: usize| RawConfig {
+            rules: (from..from + 100_000)
+                .map(|i| RawRule { id: format!("rule-{i}"), ..RawRule::default() })
+                .collect(),
+            ..RawConfig::default()
+        };
+        let start = std::time::Instant::now();
+        let mut config = Config::default();
+        config.merge(rules(0), "one");
+        config.merge(rules(50_000), "two");
+        assert_eq!(config.rules.len(), 150_000);
+        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
     }
 
     #[test]
