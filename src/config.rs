@@ -5,7 +5,7 @@
 //! The schema is a superset of gitleaks': every gitleaks field is accepted by name; the few that
 //! keyrot does not implement are reported as unsupported instead of being silently ignored.
 
-use crate::error::{one_line, Error, Result};
+use crate::error::{one_line, without_values, Error, Result};
 use crate::textfile;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -136,7 +136,7 @@ pub fn parse(text: &str, name: &str) -> Result<RawConfig> {
             Some(line) => format!("{name}:{line}"),
             None => name.to_string(),
         };
-        Error::Config { file, message: one_line(e.message()) }
+        Error::Config { file, message: without_values(&one_line(e.message())) }
     })
 }
 

@@ -90,3 +90,35 @@ fn a_fifo_or_device_as_baseline_is_refused() {
     let run = keyrot_bounded(dir.path(), &["scan", "--baseline", "/dev/zero"]);
     assert_one_line_error(&run, "/dev/zero: not a regular file");
 }
+
+#[test]
+fn a_secret_in_the_wrong_place_of_a_config_is_not_echoed() {
+    let dir = plain_dir();
+    let rule = format!("[[rules]]\nid = \"x\"\nregex = 'a'\nsecretGroup = \"{GITHUB}\"\n");
+    std::fs::write(dir.path().join(".keyrot.toml"), rule).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan"]);
+    assert_one_line_error(&run, ".keyrot.toml:4: invalid type: string \"ghp_…\", expected usize");
+    assert_not_revealed(&run, &[GITHUB]);
+}
+
+#[test]
+fn a_secret_as_a_key_of_a_config_is_not_echoed() {
+    let dir = plain_dir();
+    std::fs::write(dir.path().join(".gitleaks.toml"), format!("title = \"t\"\n{GITHUB} = 1\n")).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan"]);
+    assert_one_line_error(&run, ".gitleaks.toml:2: unknown field `ghp_…`");
+    assert_not_revealed(&run, &[GITHUB]);
+}
+
+#[test]
+fn a_secret_in_the_wrong_place_of_a_baseline_is_not_echoed() {
+    let dir = plain_dir();
+    let baseline = format!("{{\n  \"keyrot_baseline\": 1,\n  \"findings\": [\"{GITHUB}\"]\n}}\n");
+    std::fs::write(dir.path().join(".keyrot-baseline.json"), baseline).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan"]);
+    assert_one_line_error(
+        &run,
+        ".keyrot-baseline.json:3: not a keyrot baseline: invalid type: string \"ghp_…\"",
+    );
+    assert_not_revealed(&run, &[GITHUB]);
+}
