@@ -71,6 +71,9 @@ pub struct RawRule {
     pub examples: Vec<String>,
     #[serde(default, rename = "negative_examples")]
     pub negative_examples: Vec<String>,
+    /// The file this rule was read from (set when merging, not a field of the file).
+    #[serde(skip)]
+    pub origin: String,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -198,7 +201,8 @@ impl Config {
         }
         let mut index: HashMap<String, usize> =
             self.rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
-        for rule in raw.rules {
+        for mut rule in raw.rules {
+            rule.origin = name.to_string();
             if rule.required.is_some() {
                 self.unsupported
                     .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", rule.id));

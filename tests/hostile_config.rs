@@ -92,6 +92,38 @@ fn a_fifo_or_device_as_baseline_is_refused() {
 }
 
 #[test]
+fn a_secret_group_beyond_the_regex_groups_is_an_error_naming_file_and_rule() {
+    let dir = plain_dir();
+    let rule = "[[rules]]\nid = \"tok\"\nregex = '''tok_([a-z]{8})'''\nsecretGroup = 2\n";
+    std::fs::write(dir.path().join(".keyrot.toml"), rule).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan"]);
+    assert_one_line_error(
+        &run,
+        ".keyrot.toml: rule 'tok': secretGroup = 2, but the regex has 1 capture groups",
+    );
+}
+
+#[test]
+fn an_empty_regex_is_an_error_naming_file_and_rule() {
+    let dir = plain_dir();
+    std::fs::write(dir.path().join("rules.toml"), "[[rules]]\nid = \"nothing\"\nregex = ''\n").unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan", "--config", "rules.toml"]);
+    assert_one_line_error(&run, "rules.toml: rule 'nothing': empty regex");
+}
+
+#[test]
+fn user_rules_beside_the_built_in_ones_still_load_and_find() {
+    let dir = plain_dir();
+    let rule =
+        "[[rules]]\nid = \"tok\"\nregex = '''tok_([a-z]{8})'''\nsecretGroup = 1\nkeywords = [\"tok_\"]\n";
+    std::fs::write(dir.path().join(".keyrot.toml"), rule).unwrap();
+    std::fs::write(dir.path().join("a.txt"), format!("x = tok_qzmwkvtr\nT = \"{GITHUB}\"\n")).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(rule_ids(&run), vec!["github-classic-token", "tok"]);
+}
+
+#[test]
 fn a_secret_in_the_wrong_place_of_a_config_is_not_echoed() {
     let dir = plain_dir();
     let rule = format!("[[rules]]\nid = \"x\"\nregex = 'a'\nsecretGroup = \"{GITHUB}\"\n");
