@@ -154,3 +154,42 @@ fn a_secret_in_the_wrong_place_of_a_baseline_is_not_echoed() {
     );
     assert_not_revealed(&run, &[GITHUB]);
 }
+
+/// A repository whose own rule is written to attack the terminal and the Markdown checklist,
+/// with a committed secret of that rule in a file whose name has a backtick.
+fn repo_with_hostile_rule_text() -> Repo {
+    let repo = Repo::new();
+    repo.write(
+        ".keyrot.toml",
+        r#"[[rules]]
+id = "acme\u001b[2J"
+description = "Acme \u001b]0;owned\u0007 token \u202e<img src=x onerror=alert(1)>"
+provider = "Acme\u009b31m\u2066"
+regex = '''acme_[a-z0-9]{16}'''
+keywords = ["acme_"]
+rotate = { url = "https://acme.example/\u001b[5m", steps = ["Revoke \u200f it", "[click](https://e.vil) **now**"] }
+"#,
+    );
+    repo.write("we`ird.txt", "key = acme_q8w7e6r5t4y3u2i1\n");
+    repo.commit("add");
+    repo
+}
+
+fn assert_no_raw_controls(text: &str) {
+    let raw = ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{200f}'];
+    assert!(!text.contains(raw), "raw control or bidi character in:\n{text:?}");
+}
+
+#[test]
+fn rule_text_from_the_repository_is_escaped_in_the_human_report_and_rules_list() {
+    let repo = repo_with_hostile_rule_text();
+    let run = keyrot_bounded(repo.path(), &["scan", "--history"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_no_raw_controls(&run.stdout);
+    assert!(run.stdout.contains("acme\\u{1b}[2J"), "{}", run.stdout);
+    assert!(run.stdout.contains("https://acme.example/\\u{1b}[5m"), "{}", run.stdout);
+    let run = keyrot_bounded(repo.path(), &["rules"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_no_raw_controls(&run.stdout);
+    assert!(run.stdout.contains("Acme\\u{9b}31m\\u{2066}"), "{}", run.stdout);
+}
