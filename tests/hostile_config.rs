@@ -193,3 +193,16 @@ fn rule_text_from_the_repository_is_escaped_in_the_human_report_and_rules_list()
     assert_no_raw_controls(&run.stdout);
     assert!(run.stdout.contains("Acme\\u{9b}31m\\u{2066}"), "{}", run.stdout);
 }
+
+#[test]
+fn rule_text_and_paths_are_inert_in_the_checklist() {
+    let repo = repo_with_hostile_rule_text();
+    let run = keyrot_bounded(repo.path(), &["scan", "--history", "--format", "checklist"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_no_raw_controls(&run.stdout);
+    let out = &run.stdout;
+    assert!(out.contains("(found in ``we`ird.txt:1``)"), "{out}");
+    assert!(out.contains("\\<img src=x onerror=alert(1)\\>"), "{out}");
+    assert!(out.contains("- [ ] \\[click\\](https://e.vil) \\*\\*now\\*\\*"), "{out}");
+    assert!(out.contains("Open `https://acme.example/\\u{1b}[5m`"), "{out}");
+}
