@@ -203,12 +203,12 @@ impl Config {
             self.rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
         for mut rule in raw.rules {
             rule.origin = name.to_string();
+            let id = crate::report::escape(&rule.id);
             if rule.required.is_some() {
-                self.unsupported
-                    .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", rule.id));
+                self.unsupported.push(format!("{name}: rule '{id}': [[rules.required]] (composite rules)"));
             }
             if rule.skip_report == Some(true) {
-                self.unsupported.push(format!("{name}: rule '{}': skipReport", rule.id));
+                self.unsupported.push(format!("{name}: rule '{id}': skipReport"));
             }
             match index.get(&rule.id) {
                 Some(&i) => self.rules[i] = rule,

@@ -25,7 +25,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config { file, message } => write!(f, "{file}: {message}"),
-            Error::Rule { rule, message } => write!(f, "rule '{rule}': {message}"),
+            // A repository's own rules file names the rule: no terminal escapes from it.
+            Error::Rule { rule, message } => write!(f, "rule '{}': {message}", crate::report::escape(rule)),
             Error::Read { path, message } => write!(f, "cannot read {}: {message}", path.display()),
             Error::Git { context, message } => write!(f, "{context}: {message}"),
             Error::Io { context, message } => write!(f, "{context}: {message}"),

@@ -206,3 +206,16 @@ fn rule_text_and_paths_are_inert_in_the_checklist() {
     assert!(out.contains("- [ ] \\[click\\](https://e.vil) \\*\\*now\\*\\*"), "{out}");
     assert!(out.contains("Open `https://acme.example/\\u{1b}[5m`"), "{out}");
 }
+
+#[test]
+fn a_rule_id_in_an_error_or_warning_is_escaped() {
+    let dir = plain_dir();
+    let rules = "[[rules]]\nid = \"ok\\u001b[2J\"\nregex = 'a'\nskipReport = true\n\
+                 [[rules]]\nid = \"bad\\u001b[2J\"\nregex = ''\n";
+    std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan", "--config", "rules.toml"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(run.stderr.contains("rule 'ok\\u{1b}[2J': skipReport"), "{}", run.stderr);
+    assert!(run.stderr.contains("rule 'bad\\u{1b}[2J': empty regex"), "{}", run.stderr);
+}
