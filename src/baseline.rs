@@ -4,7 +4,7 @@
 //! timestamp, and is written atomically (temporary file, then rename), so re-running
 //! `keyrot baseline` on an unchanged repository rewrites it byte for byte.
 
-use crate::error::{Error, Result};
+use crate::error::{without_values, Error, Result};
 use crate::findings::Finding;
 use crate::report::{shown_secret, Reveal};
 use serde::{Deserialize, Serialize};
@@ -40,11 +40,10 @@ pub struct Entry {
 impl Baseline {
     pub fn load(path: &Path) -> Result<Baseline> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
+        let text = crate::textfile::read(path, crate::textfile::BASELINE_LIMIT)?;
         let baseline: Baseline = serde_json::from_str(&text).map_err(|e| Error::Config {
             file: format!("{name}:{}", e.line()),
-            message: format!("not a keyrot baseline: {e}"),
+            message: format!("not a keyrot baseline: {}", without_values(&e.to_string())),
         })?;
         if baseline.keyrot_baseline != VERSION {
             return Err(Error::Config {

@@ -5,8 +5,10 @@
 //! The schema is a superset of gitleaks': every gitleaks field is accepted by name; the few that
 //! keyrot does not implement are reported as unsupported instead of being silently ignored.
 
-use crate::error::{one_line, Error, Result};
+use crate::error::{one_line, without_values, Error, Result};
+use crate::textfile;
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The built-in rules as written, examples included (for the tests of the rules themselves).
@@ -69,6 +71,9 @@ pub struct RawRule {
     pub examples: Vec<String>,
     #[serde(default, rename = "negative_examples")]
     pub negative_examples: Vec<String>,
+    /// The file this rule was read from (set when merging, not a field of the file).
+    #[serde(skip)]
+    pub origin: String,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -134,7 +139,7 @@ pub fn parse(text: &str, name: &str) -> Result<RawConfig> {
             Some(line) => format!("{name}:{line}"),
             None => name.to_string(),
         };
-        Error::Config { file, message: one_line(e.message()) }
+        Error::Config { file, message: without_values(&one_line(e.message())) }
     })
 }
 
@@ -157,8 +162,7 @@ pub fn load_file(path: &Path, base: DefaultBase) -> Result<Config> {
 
 fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Config> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Config { file: name.clone(), message: e.to_string() })?;
+    let text = textfile::read(path, textfile::CONFIG_LIMIT)?;
     let raw = parse(&text, &name)?;
     let extend = raw.extend.as_ref();
     let use_default = extend
@@ -181,7 +185,7 @@ fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Confi
     if let Some(url) = extend.and_then(|e| e.url.as_ref()) {
         config.unsupported.push(format!("{name}: [extend] url = {url:?} (not fetched)"));
     }
-    if let Some(disabled) = extend.map(|e| &e.disabled_rules) {
+    if let Some(disabled) = extend.map(|e| e.disabled_rules.iter().collect::<HashSet<_>>()) {
         config.rules.retain(|r| !disabled.contains(&r.id));
     }
     config.merge(raw, &name);
@@ -195,17 +199,23 @@ impl Config {
         if raw.min_version.is_some() {
             self.unsupported.push(format!("{name}: minVersion (ignored)"));
         }
-        for rule in raw.rules {
+        let mut index: HashMap<String, usize> =
+            self.rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+        for mut rule in raw.rules {
+            rule.origin = name.to_string();
+            let id = crate::report::escape(&rule.id);
             if rule.required.is_some() {
-                self.unsupported
-                    .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", rule.id));
+                self.unsupported.push(format!("{name}: rule '{id}': [[rules.required]] (composite rules)"));
             }
             if rule.skip_report == Some(true) {
-                self.unsupported.push(format!("{name}: rule '{}': skipReport", rule.id));
+                self.unsupported.push(format!("{name}: rule '{id}': skipReport"));
             }
-            match self.rules.iter_mut().find(|r| r.id == rule.id) {
-                Some(existing) => *existing = rule,
-                None => self.rules.push(rule),
+            match index.get(&rule.id) {
+                Some(&i) => self.rules[i] = rule,
+                None => {
+                    index.insert(rule.id.clone(), self.rules.len());
+                    self.rules.push(rule);
+                }
             }
         }
         self.title = raw.title.or(self.title.take());
@@ -221,7 +231,9 @@ impl Config {
 pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
     let chosen = match explicit {
         Some(path) => Some(path.to_path_buf()),
-        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.is_file()),
+        // Anything there counts, not only files: a FIFO or a directory is refused with an error
+        // rather than silently passed over for the next candidate.
+        None => [".keyrot.toml", ".gitleaks.toml"].iter().map(|name| root.join(name)).find(|p| p.exists()),
     };
     match chosen {
         Some(path) => {
@@ -258,6 +270,33 @@ mod tests {
     fn unknown_field_is_an_error_naming_it() {
         let err = parse("[[rules]]\nid = \"a\"\nregexx = \"b\"\n", "my.toml").unwrap_err();
         assert!(err.to_string().contains("regexx"), "{err}");
+    }
+
+    #[test]
+    fn a_later_rule_replaces_an_earlier_one_in_place() {
+        let mut config = Config::default();
+        config.merge(parse("[[rules]]\nid = \"a\"\n[[rules]]\nid = \"b\"\n", "one").unwrap(), "one");
+        let second = "[[rules]]\nid = \"c\"\n[[rules]]\nid = \"a\"\ndescription = \"new\"\n";
+        config.merge(parse(second, "two").unwrap(), "two");
+        let ids: Vec<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(config.rules[0].description.as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn merging_many_rules_takes_linear_time() {
+        let rules = |from: usize| RawConfig {
+            rules: (from..from + 100_000)
+                .map(|i| RawRule { id: format!("rule-{i}"), ..RawRule::default() })
+                .collect(),
+            ..RawConfig::default()
+        };
+        let start = std::time::Instant::now();
+        let mut config = Config::default();
+        config.merge(rules(0), "one");
+        config.merge(rules(50_000), "two");
+        assert_eq!(config.rules.len(), 150_000);
+        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod rules;
 mod scan;
 mod secret;
 mod source;
+mod textfile;
 mod time;
 mod utf16;
 
@@ -317,12 +318,13 @@ fn list_rules(cli: &Cli) -> Result<u8> {
     let matcher = load_matcher(cli, &Project::open().root, Workload::Small)?;
     let mut text = String::new();
     for rule in &matcher.rules.rules {
+        // A repository's .keyrot.toml writes these: no terminal escapes reach the screen.
         let meta = &rule.meta;
         text.push_str(&format!(
             "{:<40} {:<20} {}\n",
-            meta.id,
-            meta.provider.as_deref().unwrap_or("-"),
-            meta.description
+            report::escape(&meta.id),
+            meta.provider.as_deref().map_or_else(|| "-".into(), report::escape),
+            report::escape(&meta.description)
         ));
     }
     print(&text)?;

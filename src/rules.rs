@@ -97,6 +97,8 @@ pub struct Rule {
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
     pub example_path: Option<String>,
+    /// The file the rule was read from, for errors.
+    pub origin: String,
 }
 
 impl Rule {
@@ -121,7 +123,7 @@ impl Rules {
             if !seen.insert(raw.id.as_str()) {
                 return Err(Error::Rule { rule: raw.id.clone(), message: "duplicate rule id".into() });
             }
-            rules.push(build_rule(raw)?);
+            rules.push(build_rule(raw).map_err(|e| in_file(&raw.origin, e))?);
         }
         let global = config
             .allowlists
@@ -131,16 +133,46 @@ impl Rules {
         Ok(Rules { rules, global })
     }
 
-    /// Compiles every pattern now, so that a bad regex is reported before scanning.
+    /// Compiles every pattern now, so that a bad regex, or a group that is not in its regex, is
+    /// reported before scanning.
     pub fn validate(&self) -> Result<()> {
-        let rule_patterns = self.rules.iter().flat_map(|r| {
-            r.regex.iter().chain(&r.path).chain(r.allowlists.iter().flat_map(Allowlist::patterns))
-        });
-        for pattern in rule_patterns.chain(self.global.iter().flat_map(Allowlist::patterns)) {
+        for rule in &self.rules {
+            rule.validate().map_err(|e| in_file(&rule.origin, e))?;
+        }
+        for pattern in self.global.iter().flat_map(Allowlist::patterns) {
             pattern.get()?;
         }
         Ok(())
     }
+}
+
+impl Rule {
+    fn validate(&self) -> Result<()> {
+        for pattern in self.path.iter().chain(self.allowlists.iter().flat_map(Allowlist::patterns)) {
+            pattern.get()?;
+        }
+        let groups = match &self.regex {
+            Some(regex) => regex.get()?.captures_len() - 1,
+            None => 0,
+        };
+        for (field, group) in [("secretGroup", Some(self.secret_group)), ("publicGroup", self.public_group)] {
+            if let Some(n) = group.filter(|&n| n > groups) {
+                return Err(Error::Rule {
+                    rule: self.meta.id.clone(),
+                    message: format!("{field} = {n}, but the regex has {groups} capture groups"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A rule's error as an error of the file the rule was read from.
+fn in_file(origin: &str, err: Error) -> Error {
+    if origin.is_empty() {
+        return err;
+    }
+    Error::Config { file: origin.to_string(), message: err.to_string() }
 }
 
 impl Allowlist {
@@ -156,6 +188,9 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
     }
     if raw.regex.is_none() && raw.path.is_none() {
         return Err(fail("a rule needs a regex, a path, or both"));
+    }
+    if raw.regex.as_deref() == Some("") {
+        return Err(fail("empty regex (leave regex out for a rule that matches by path alone)"));
     }
     if raw.entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
         return Err(fail("entropy must be between 0 and 8"));
@@ -186,6 +221,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
         examples: raw.examples.clone(),
         negative_examples: raw.negative_examples.clone(),
         example_path: raw.example_path.clone(),
+        origin: raw.origin.clone(),
     })
 }
 

@@ -72,8 +72,8 @@ fn the_checklist_has_an_item_per_key_with_its_url() {
     assert_eq!(items.len(), 2, "{}", run.stdout);
     assert!(items[0].contains("FAL") && items[0].contains("pushed"));
     assert!(items[1].contains("Replicate"));
-    assert!(run.stdout.contains(&format!("  - [ ] Open {FAL_URL}")));
-    assert!(run.stdout.contains(&format!("  - [ ] Open {REPLICATE_URL}")));
+    assert!(run.stdout.contains(&format!("  - [ ] Open <{FAL_URL}>")));
+    assert!(run.stdout.contains(&format!("  - [ ] Open <{REPLICATE_URL}>")));
     assert!(run.stdout.contains("  - [ ] Revoke the old key"));
     assert_not_revealed(&run, &[FAL, REPLICATE]);
 }

@@ -1,6 +1,7 @@
 //! The report a person reads in a terminal or a hook's output: what was found, where, and what to
 //! do next. Colors only when `colored` was told to use them (decided once, in `main`). Secrets are
-//! masked unless `--reveal`; paths and values are escaped before printing.
+//! masked unless `--reveal`; paths, values and the rules' own text (which a repository's
+//! `.keyrot.toml` may set) are escaped before printing.
 
 use super::{escape, public_id, short, shown_secret, Report, Scope};
 use crate::findings::{Finding, Location};
@@ -70,10 +71,11 @@ fn write_rotation(out: &mut String, report: &Report) {
             Exposure::Local => "rotate".yellow().bold(),
             Exposure::Staged => "unstage".normal(),
         };
-        let provider = f.rule.provider.as_deref().unwrap_or("-");
+        let provider = f.rule.provider.as_deref().map_or_else(|| "-".into(), escape);
+        let description = escape(&f.rule.description);
         let secret = shown_secret(f, report.reveal).unwrap_or_else(|| escape(&f.first().path));
         let accepted = if report.is_accepted(i) { "  (accepted in the baseline)" } else { "" };
-        let _ = writeln!(out, "  {}. {label}  {provider}  {}  {secret}{accepted}", n + 1, f.rule.description);
+        let _ = writeln!(out, "  {}. {label}  {provider}  {description}  {secret}{accepted}", n + 1);
         if let Some(id) = public_id(f) {
             let _ = writeln!(out, "       key id   {id}");
         }
@@ -101,9 +103,9 @@ fn write_rotation(out: &mut String, report: &Report) {
             );
         }
         if let (true, Some(rotate)) = (exposure.needs_rotation(), &f.rule.rotate) {
-            let _ = writeln!(out, "       {:<8} {}", "rotate", rotate.url.underline());
+            let _ = writeln!(out, "       {:<8} {}", "rotate", escape(&rotate.url).underline());
             for (k, step) in rotate.steps.iter().enumerate() {
-                let _ = writeln!(out, "       {:<8} {}. {step}", "", k + 1);
+                let _ = writeln!(out, "       {:<8} {}. {}", "", k + 1, escape(step));
             }
         }
     }
@@ -120,9 +122,9 @@ fn scope_name(scope: &Scope) -> String {
 }
 
 fn write_finding(out: &mut String, f: &Finding, report: &Report) {
-    let provider = f.rule.provider.as_deref().map(|p| format!("{p}: ")).unwrap_or_default();
-    let _ =
-        writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, f.rule.description.bold(), f.rule.id.dimmed());
+    let provider = f.rule.provider.as_deref().map(|p| format!("{}: ", escape(p))).unwrap_or_default();
+    let (description, id) = (escape(&f.rule.description), escape(&f.rule.id));
+    let _ = writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, description.bold(), id.dimmed());
     if let Some(secret) = shown_secret(f, report.reveal) {
         let _ = writeln!(out, "      {:<8} {}", "secret", secret.yellow());
     }

@@ -96,13 +96,17 @@ pub fn public_id(finding: &Finding) -> Option<String> {
     }
 }
 
-/// Escapes control characters and bidirectional overrides so that scanned text cannot move
-/// the cursor, recolor the terminal or reorder what the user reads.
+/// Escapes control characters (C0 and C1, so also the 8-bit CSI), line and paragraph separators
+/// and bidirectional marks and overrides, so that scanned text cannot move the cursor, recolor the
+/// terminal, break a line or reorder what the user reads.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
+        let special = matches!(
+            c,
+            '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        );
+        if c.is_control() || special {
             match c {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
@@ -125,5 +129,10 @@ mod tests {
         assert_eq!(escape("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(escape("x\u{202e}y\nz"), "x\\u{202e}y\\nz");
         assert_eq!(escape("plain/path.py"), "plain/path.py");
+        assert_eq!(escape("a\u{9b}2Jb\u{85}"), "a\\u{9b}2Jb\\u{85}");
+        assert_eq!(
+            escape("\u{2066}\u{2069}\u{200f}\u{61c}\u{2028}"),
+            "\\u{2066}\\u{2069}\\u{200f}\\u{61c}\\u{2028}"
+        );
     }
 }

@@ -1,0 +1,75 @@
+//! Reading the small text files keyrot is pointed at (rules files, their `[extend]` parents, the
+//! baseline), which a repository controls: a FIFO there would block the run and `/dev/zero` or a
+//! huge file would eat memory. So only regular files are read (checked before opening, since
+//! opening a FIFO blocks), and no more than a size limit; anything else is a one-line error
+//! naming the file.
+
+use crate::error::{Error, Result};
+use std::io::Read;
+use std::path::Path;
+
+/// The most a rules file (or one it extends) may hold.
+pub const CONFIG_LIMIT: u64 = 16 << 20;
+/// The most a baseline may hold.
+pub const BASELINE_LIMIT: u64 = 64 << 20;
+
+/// The text of the regular file at `path` (symlinks followed), if it is at most `limit` bytes.
+pub fn read(path: &Path, limit: u64) -> Result<String> {
+    let fail = |message: String| Error::Config { file: path.display().to_string(), message };
+    let regular = |metadata: std::fs::Metadata| {
+        if metadata.is_file() {
+            Ok(metadata.len())
+        } else {
+            Err(fail("not a regular file".into()))
+        }
+    };
+    let too_large = || fail(format!("larger than {} MiB", limit >> 20));
+    if regular(std::fs::metadata(path).map_err(|e| fail(e.to_string()))?)? > limit {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    // The path may have been replaced between the check and the open.
+    regular(file.metadata().map_err(|e| fail(e.to_string()))?)?;
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text).map_err(|e| fail(e.to_string()))?;
+    if text.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_small_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, "title = \"x\"\n").unwrap();
+        assert_eq!(read(&path, 100).unwrap(), "title = \"x\"\n");
+    }
+
+    #[test]
+    fn refuses_a_file_over_the_limit_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.toml");
+        std::fs::write(&path, vec![b'#'; 3 << 20]).unwrap();
+        let err = read(&path, 2 << 20).unwrap_err().to_string();
+        assert!(err.contains("big.toml") && err.contains("larger than 2 MiB"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(dir.path(), 100).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_device_without_reading_it() {
+        let err = read(Path::new("/dev/zero"), 100).unwrap_err().to_string();
+        assert_eq!(err, "/dev/zero: not a regular file");
+    }
+}
