@@ -234,7 +234,7 @@ fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
     while next < dirs.len() && dirs.len() < 64 {
         let dir = dirs[next].clone();
         next += 1;
-        let Some(text) = read_alternates(&dir.join("info/alternates")) else { continue };
+        let Ok(text) = crate::textfile::read(&dir.join("info/alternates"), 1 << 16) else { continue };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let alternate = dir.join(line);
             if !dirs.contains(&alternate) && next <= 5 {
@@ -243,16 +243,6 @@ fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
         }
     }
     dirs
-}
-
-/// The alternates file, if it is a regular file of a sane size.
-fn read_alternates(path: &Path) -> Option<String> {
-    if !std::fs::metadata(path).ok()?.is_file() {
-        return None;
-    }
-    let mut text = String::new();
-    File::open(path).ok()?.take(1 << 16).read_to_string(&mut text).ok()?;
-    Some(text)
 }
 
 fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
