@@ -203,10 +203,10 @@ fn prepare(cli: &Cli, args: &ScanArgs, project: &Project) -> Result<(scan::Targe
     Ok((target, scope, load_matcher(cli, &project.root, Workload::Large)?))
 }
 
-fn scan_options(max_file_mb: u64, threads: Option<usize>) -> scan::Options {
+fn scan_options(max_file_mb: u64, threads: Option<u16>) -> scan::Options {
     scan::Options {
         limits: source::Limits { max_file_bytes: max_file_mb.saturating_mul(1 << 20) },
-        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        threads: threads.map_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()), usize::from),
     }
 }
 
