@@ -210,19 +210,17 @@ fn scan_options(max_file_mb: u64, threads: Option<u16>) -> scan::Options {
     }
 }
 
-/// `keyrot baseline`: accepts what a history scan (a directory scan outside git) finds today.
-/// Nothing is written if any part of the scan failed: a baseline must not hide what was not read.
+/// `keyrot baseline`: accepts what a history scan (a scan of the files, outside git or before
+/// the first commit) finds today. Nothing is written if any part of the scan failed: a baseline
+/// must not hide what was not read.
 fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8> {
     let project = Project::open();
+    // Resolved now: a file scan runs from the project root (see `baseline_target`).
+    let output = output.map(std::path::absolute).transpose().map_err(|e| Error::io("--output", e))?;
     let matcher = load_matcher(cli, &project.root, Workload::Large)?;
     let root = project.root.clone();
     let repo = project.repo.as_ref().ok();
-    let has_commits = repo.is_some_and(|repo| repo.head().is_ok());
-    let target = if has_commits {
-        scan::Target::History(source::history::Walk::All)
-    } else {
-        scan::Target::Dir(vec![root.clone()], source::dir::IgnoreFiles::Respect)
-    };
+    let target = baseline_target(&project)?;
     let options = scan_options(cli::DEFAULT_MAX_FILE_MB, None);
     let outcome = scan::run(&matcher, &target, &options, &progress::Progress::new(false), repo)?;
     if !outcome.errors.is_empty() {
@@ -234,7 +232,7 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
     }
     let mut findings = outcome.findings;
     ignores::Ignore::load(&root)?.apply(&mut findings);
-    let path = output.map_or_else(|| root.join(baseline::FILE_NAME), Path::to_path_buf);
+    let path = output.unwrap_or_else(|| root.join(baseline::FILE_NAME));
     let old = baseline::Baseline::load_if_present(&path)?;
     let new = old.updated(&findings, prune);
     new.write(&path)?;
@@ -246,6 +244,54 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
         new.findings.len()
     );
     Ok(CLEAN)
+}
+
+/// What `keyrot baseline` scans: the history of a repository; the files of its work tree when
+/// nothing is committed yet; the current directory when it is genuinely not inside a repository.
+/// A repository that exists but cannot be read is an error, never a reason to scan something
+/// else. A file scan runs from the project root, so that paths are relative to it.
+fn baseline_target(project: &Project) -> Result<scan::Target> {
+    let files = |root: &Path| -> Result<scan::Target> {
+        std::env::set_current_dir(root).map_err(|e| Error::io(format!("cannot enter {}", root.display()), e))?;
+        Ok(scan::Target::Dir(vec![PathBuf::from(".")], source::dir::IgnoreFiles::Respect))
+    };
+    let repo = match &project.repo {
+        Ok(repo) => repo,
+        // `open_repo` says "not a repository" as a usage error; any other failure is git's.
+        Err(Error::Usage(_)) => {
+            return match unreadable_repository() {
+                Some(error) => Err(error),
+                None => files(&project.root),
+            }
+        }
+        Err(e) => return Err(Error::Usage(e.to_string())),
+    };
+    let committed = match repo.head() {
+        Ok(_) => true,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            let mut refs = repo.references().map_err(|e| Error::git("cannot list references", e))?;
+            refs.next().is_some()
+        }
+        Err(e) => return Err(Error::git("cannot resolve HEAD", e)),
+    };
+    if committed {
+        return Ok(scan::Target::History(source::history::Walk::All));
+    }
+    match repo.workdir() {
+        Some(workdir) => files(workdir),
+        None => Err(Error::Usage("the repository has no commits and no work tree: nothing to accept".into())),
+    }
+}
+
+/// Outside any repository git can open: the `.git` (or `GIT_DIR`) that says a repository should
+/// be here, as an error, or None when the directory is genuinely not in a repository.
+fn unreadable_repository() -> Option<Error> {
+    if let Some(dir) = std::env::var_os("GIT_DIR") {
+        return Some(Error::Usage(format!("GIT_DIR={} is not a git repository", Path::new(&dir).display())));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let marker = cwd.ancestors().map(|dir| dir.join(".git")).find(|git| git.symlink_metadata().is_ok())?;
+    Some(Error::Usage(format!("{} is not a git repository keyrot can open", marker.display())))
 }
 
 /// `keyrot install` or `keyrot uninstall`: `action` changes the hook and says what it did.

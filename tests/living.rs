@@ -38,6 +38,51 @@ fn a_baseline_accepts_todays_secrets_and_reports_only_new_ones() {
     assert_eq!(run.json()["summary"]["baselined"], 2);
 }
 
+fn baseline_paths(path: &std::path::Path) -> Vec<String> {
+    let baseline: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    baseline["findings"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_baseline_before_the_first_commit_scans_the_work_tree_with_relative_paths() {
+    let repo = Repo::new();
+    repo.write("sub/a.py", format!("T = \"{GITHUB}\"\n"));
+    let run = keyrot_in(&repo.path().join("sub"), &["baseline"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(baseline_paths(&repo.path().join(".keyrot-baseline.json")), vec!["sub/a.py"]);
+}
+
+#[test]
+fn a_baseline_outside_any_repository_scans_the_directory_with_relative_paths() {
+    let dir = plain_dir();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/a.py"), format!("T = \"{GITHUB}\"\n")).unwrap();
+    let run = keyrot_in(dir.path(), &["baseline"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(baseline_paths(&dir.path().join(".keyrot-baseline.json")), vec!["sub/a.py"]);
+}
+
+#[test]
+fn a_repository_that_cannot_be_read_is_an_error_not_a_file_scan() {
+    let breakages: [(&str, fn(&std::path::Path)); 3] = [
+        ("corrupt HEAD", |git| std::fs::write(git.join("HEAD"), "garbage\n").unwrap()),
+        ("corrupt config", |git| std::fs::write(git.join("config"), "[core\n").unwrap()),
+        ("dangling .git file", |git| {
+            std::fs::remove_dir_all(git).unwrap();
+            std::fs::write(git, "gitdir: /nonexistent/keyrot-test\n").unwrap();
+        }),
+    ];
+    for (what, breakage) in breakages {
+        let repo = Repo::new();
+        repo.write("a.py", format!("T = \"{GITHUB}\"\n"));
+        breakage(&repo.path().join(".git"));
+        let run = repo.keyrot(&["baseline"]);
+        assert_eq!(run.code, 2, "{what}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{what}: one line: {}", run.stderr);
+        assert!(!repo.path().join(".keyrot-baseline.json").exists(), "{what}: nothing written");
+    }
+}
+
 #[test]
 fn accepted_secrets_stay_in_the_rotation_report_until_marked_rotated() {
     let repo = two_leaks();
