@@ -206,7 +206,8 @@ fn prepare(cli: &Cli, args: &ScanArgs, project: &Project) -> Result<(scan::Targe
 fn scan_options(max_file_mb: u64, threads: Option<u16>) -> scan::Options {
     scan::Options {
         limits: source::Limits { max_file_bytes: max_file_mb.saturating_mul(1 << 20) },
-        threads: threads.map_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()), usize::from),
+        threads: threads
+            .map_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()), usize::from),
     }
 }
 
@@ -252,7 +253,8 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
 /// else. A file scan runs from the project root, so that paths are relative to it.
 fn baseline_target(project: &Project) -> Result<scan::Target> {
     let files = |root: &Path| -> Result<scan::Target> {
-        std::env::set_current_dir(root).map_err(|e| Error::io(format!("cannot enter {}", root.display()), e))?;
+        std::env::set_current_dir(root)
+            .map_err(|e| Error::io(format!("cannot enter {}", root.display()), e))?;
         Ok(scan::Target::Dir(vec![PathBuf::from(".")], source::dir::IgnoreFiles::Respect))
     };
     let repo = match &project.repo {

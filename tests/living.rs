@@ -264,6 +264,73 @@ fn uninstall_refuses_a_hook_that_is_not_keyrots() {
     assert!(hook.exists());
 }
 
+#[test]
+fn a_hook_installed_from_a_path_with_a_quote_runs_that_keyrot() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("it's \"quoted\" $HOME");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("keyrot");
+    let _ = std::fs::remove_file(&exe);
+    std::fs::copy(env!("CARGO_BIN_EXE_keyrot"), &exe).unwrap();
+    let repo = Repo::new();
+    repo.write("README.md", "hi\n");
+    repo.commit("init");
+    let installed = std::process::Command::new(&exe)
+        .arg("install")
+        .current_dir(repo.path())
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", String::from_utf8_lossy(&installed.stderr));
+
+    repo.write("ok.py", "x = 1\n");
+    repo.git(&["add", "ok.py"]);
+    let ok = git_output(repo.path(), &["commit", "-q", "-m", "ok"], "2026-01-06T00:00:00Z");
+    assert!(ok.status.success(), "the hook runs: {}", String::from_utf8_lossy(&ok.stderr));
+    repo.write("leak.py", format!("T = \"{GITHUB}\"\n"));
+    repo.git(&["add", "leak.py"]);
+    let blocked = git_output(repo.path(), &["commit", "-q", "-m", "leak"], "2026-01-06T00:00:00Z");
+    assert!(String::from_utf8_lossy(&blocked.stderr).contains("commit blocked"), "{blocked:?}");
+}
+
+#[test]
+fn install_moves_a_dangling_hook_link_aside_and_never_writes_through_it() {
+    let repo = Repo::new();
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let target = repo.path().join("tracked-script.sh");
+    std::os::unix::fs::symlink(&target, &hook).unwrap();
+    let run = repo.keyrot(&["install"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!target.exists(), "nothing written through the link");
+    assert!(std::fs::symlink_metadata(&hook).unwrap().is_file());
+    let chained = repo.path().join(".git/hooks/pre-commit.keyrot-chained");
+    assert_eq!(std::fs::read_link(chained).unwrap(), target, "the link itself was moved");
+
+    let run = repo.keyrot(&["uninstall"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(std::fs::read_link(&hook).unwrap(), target, "and put back");
+}
+
+#[test]
+fn an_edited_keyrot_hook_is_left_alone() {
+    let repo = Repo::new();
+    assert_eq!(repo.keyrot(&["install"]).code, 0);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let edited = format!("{}echo my own check\n", std::fs::read_to_string(&hook).unwrap());
+    std::fs::write(&hook, &edited).unwrap();
+    for command in ["install", "uninstall"] {
+        let run = repo.keyrot(&[command]);
+        assert_eq!(run.code, 2, "{command}: {}", run.all());
+        assert!(run.stderr.contains("edited"), "{command}: {}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited, "{command} kept the edits");
+    }
+    assert_eq!(repo.keyrot(&["install"]).code, 2);
+    std::fs::remove_file(&hook).unwrap();
+    assert_eq!(repo.keyrot(&["install"]).code, 0);
+    assert_eq!(repo.keyrot(&["install"]).code, 0, "an unchanged hook is updated");
+    assert_eq!(repo.keyrot(&["uninstall"]).code, 0);
+    assert!(!hook.exists());
+}
+
 fn make_executable(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
