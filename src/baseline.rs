@@ -1,12 +1,14 @@
 //! The baseline: `.keyrot-baseline.json`, the secrets a team has reviewed and accepted, by content
 //! fingerprint. Because the fingerprint is the secret itself (hashed), moving a file, shifting
-//! lines or squashing commits never invalidates an entry. The file is sorted, carries no
+//! lines or squashing commits never invalidates an entry. Entries with a legacy fingerprint
+//! (before `v2:`) still match their secret, and `keyrot baseline` rewrites them in the new form. The file is sorted, carries no
 //! timestamp, and is written atomically (temporary file, then rename), so re-running
 //! `keyrot baseline` on an unchanged repository rewrites it byte for byte.
 
 use crate::error::{Error, Result};
 use crate::findings::Finding;
 use crate::report::{shown_secret, Reveal};
+use crate::secret::Fingerprint;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -65,12 +67,22 @@ impl Baseline {
         }
     }
 
-    pub fn get(&self, fingerprint: &str) -> Option<&Entry> {
+    fn get(&self, fingerprint: &str) -> Option<&Entry> {
         self.findings.iter().find(|e| e.fingerprint == fingerprint)
     }
 
-    /// This baseline plus today's findings (kept entries keep their review marks); with
-    /// `prune`, entries not found today are dropped.
+    /// The entry that accepts `finding`: by its fingerprint, else by its legacy fingerprint
+    /// (computed only when this baseline has legacy entries).
+    pub fn entry_for(&self, finding: &Finding) -> Option<&Entry> {
+        self.get(finding.fingerprint.as_str()).or_else(|| {
+            let legacy = self.findings.iter().any(|e| Fingerprint::is_legacy(&e.fingerprint));
+            legacy.then(|| self.get(finding.legacy_fingerprint().as_str())).flatten()
+        })
+    }
+
+    /// This baseline plus today's findings (kept entries keep their review marks, and a legacy
+    /// entry is rewritten with the new fingerprint); with `prune`, entries not found today are
+    /// dropped.
     pub fn updated(&self, findings: &[Finding], prune: bool) -> Baseline {
         let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
         if !prune {
@@ -78,7 +90,10 @@ impl Baseline {
         }
         for finding in findings {
             let fingerprint = finding.fingerprint.as_str().to_string();
-            let old = self.get(&fingerprint);
+            let old = self.entry_for(finding);
+            if let Some(old) = old {
+                entries.remove(&old.fingerprint);
+            }
             let first = finding.first();
             entries.insert(
                 fingerprint.clone(),

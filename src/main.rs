@@ -136,11 +136,9 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     };
     // Reported findings first, then accepted ones that still need rotating.
     let (mut findings, accepted): (Vec<_>, Vec<_>) =
-        findings.into_iter().partition(|f| baseline.get(f.fingerprint.as_str()).is_none());
+        findings.into_iter().partition(|f| baseline.entry_for(f).is_none());
     let reported = findings.len();
-    findings.extend(
-        accepted.into_iter().filter(|f| baseline.get(f.fingerprint.as_str()).is_some_and(|e| !e.rotated)),
-    );
+    findings.extend(accepted.into_iter().filter(|f| baseline.entry_for(f).is_some_and(|e| !e.rotated)));
     let facts = match &target {
         scan::Target::Staged(_) => exposure::for_staged(project.repo()?, &findings),
         scan::Target::History(_) => exposure::for_history(project.repo()?, &findings),
@@ -237,10 +235,16 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
     let old = baseline::Baseline::load_if_present(&path)?;
     let new = old.updated(&findings, prune);
     new.write(&path)?;
-    let added = new.findings.iter().filter(|e| old.get(&e.fingerprint).is_none()).count();
-    let dropped = old.findings.iter().filter(|e| new.get(&e.fingerprint).is_none()).count();
+    let matched: Vec<_> = findings.iter().filter_map(|f| old.entry_for(f)).collect();
+    let added = findings.len() - matched.len();
+    let dropped = (old.findings.len() + added).saturating_sub(new.findings.len());
+    let upgraded = matched.iter().filter(|e| secret::Fingerprint::is_legacy(&e.fingerprint)).count();
+    let upgraded = match upgraded {
+        0 => String::new(),
+        n => format!(", {n} rewritten with the new fingerprint"),
+    };
     println!(
-        "keyrot: wrote {}: {} accepted secrets ({added} new, {dropped} dropped). Review it, then commit it.",
+        "keyrot: wrote {}: {} accepted secrets ({added} new, {dropped} dropped{upgraded}). Review it, then commit it.",
         path.display(),
         new.findings.len()
     );

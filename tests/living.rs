@@ -64,7 +64,8 @@ fn a_baseline_outside_any_repository_scans_the_directory_with_relative_paths() {
 
 #[test]
 fn a_repository_that_cannot_be_read_is_an_error_not_a_file_scan() {
-    let breakages: [(&str, fn(&std::path::Path)); 3] = [
+    type Breakage = fn(&std::path::Path);
+    let breakages: [(&str, Breakage); 3] = [
         ("corrupt HEAD", |git| std::fs::write(git.join("HEAD"), "garbage\n").unwrap()),
         ("corrupt config", |git| std::fs::write(git.join("config"), "[core\n").unwrap()),
         ("dangling .git file", |git| {
@@ -130,6 +131,71 @@ fn keyrotignore_drops_by_fingerprint_and_reports_unused_entries() {
     assert_eq!(rule_ids(&run), vec!["fal-api-key"]);
     assert!(run.stderr.contains("unused ignore entry: .keyrotignore:3"), "{}", run.stderr);
     assert!(!run.stderr.contains(".keyrotignore:2"), "{}", run.stderr);
+}
+
+/// The fingerprint keyrot wrote before `v2:`: sha256(rule, NUL, secret), 32 hex digits.
+fn legacy_fingerprint(rule: &str, secret: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new().chain_update(rule).chain_update([0]).chain_update(secret).finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn legacy_fingerprints_in_baselines_and_ignores_still_match_and_baseline_rewrites_them() {
+    let repo = two_leaks();
+    let revealed = repo.keyrot(&["scan", "--history", "--format", "json", "--reveal"]).json();
+    let legacy = |rule: &str| {
+        let finding = revealed["findings"].as_array().unwrap().iter().find(|f| f["rule"] == rule).unwrap();
+        legacy_fingerprint(rule, finding["secret"].as_str().unwrap())
+    };
+    let (github, fal) = (legacy("github-classic-token"), legacy("fal-api-key"));
+    let baseline = serde_json::json!({
+        "keyrot_baseline": 1,
+        "findings": [{
+            "fingerprint": github, "rule": "github-classic-token", "masked": "ghp_a1ck...",
+            "path": "deploy.sh", "line": 1, "rotated": true
+        }]
+    });
+    let path = repo.path().join(".keyrot-baseline.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&baseline).unwrap()).unwrap();
+    repo.write(".keyrotignore", format!("{fal}  accepted before v2\n"));
+
+    let run = repo.keyrot(&["scan", "--history", "--format", "json", "--report-unused-ignores"]);
+    assert_eq!(run.code, 0, "both still accepted: {}", run.all());
+    assert_eq!(run.json()["summary"]["findings"], 0, "{}", run.stdout);
+    assert!(!run.stderr.contains("unused"), "{}", run.stderr);
+    assert!(!run.all().contains(&github) && !run.all().contains(&fal), "legacy form never printed");
+
+    let made = repo.keyrot(&["baseline"]);
+    assert_eq!(made.code, 0, "{}", made.all());
+    assert!(
+        made.stdout.contains("(0 new, 0 dropped, 1 rewritten with the new fingerprint)"),
+        "{}",
+        made.stdout
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rewritten: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = rewritten["findings"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{text}");
+    assert!(entries[0]["fingerprint"].as_str().unwrap().starts_with("v2:"), "{text}");
+    assert_eq!(entries[0]["rotated"], true, "review marks survive the rewrite");
+    assert!(!text.contains(&github), "{text}");
+    assert_eq!(repo.keyrot(&["scan", "--history"]).code, 0);
+}
+
+#[test]
+fn a_weak_password_shows_none_of_its_characters_when_masked() {
+    let repo = Repo::new();
+    repo.write("settings.py", "DB_PASSWORD = \"Sunshine!2024\"\n");
+    repo.commit("password");
+    let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.json()["findings"][0]["masked"], "...");
+    let human = repo.keyrot(&["scan", "--history"]);
+    assert!(!human.stdout.contains("Suns"), "{}", human.stdout);
+    assert_eq!(repo.keyrot(&["baseline"]).code, 0);
+    let text = std::fs::read_to_string(repo.path().join(".keyrot-baseline.json")).unwrap();
+    assert!(text.contains("\"masked\": \"...\""), "{text}");
 }
 
 #[test]
