@@ -1,14 +1,17 @@
 //! The baseline: `.keyrot-baseline.json`, the secrets a team has reviewed and accepted, by content
 //! fingerprint. Because the fingerprint is the secret itself (hashed), moving a file, shifting
-//! lines or squashing commits never invalidates an entry. The file is sorted, carries no
+//! lines or squashing commits never invalidates an entry. Entries with a legacy fingerprint
+//! (before `v2:`) still match their secret, and `keyrot baseline` rewrites them in the new form. The file is sorted, carries no
 //! timestamp, and is written atomically (temporary file, then rename), so re-running
 //! `keyrot baseline` on an unchanged repository rewrites it byte for byte.
 
 use crate::error::{without_values, Error, Result};
 use crate::findings::Finding;
 use crate::report::{shown_secret, Reveal};
+use crate::secret::Fingerprint;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 pub const FILE_NAME: &str = ".keyrot-baseline.json";
@@ -63,12 +66,22 @@ impl Baseline {
         }
     }
 
-    pub fn get(&self, fingerprint: &str) -> Option<&Entry> {
+    fn get(&self, fingerprint: &str) -> Option<&Entry> {
         self.findings.iter().find(|e| e.fingerprint == fingerprint)
     }
 
-    /// This baseline plus today's findings (kept entries keep their review marks); with
-    /// `prune`, entries not found today are dropped.
+    /// The entry that accepts `finding`: by its fingerprint, else by its legacy fingerprint
+    /// (computed only when this baseline has legacy entries).
+    pub fn entry_for(&self, finding: &Finding) -> Option<&Entry> {
+        self.get(finding.fingerprint.as_str()).or_else(|| {
+            let legacy = self.findings.iter().any(|e| Fingerprint::is_legacy(&e.fingerprint));
+            legacy.then(|| self.get(finding.legacy_fingerprint().as_str())).flatten()
+        })
+    }
+
+    /// This baseline plus today's findings (kept entries keep their review marks, and a legacy
+    /// entry is rewritten with the new fingerprint); with `prune`, entries not found today are
+    /// dropped.
     pub fn updated(&self, findings: &[Finding], prune: bool) -> Baseline {
         let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
         if !prune {
@@ -76,7 +89,10 @@ impl Baseline {
         }
         for finding in findings {
             let fingerprint = finding.fingerprint.as_str().to_string();
-            let old = self.get(&fingerprint);
+            let old = self.entry_for(finding);
+            if let Some(old) = old {
+                entries.remove(&old.fingerprint);
+            }
             let first = finding.first();
             entries.insert(
                 fingerprint.clone(),
@@ -94,16 +110,80 @@ impl Baseline {
         Baseline { keyrot_baseline: VERSION, findings: entries.into_values().collect() }
     }
 
-    /// Writes to a temporary file beside `path`, then renames it over `path`.
+    /// Writes to a new temporary file beside `path` (created exclusively under a random name,
+    /// so nothing planted there is followed), syncs it, then renames it over `path`. On any
+    /// failure the temporary file is removed (dropping it deletes it) and `path` is untouched.
     pub fn write(&self, path: &Path) -> Result<()> {
         let mut text = serde_json::to_string_pretty(self).expect("baseline entries serialize");
         text.push('\n');
-        let temporary = path.with_extension(format!("json.tmp-{}", std::process::id()));
         let context = || format!("cannot write {}", path.display());
-        std::fs::write(&temporary, text).map_err(|e| Error::io(context(), e))?;
-        std::fs::rename(&temporary, path).map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            Error::io(context(), e)
-        })
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".keyrot-baseline.").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            // As a plain create would: readable by all unless the umask says otherwise.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let mut temporary = builder.tempfile_in(dir).map_err(|e| Error::io(context(), e))?;
+        temporary
+            .write_all(text.as_bytes())
+            .and_then(|()| temporary.as_file().sync_all())
+            .map_err(|e| Error::io(context(), e))?;
+        temporary.persist(path).map_err(|e| Error::io(context(), e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn write_replaces_the_file_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "old").unwrap();
+        let empty = Baseline::default().updated(&[], false);
+        empty.write(&path).unwrap();
+        assert_eq!(Baseline::load(&path).unwrap(), empty);
+        assert_eq!(entry_names(dir.path()), vec![FILE_NAME.to_string()]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("taken");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), "x").unwrap();
+        assert!(Baseline::default().write(&path).is_err(), "cannot rename over a non-empty directory");
+        assert_eq!(entry_names(dir.path()), vec!["taken".to_string()]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_does_not_follow_a_link_planted_at_a_predictable_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let predictable = path.with_extension(format!("json.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &predictable).unwrap();
+        Baseline::default().write(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_file());
     }
 }

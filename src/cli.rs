@@ -7,6 +7,9 @@ use std::path::PathBuf;
 /// Content larger than this many megabytes is skipped with a warning.
 pub const DEFAULT_MAX_FILE_MB: u64 = 50;
 
+/// The most worker threads `--threads` accepts: more only costs memory and start-up time.
+pub const MAX_THREADS: i64 = 256;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "keyrot",
@@ -97,9 +100,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "MB", default_value_t = DEFAULT_MAX_FILE_MB)]
     pub max_file_size: u64,
 
-    /// Worker threads (default: the number of cores)
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads, 1 to 256 (default: the number of cores)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS))]
+    pub threads: Option<u16>,
 
     /// No progress bar and no warnings on stderr (errors are still printed)
     #[arg(long, short = 'q')]
@@ -150,4 +153,27 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads(value: &str) -> Result<Option<u16>, clap::Error> {
+        let cli = Cli::try_parse_from(["keyrot", "scan", "--threads", value])?;
+        match cli.command {
+            Command::Scan(args) => Ok(args.threads),
+            _ => unreachable!("parsed a scan"),
+        }
+    }
+
+    #[test]
+    fn threads_are_bounded() {
+        assert_eq!(threads("1").unwrap(), Some(1));
+        assert_eq!(threads("256").unwrap(), Some(256));
+        for bad in ["0", "257", "100000", "18446744073709551615"] {
+            let error = threads(bad).unwrap_err();
+            assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+        }
+    }
 }

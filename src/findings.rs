@@ -1,5 +1,6 @@
-//! Matches merged into findings: one per distinct secret, identified by its content
-//! fingerprint, with every place it was seen. Locations are capped per finding (a key committed
+//! Matches merged into findings: one per distinct (rule, secret), with every place it was seen.
+//! Each gets its content fingerprint once, at the end and on every core, because the fingerprint
+//! is slow by design (see `secret.rs`); merging uses the rule and secret themselves. Locations are capped per finding (a key committed
 //! ten thousand times keeps the first few hundred places and a count of the rest), and sorted so
 //! that output is identical from run to run whatever order parallel workers reported in.
 
@@ -84,18 +85,69 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// The fingerprint keyrot wrote before `v2:`, to match entries of existing baselines and
+    /// ignore files; never printed.
+    pub fn legacy_fingerprint(&self) -> Fingerprint {
+        let value = match &self.evidence {
+            Evidence::Secret { secret, .. } => secret.bytes(),
+            Evidence::File => self.first().path.as_bytes(),
+        };
+        Fingerprint::legacy(&self.rule.id, value)
+    }
+}
+
+/// What a fingerprint is computed from: the rule id and the secret (for a file rule, the path).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Identity {
+    rule: String,
+    value: Vec<u8>,
+}
+
+/// A finding before its fingerprint is computed.
+struct Pending {
+    rule: Arc<RuleMeta>,
+    evidence: Evidence,
+    locations: Vec<Location>,
+    more_locations: usize,
+}
+
+impl Pending {
+    fn add(&mut self, location: Location) {
+        if self.locations.contains(&location) {
+            return;
+        }
+        if self.locations.len() < MAX_LOCATIONS {
+            self.locations.push(location);
+        } else {
+            // Keep the earliest places: replace the latest kept one if this one is earlier.
+            self.more_locations += 1;
+            let (latest, _) = self
+                .locations
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()))
+                .expect("locations is full");
+            if location.sort_key() < self.locations[latest].sort_key() {
+                self.locations[latest] = location;
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct FindingSet {
-    by_fingerprint: HashMap<Fingerprint, Finding>,
+    by_identity: HashMap<Identity, Pending>,
 }
 
 impl FindingSet {
     pub fn add(&mut self, rule: &Arc<RuleMeta>, m: &Match, seen: &Seen) {
         let path = seen.path.as_str();
-        let fingerprint = match &m.evidence {
-            Evidence::Secret { secret, .. } => Fingerprint::of(&rule.id, secret.bytes()),
-            Evidence::File => Fingerprint::of(&rule.id, path.as_bytes()),
+        let value = match &m.evidence {
+            Evidence::Secret { secret, .. } => secret.bytes(),
+            Evidence::File => path.as_bytes(),
         };
+        let identity = Identity { rule: rule.id.clone(), value: value.to_vec() };
         let location = Location {
             path: path.to_string(),
             line: m.line,
@@ -103,47 +155,42 @@ impl FindingSet {
             commit: seen.commit.clone(),
             blob: seen.blob,
         };
-        let finding = self.by_fingerprint.entry(fingerprint.clone()).or_insert_with(|| Finding {
-            fingerprint,
+        let pending = self.by_identity.entry(identity).or_insert_with(|| Pending {
             rule: rule.clone(),
             evidence: m.evidence.clone(),
             locations: Vec::new(),
             more_locations: 0,
         });
-        if finding.locations.contains(&location) {
-            return;
-        }
-        if finding.locations.len() < MAX_LOCATIONS {
-            finding.locations.push(location);
-        } else {
-            // Keep the earliest places: replace the latest kept one if this one is earlier.
-            finding.more_locations += 1;
-            let (latest, _) = finding
-                .locations
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()))
-                .expect("locations is full");
-            if location.sort_key() < finding.locations[latest].sort_key() {
-                finding.locations[latest] = location;
-            }
-        }
+        pending.add(location);
     }
 
-    pub fn fingerprints(self) -> impl Iterator<Item = Fingerprint> {
-        self.by_fingerprint.into_keys()
+    /// What each finding's fingerprint would be computed from (cheap to compare).
+    pub fn fingerprints(self) -> impl Iterator<Item = Identity> {
+        self.by_identity.into_keys()
     }
 
-    pub fn remove(&mut self, fingerprint: &Fingerprint) {
-        self.by_fingerprint.remove(fingerprint);
+    pub fn remove(&mut self, identity: &Identity) {
+        self.by_identity.remove(identity);
     }
 
-    /// Findings sorted by where they were first seen, then rule id.
+    /// Findings with their fingerprints, sorted by where they were first seen, then rule id.
     pub fn into_sorted(self) -> Vec<Finding> {
-        let mut findings: Vec<Finding> = self.by_fingerprint.into_values().collect();
-        for finding in &mut findings {
-            finding.locations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        }
+        let (identities, pending): (Vec<Identity>, Vec<Pending>) = self.by_identity.into_iter().unzip();
+        let fingerprints = fingerprint_all(&identities);
+        let mut findings: Vec<Finding> = pending
+            .into_iter()
+            .zip(fingerprints)
+            .map(|(mut p, fingerprint)| {
+                p.locations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+                Finding {
+                    fingerprint,
+                    rule: p.rule,
+                    evidence: p.evidence,
+                    locations: p.locations,
+                    more_locations: p.more_locations,
+                }
+            })
+            .collect();
         findings.sort_by(|a, b| {
             (a.first().sort_key(), &a.rule.id, &a.fingerprint).cmp(&(
                 b.first().sort_key(),
@@ -153,4 +200,20 @@ impl FindingSet {
         });
         findings
     }
+}
+
+/// The fingerprint of each identity, in order, computed on every core: at a few milliseconds
+/// each, hundreds of distinct secrets would otherwise add a second to a history scan.
+fn fingerprint_all(identities: &[Identity]) -> Vec<Fingerprint> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = identities.len().div_ceil(cores).max(1);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = identities
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || part.iter().map(|i| Fingerprint::of(&i.rule, &i.value)).collect::<Vec<_>>())
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("fingerprinting does not panic")).collect()
+    })
 }

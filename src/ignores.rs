@@ -1,10 +1,12 @@
 //! Accepted findings listed by hand: `.keyrotignore` holds one content fingerprint per line
-//! (`#` starts a comment), so an entry follows the secret, not its position. `.gitleaksignore`
+//! (`#` starts a comment), so an entry follows the secret, not its position. Fingerprints of the
+//! legacy form (32 hex digits, before `v2:`) still match their secret. `.gitleaksignore`
 //! is read too, for people migrating: its position-based entries (`[commit:]file:rule:line`)
 //! drop the matching locations, and a finding with no location left is dropped.
 
 use crate::error::{Error, Result};
 use crate::findings::Finding;
+use crate::secret::{Fingerprint, FINGERPRINT_PREFIX};
 use std::path::Path;
 
 pub const FILE_NAME: &str = ".keyrotignore";
@@ -57,10 +59,18 @@ impl Ignore {
     /// Removes ignored findings (and ignored locations); returns which entries were used.
     pub fn apply(&self, findings: &mut Vec<Finding>) -> Vec<bool> {
         let mut used = vec![false; self.entries.len()];
+        let any_legacy = self
+            .entries
+            .iter()
+            .any(|(e, _)| matches!(e, Entry::Fingerprint(fp) if Fingerprint::is_legacy(fp)));
         findings.retain_mut(|finding| {
+            let legacy = any_legacy.then(|| finding.legacy_fingerprint());
             for (i, (entry, _)) in self.entries.iter().enumerate() {
                 match entry {
-                    Entry::Fingerprint(fp) if fp == finding.fingerprint.as_str() => {
+                    Entry::Fingerprint(fp)
+                        if fp == finding.fingerprint.as_str()
+                            || legacy.as_ref().is_some_and(|l| fp == l.as_str()) =>
+                    {
                         used[i] = true;
                         return false;
                     }
@@ -86,9 +96,10 @@ impl Ignore {
 }
 
 fn parse(content: &str) -> Option<Entry> {
-    let token = content.split_whitespace().next()?;
-    if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some(Entry::Fingerprint(token.to_ascii_lowercase()));
+    let token = content.split_whitespace().next()?.to_ascii_lowercase();
+    let hex = token.strip_prefix(FINGERPRINT_PREFIX).unwrap_or(&token);
+    if Fingerprint::is_legacy(hex) {
+        return Some(Entry::Fingerprint(token));
     }
     let parts: Vec<&str> = content.rsplitn(3, ':').collect();
     let [line, rule, rest] = parts.as_slice() else { return None };
@@ -109,9 +120,14 @@ mod tests {
     #[test]
     fn parses_fingerprints_and_gitleaks_positions() {
         assert_eq!(
-            parse("0123456789abcdef0123456789ABCDEF  accepted in review"),
+            parse("V2:0123456789abcdef0123456789ABCDEF  accepted in review"),
+            Some(Entry::Fingerprint("v2:0123456789abcdef0123456789abcdef".into()))
+        );
+        assert_eq!(
+            parse("0123456789abcdef0123456789ABCDEF  legacy form"),
             Some(Entry::Fingerprint("0123456789abcdef0123456789abcdef".into()))
         );
+        assert_eq!(parse("v2:0123"), None);
         assert_eq!(
             parse("418edf165dbb63d6f46993ae8f8818ffd87ea582:cmd/jwt.go:jwt:17"),
             Some(Entry::Position {

@@ -1,15 +1,32 @@
 //! `keyrot install` / `keyrot uninstall`: keyrot as the repository's native pre-commit hook, in
 //! the hooks directory git actually uses (`core.hooksPath`, else the repository's `hooks`). An
-//! existing hook is never overwritten: it is moved aside and keyrot's hook runs it first, so it
-//! keeps working; `uninstall` puts it back. Every change is reported to the user.
+//! existing hook is never overwritten: it is moved aside (a symbolic link is moved as a link,
+//! never written through) and keyrot's hook runs it first, so it keeps working; `uninstall` puts
+//! it back. keyrot's hook ends with a checksum of itself: one the user has edited is theirs, and
+//! neither command touches it. Every change is reported to the user.
 
 use crate::error::{Error, Result};
 use git2::Repository;
+use sha2::{Digest, Sha256};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MARKER: &str = "# installed by keyrot";
+const CHECKSUM: &str = "# keyrot hook checksum: ";
 const HOOK: &str = "pre-commit";
 const CHAINED: &str = "pre-commit.keyrot-chained";
+
+/// What is at the hook's path.
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Absent,
+    /// A hook keyrot wrote, unchanged since.
+    Ours,
+    /// A hook keyrot wrote that the user has edited.
+    Edited,
+    /// Anything else, including any symbolic link.
+    Theirs,
+}
 
 pub fn install(repo: &Repository) -> Result<String> {
     let dir = hooks_dir(repo)?;
@@ -17,24 +34,30 @@ pub fn install(repo: &Repository) -> Result<String> {
     let chained = dir.join(CHAINED);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let mut message = String::new();
-    if hook.exists() && !is_ours(&hook) {
-        if chained.exists() {
-            return Err(Error::Usage(format!(
-                "{} exists and is not keyrot's, and {} is taken too: move one of them away first",
-                hook.display(),
+    let state = state(&hook)?;
+    match state {
+        State::Edited => return Err(edited(&hook, "install")),
+        State::Theirs => {
+            if exists(&chained) {
+                return Err(Error::Usage(format!(
+                    "{} exists and is not keyrot's, and {} is taken too: move one of them away first",
+                    hook.display(),
+                    chained.display()
+                )));
+            }
+            std::fs::rename(&hook, &chained)
+                .map_err(|e| Error::io(format!("cannot move {}", hook.display()), e))?;
+            message.push_str(&format!(
+                "keyrot: moved your existing hook to {}; keyrot's hook runs it first, so it keeps working\n",
                 chained.display()
-            )));
+            ));
         }
-        std::fs::rename(&hook, &chained)
-            .map_err(|e| Error::io(format!("cannot move {}", hook.display()), e))?;
-        message.push_str(&format!(
-            "keyrot: moved your existing hook to {}; keyrot's hook runs it first, so it keeps working\n",
-            chained.display()
-        ));
+        State::Ours => std::fs::remove_file(&hook)
+            .map_err(|e| Error::io(format!("cannot replace {}", hook.display()), e))?,
+        State::Absent => {}
     }
-    let was_ours = hook.exists();
-    write_executable(&hook, &script())?;
-    let verb = if was_ours { "updated" } else { "installed" };
+    write_new_executable(&hook, &script())?;
+    let verb = if state == State::Ours { "updated" } else { "installed" };
     message.push_str(&format!(
         "keyrot: {verb} {} (runs `keyrot scan --staged` before each commit; undo with `keyrot uninstall`)\n",
         hook.display()
@@ -46,12 +69,23 @@ pub fn uninstall(repo: &Repository) -> Result<String> {
     let dir = hooks_dir(repo)?;
     let hook = dir.join(HOOK);
     let chained = dir.join(CHAINED);
-    if !hook.exists() || !is_ours(&hook) {
-        return Err(Error::Usage(format!("{} is not keyrot's hook: nothing to uninstall", hook.display())));
+    let mut message = String::new();
+    match state(&hook)? {
+        State::Ours => {
+            std::fs::remove_file(&hook)
+                .map_err(|e| Error::io(format!("cannot remove {}", hook.display()), e))?;
+            message.push_str(&format!("keyrot: removed {}\n", hook.display()));
+        }
+        State::Edited => return Err(edited(&hook, "uninstall")),
+        State::Absent if exists(&chained) => {}
+        State::Absent | State::Theirs => {
+            return Err(Error::Usage(format!(
+                "{} is not keyrot's hook: nothing to uninstall",
+                hook.display()
+            )))
+        }
     }
-    std::fs::remove_file(&hook).map_err(|e| Error::io(format!("cannot remove {}", hook.display()), e))?;
-    let mut message = format!("keyrot: removed {}\n", hook.display());
-    if chained.exists() {
+    if exists(&chained) {
         std::fs::rename(&chained, &hook)
             .map_err(|e| Error::io(format!("cannot restore {}", hook.display()), e))?;
         message.push_str(&format!("keyrot: restored your previous hook to {}\n", hook.display()));
@@ -68,13 +102,69 @@ fn hooks_dir(repo: &Repository) -> Result<PathBuf> {
     }
 }
 
-fn is_ours(hook: &Path) -> bool {
-    std::fs::read_to_string(hook).is_ok_and(|text| text.contains(MARKER))
+/// Whether anything, even a dangling link, is at `path`.
+fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
 }
 
-/// The hook: runs the hook it replaced (if any), then keyrot on what is staged.
+fn state(hook: &Path) -> Result<State> {
+    let context = || format!("cannot read {}", hook.display());
+    let meta = match hook.symlink_metadata() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::Absent),
+        Err(e) => return Err(Error::io(context(), e)),
+        Ok(meta) => meta,
+    };
+    if !meta.is_file() {
+        return Ok(State::Theirs);
+    }
+    let text = std::fs::read(hook).map_err(|e| Error::io(context(), e))?;
+    let text = String::from_utf8_lossy(&text);
+    Ok(if !text.contains(MARKER) {
+        State::Theirs
+    } else if unchanged(&text) {
+        State::Ours
+    } else {
+        State::Edited
+    })
+}
+
+fn edited(hook: &Path, command: &str) -> Error {
+    Error::Usage(format!(
+        "{} was installed by keyrot but has been edited since, so keyrot leaves it alone: \
+         undo your edits or remove the file yourself, then run `keyrot {command}` again",
+        hook.display()
+    ))
+}
+
+/// Whether a hook that carries keyrot's marker is exactly as keyrot wrote it: its checksum
+/// line matches the rest, or it is the script keyrot wrote before hooks had a checksum.
+fn unchanged(text: &str) -> bool {
+    let (body, sums): (Vec<&str>, Vec<&str>) =
+        text.split_inclusive('\n').partition(|l| !l.starts_with(CHECKSUM));
+    match sums.as_slice() {
+        [sum] => sum[CHECKSUM.len()..].trim_end() == checksum(&body.concat()),
+        [] => text.lines().find_map(|l| l.strip_prefix("keyrot='")?.strip_suffix('\'')).is_some_and(|exe| {
+            text == format!("{}exec \"$keyrot\" scan --staged\n", script_body(&format!("'{exe}'")))
+        }),
+        _ => false,
+    }
+}
+
+fn checksum(body: &str) -> String {
+    Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hook: runs the hook it replaced (if any), then keyrot on what is staged. Nothing the hook
+/// is given reaches keyrot, and `--` ends keyrot's options all the same.
 fn script() -> String {
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "keyrot".into());
+    let body = format!("{}exec \"$keyrot\" scan --staged --\n", script_body(&sh_quote(&exe)));
+    let sum = checksum(&body);
+    format!("{body}{CHECKSUM}{sum}\n")
+}
+
+/// Everything but the last command; `exe` is already quoted for sh.
+fn script_body(exe: &str) -> String {
     format!(
         r#"#!/bin/sh
 {MARKER}: blocks commits that contain secrets. `keyrot uninstall` removes it.
@@ -82,20 +172,66 @@ chained="$(dirname "$0")/{CHAINED}"
 if [ -x "$chained" ]; then
   "$chained" "$@" || exit $?
 fi
-keyrot='{exe}'
+keyrot={exe}
 [ -x "$keyrot" ] || keyrot=keyrot
-exec "$keyrot" scan --staged
 "#
     )
 }
 
-fn write_executable(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+/// `text` as one sh word, whatever it holds: single quotes, each `'` written as `'\''`.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Creates `path`, which must not exist (so no link there is ever followed), executable.
+fn write_new_executable(path: &Path, text: &str) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| Error::io(format!("cannot make {} executable", path.display()), e))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o755);
     }
-    Ok(())
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_checks_out_and_any_edit_is_seen() {
+        let text = script();
+        assert!(unchanged(&text));
+        assert!(!unchanged(&text.replace("scan --staged", "scan --staged --no-baseline")));
+        assert!(!unchanged(&format!("{text}echo extra\n")));
+        assert!(!unchanged(&text.replace(CHECKSUM, "# ")));
+    }
+
+    #[test]
+    fn a_hook_from_before_checksums_is_still_recognised() {
+        let legacy = format!("{}exec \"$keyrot\" scan --staged\n", script_body("'/opt/keyrot/bin/keyrot'"));
+        assert!(unchanged(&legacy));
+        assert!(!unchanged(&legacy.replace("exec", "echo hi\nexec")));
+    }
+
+    #[test]
+    fn keyrot_runs_with_options_ended() {
+        assert!(script().contains("exec \"$keyrot\" scan --staged --\n"));
+    }
+
+    #[test]
+    fn quotes_any_path_for_sh() {
+        assert_eq!(sh_quote("/opt/it's/keyrot"), r"'/opt/it'\''s/keyrot'");
+        let quoted = sh_quote("/a b/'$(touch x)'\n/keyrot");
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {quoted}"))
+            .output()
+            .expect("sh runs");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "/a b/'$(touch x)'\n/keyrot");
+    }
 }

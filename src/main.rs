@@ -138,11 +138,9 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     };
     // Reported findings first, then accepted ones that still need rotating.
     let (mut findings, accepted): (Vec<_>, Vec<_>) =
-        findings.into_iter().partition(|f| baseline.get(f.fingerprint.as_str()).is_none());
+        findings.into_iter().partition(|f| baseline.entry_for(f).is_none());
     let reported = findings.len();
-    findings.extend(
-        accepted.into_iter().filter(|f| baseline.get(f.fingerprint.as_str()).is_some_and(|e| !e.rotated)),
-    );
+    findings.extend(accepted.into_iter().filter(|f| baseline.entry_for(f).is_some_and(|e| !e.rotated)));
     let facts = match &target {
         scan::Target::Staged(_) => exposure::for_staged(project.repo()?, &findings),
         scan::Target::History(_) => exposure::for_history(project.repo()?, &findings),
@@ -211,26 +209,25 @@ fn prepare(cli: &Cli, args: &ScanArgs, project: &Project) -> Result<(scan::Targe
     Ok((target, scope, load_matcher(cli, &project.root, Workload::Large)?))
 }
 
-fn scan_options(max_file_mb: u64, threads: Option<usize>) -> scan::Options {
+fn scan_options(max_file_mb: u64, threads: Option<u16>) -> scan::Options {
     scan::Options {
         limits: source::Limits { max_file_bytes: max_file_mb.saturating_mul(1 << 20) },
-        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        threads: threads
+            .map_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()), usize::from),
     }
 }
 
-/// `keyrot baseline`: accepts what a history scan (a directory scan outside git) finds today.
-/// Nothing is written if any part of the scan failed: a baseline must not hide what was not read.
+/// `keyrot baseline`: accepts what a history scan (a scan of the files, outside git or before
+/// the first commit) finds today. Nothing is written if any part of the scan failed: a baseline
+/// must not hide what was not read.
 fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8> {
     let project = Project::open();
+    // Resolved now: a file scan runs from the project root (see `baseline_target`).
+    let output = output.map(std::path::absolute).transpose().map_err(|e| Error::io("--output", e))?;
     let matcher = load_matcher(cli, &project.root, Workload::Large)?;
     let root = project.root.clone();
     let repo = project.repo.as_ref().ok();
-    let has_commits = repo.is_some_and(|repo| repo.head().is_ok());
-    let target = if has_commits {
-        scan::Target::History(source::history::Walk::All)
-    } else {
-        scan::Target::Dir(vec![root.clone()], source::dir::IgnoreFiles::Respect)
-    };
+    let target = baseline_target(&project)?;
     let options = scan_options(cli::DEFAULT_MAX_FILE_MB, None);
     let outcome = scan::run(&matcher, &target, &options, &progress::Progress::new(false), repo)?;
     if !outcome.errors.is_empty() {
@@ -242,18 +239,73 @@ fn baseline_command(cli: &Cli, prune: bool, output: Option<&Path>) -> Result<u8>
     }
     let mut findings = outcome.findings;
     ignores::Ignore::load(&root)?.apply(&mut findings);
-    let path = output.map_or_else(|| root.join(baseline::FILE_NAME), Path::to_path_buf);
+    let path = output.unwrap_or_else(|| root.join(baseline::FILE_NAME));
     let old = baseline::Baseline::load_if_present(&path)?;
     let new = old.updated(&findings, prune);
     new.write(&path)?;
-    let added = new.findings.iter().filter(|e| old.get(&e.fingerprint).is_none()).count();
-    let dropped = old.findings.iter().filter(|e| new.get(&e.fingerprint).is_none()).count();
+    let matched: Vec<_> = findings.iter().filter_map(|f| old.entry_for(f)).collect();
+    let added = findings.len() - matched.len();
+    let dropped = (old.findings.len() + added).saturating_sub(new.findings.len());
+    let upgraded = matched.iter().filter(|e| secret::Fingerprint::is_legacy(&e.fingerprint)).count();
+    let upgraded = match upgraded {
+        0 => String::new(),
+        n => format!(", {n} rewritten with the new fingerprint"),
+    };
     println!(
-        "keyrot: wrote {}: {} accepted secrets ({added} new, {dropped} dropped). Review it, then commit it.",
+        "keyrot: wrote {}: {} accepted secrets ({added} new, {dropped} dropped{upgraded}). Review it, then commit it.",
         path.display(),
         new.findings.len()
     );
     Ok(CLEAN)
+}
+
+/// What `keyrot baseline` scans: the history of a repository; the files of its work tree when
+/// nothing is committed yet; the current directory when it is genuinely not inside a repository.
+/// A repository that exists but cannot be read is an error, never a reason to scan something
+/// else. A file scan runs from the project root, so that paths are relative to it.
+fn baseline_target(project: &Project) -> Result<scan::Target> {
+    let files = |root: &Path| -> Result<scan::Target> {
+        std::env::set_current_dir(root)
+            .map_err(|e| Error::io(format!("cannot enter {}", root.display()), e))?;
+        Ok(scan::Target::Dir(vec![PathBuf::from(".")], source::dir::IgnoreFiles::Respect))
+    };
+    let repo = match &project.repo {
+        Ok(repo) => repo,
+        // `open_repo` says "not a repository" as a usage error; any other failure is git's.
+        Err(Error::Usage(_)) => {
+            return match unreadable_repository() {
+                Some(error) => Err(error),
+                None => files(&project.root),
+            }
+        }
+        Err(e) => return Err(Error::Usage(e.to_string())),
+    };
+    let committed = match repo.head() {
+        Ok(_) => true,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
+            let mut refs = repo.references().map_err(|e| Error::git("cannot list references", e))?;
+            refs.next().is_some()
+        }
+        Err(e) => return Err(Error::git("cannot resolve HEAD", e)),
+    };
+    if committed {
+        return Ok(scan::Target::History(source::history::Walk::All));
+    }
+    match repo.workdir() {
+        Some(workdir) => files(workdir),
+        None => Err(Error::Usage("the repository has no commits and no work tree: nothing to accept".into())),
+    }
+}
+
+/// Outside any repository git can open: the `.git` (or `GIT_DIR`) that says a repository should
+/// be here, as an error, or None when the directory is genuinely not in a repository.
+fn unreadable_repository() -> Option<Error> {
+    if let Some(dir) = std::env::var_os("GIT_DIR") {
+        return Some(Error::Usage(format!("GIT_DIR={} is not a git repository", Path::new(&dir).display())));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let marker = cwd.ancestors().map(|dir| dir.join(".git")).find(|git| git.symlink_metadata().is_ok())?;
+    Some(Error::Usage(format!("{} is not a git repository keyrot can open", marker.display())))
 }
 
 /// `keyrot install` or `keyrot uninstall`: `action` changes the hook and says what it did.

@@ -266,7 +266,7 @@ impl Matcher {
                 rule: index,
                 start: secret.start(),
                 end: secret.end(),
-                secret: Secret::new(secret.as_bytes()),
+                secret: Secret::with_public_prefix(secret.as_bytes(), public_prefix(rule, secret.as_bytes())),
                 public,
             });
         }
@@ -362,6 +362,22 @@ fn resolve_overlaps(rules: &[Rule], found: &mut Vec<Found>) {
     found.retain(|f| rules[f.rule].is_specific() || !specific.iter().any(|&(s, e)| f.start < e && s < f.end));
     found.sort_by_key(|f| (f.start, f.rule));
     found.dedup_by(|a, b| a.start == b.start && a.end == b.end);
+}
+
+/// How much of `secret` is a provider's public prefix: the longest keyword of a specific rule
+/// (`ghp_`, `r8_`, `akia`) it starts with. A generic rule's keywords (`password`, `key`) say
+/// nothing public about the value, so they never count.
+fn public_prefix(rule: &Rule, secret: &[u8]) -> usize {
+    if !rule.is_specific() {
+        return 0;
+    }
+    rule.keywords
+        .iter()
+        .map(String::as_bytes)
+        .filter(|k| secret.get(..k.len()).is_some_and(|start| start.eq_ignore_ascii_case(k)))
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Turns byte offsets into 1-based line and column, in one pass over the content.

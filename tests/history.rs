@@ -252,7 +252,7 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     assert_not_revealed(&run, &[GITHUB]);
     let sarif = run.json();
     let result = &sarif["runs"][0]["results"][0];
-    assert!(result["partialFingerprints"]["keyrotSecret/v1"].is_string());
+    assert!(result["partialFingerprints"]["keyrotSecret/v2"].is_string());
     let file = repo.path().join("out.sarif");
     std::fs::write(&file, &run.stdout).unwrap();
     validate_with_python_schema(&file);

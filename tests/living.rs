@@ -38,6 +38,52 @@ fn a_baseline_accepts_todays_secrets_and_reports_only_new_ones() {
     assert_eq!(run.json()["summary"]["baselined"], 2);
 }
 
+fn baseline_paths(path: &std::path::Path) -> Vec<String> {
+    let baseline: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    baseline["findings"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_baseline_before_the_first_commit_scans_the_work_tree_with_relative_paths() {
+    let repo = Repo::new();
+    repo.write("sub/a.py", format!("T = \"{GITHUB}\"\n"));
+    let run = keyrot_in(&repo.path().join("sub"), &["baseline"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(baseline_paths(&repo.path().join(".keyrot-baseline.json")), vec!["sub/a.py"]);
+}
+
+#[test]
+fn a_baseline_outside_any_repository_scans_the_directory_with_relative_paths() {
+    let dir = plain_dir();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/a.py"), format!("T = \"{GITHUB}\"\n")).unwrap();
+    let run = keyrot_in(dir.path(), &["baseline"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(baseline_paths(&dir.path().join(".keyrot-baseline.json")), vec!["sub/a.py"]);
+}
+
+#[test]
+fn a_repository_that_cannot_be_read_is_an_error_not_a_file_scan() {
+    type Breakage = fn(&std::path::Path);
+    let breakages: [(&str, Breakage); 3] = [
+        ("corrupt HEAD", |git| std::fs::write(git.join("HEAD"), "garbage\n").unwrap()),
+        ("corrupt config", |git| std::fs::write(git.join("config"), "[core\n").unwrap()),
+        ("dangling .git file", |git| {
+            std::fs::remove_dir_all(git).unwrap();
+            std::fs::write(git, "gitdir: /nonexistent/keyrot-test\n").unwrap();
+        }),
+    ];
+    for (what, breakage) in breakages {
+        let repo = Repo::new();
+        repo.write("a.py", format!("T = \"{GITHUB}\"\n"));
+        breakage(&repo.path().join(".git"));
+        let run = repo.keyrot(&["baseline"]);
+        assert_eq!(run.code, 2, "{what}: {}", run.all());
+        assert_eq!(run.stderr.lines().count(), 1, "{what}: one line: {}", run.stderr);
+        assert!(!repo.path().join(".keyrot-baseline.json").exists(), "{what}: nothing written");
+    }
+}
+
 #[test]
 fn accepted_secrets_stay_in_the_rotation_report_until_marked_rotated() {
     let repo = two_leaks();
@@ -85,6 +131,71 @@ fn keyrotignore_drops_by_fingerprint_and_reports_unused_entries() {
     assert_eq!(rule_ids(&run), vec!["fal-api-key"]);
     assert!(run.stderr.contains("unused ignore entry: .keyrotignore:3"), "{}", run.stderr);
     assert!(!run.stderr.contains(".keyrotignore:2"), "{}", run.stderr);
+}
+
+/// The fingerprint keyrot wrote before `v2:`: sha256(rule, NUL, secret), 32 hex digits.
+fn legacy_fingerprint(rule: &str, secret: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new().chain_update(rule).chain_update([0]).chain_update(secret).finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn legacy_fingerprints_in_baselines_and_ignores_still_match_and_baseline_rewrites_them() {
+    let repo = two_leaks();
+    let revealed = repo.keyrot(&["scan", "--history", "--format", "json", "--reveal"]).json();
+    let legacy = |rule: &str| {
+        let finding = revealed["findings"].as_array().unwrap().iter().find(|f| f["rule"] == rule).unwrap();
+        legacy_fingerprint(rule, finding["secret"].as_str().unwrap())
+    };
+    let (github, fal) = (legacy("github-classic-token"), legacy("fal-api-key"));
+    let baseline = serde_json::json!({
+        "keyrot_baseline": 1,
+        "findings": [{
+            "fingerprint": github, "rule": "github-classic-token", "masked": "ghp_a1ck...",
+            "path": "deploy.sh", "line": 1, "rotated": true
+        }]
+    });
+    let path = repo.path().join(".keyrot-baseline.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&baseline).unwrap()).unwrap();
+    repo.write(".keyrotignore", format!("{fal}  accepted before v2\n"));
+
+    let run = repo.keyrot(&["scan", "--history", "--format", "json", "--report-unused-ignores"]);
+    assert_eq!(run.code, 0, "both still accepted: {}", run.all());
+    assert_eq!(run.json()["summary"]["findings"], 0, "{}", run.stdout);
+    assert!(!run.stderr.contains("unused"), "{}", run.stderr);
+    assert!(!run.all().contains(&github) && !run.all().contains(&fal), "legacy form never printed");
+
+    let made = repo.keyrot(&["baseline"]);
+    assert_eq!(made.code, 0, "{}", made.all());
+    assert!(
+        made.stdout.contains("(0 new, 0 dropped, 1 rewritten with the new fingerprint)"),
+        "{}",
+        made.stdout
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rewritten: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = rewritten["findings"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{text}");
+    assert!(entries[0]["fingerprint"].as_str().unwrap().starts_with("v2:"), "{text}");
+    assert_eq!(entries[0]["rotated"], true, "review marks survive the rewrite");
+    assert!(!text.contains(&github), "{text}");
+    assert_eq!(repo.keyrot(&["scan", "--history"]).code, 0);
+}
+
+#[test]
+fn a_weak_password_shows_none_of_its_characters_when_masked() {
+    let repo = Repo::new();
+    repo.write("settings.py", "DB_PASSWORD = \"Sunshine!2024\"\n");
+    repo.commit("password");
+    let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.json()["findings"][0]["masked"], "...");
+    let human = repo.keyrot(&["scan", "--history"]);
+    assert!(!human.stdout.contains("Suns"), "{}", human.stdout);
+    assert_eq!(repo.keyrot(&["baseline"]).code, 0);
+    let text = std::fs::read_to_string(repo.path().join(".keyrot-baseline.json")).unwrap();
+    assert!(text.contains("\"masked\": \"...\""), "{text}");
 }
 
 #[test]
@@ -217,6 +328,73 @@ fn uninstall_refuses_a_hook_that_is_not_keyrots() {
     let run = repo.keyrot(&["uninstall"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(hook.exists());
+}
+
+#[test]
+fn a_hook_installed_from_a_path_with_a_quote_runs_that_keyrot() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("it's \"quoted\" $HOME");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("keyrot");
+    let _ = std::fs::remove_file(&exe);
+    std::fs::copy(env!("CARGO_BIN_EXE_keyrot"), &exe).unwrap();
+    let repo = Repo::new();
+    repo.write("README.md", "hi\n");
+    repo.commit("init");
+    let installed = std::process::Command::new(&exe)
+        .arg("install")
+        .current_dir(repo.path())
+        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", String::from_utf8_lossy(&installed.stderr));
+
+    repo.write("ok.py", "x = 1\n");
+    repo.git(&["add", "ok.py"]);
+    let ok = git_output(repo.path(), &["commit", "-q", "-m", "ok"], "2026-01-06T00:00:00Z");
+    assert!(ok.status.success(), "the hook runs: {}", String::from_utf8_lossy(&ok.stderr));
+    repo.write("leak.py", format!("T = \"{GITHUB}\"\n"));
+    repo.git(&["add", "leak.py"]);
+    let blocked = git_output(repo.path(), &["commit", "-q", "-m", "leak"], "2026-01-06T00:00:00Z");
+    assert!(String::from_utf8_lossy(&blocked.stderr).contains("commit blocked"), "{blocked:?}");
+}
+
+#[test]
+fn install_moves_a_dangling_hook_link_aside_and_never_writes_through_it() {
+    let repo = Repo::new();
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let target = repo.path().join("tracked-script.sh");
+    std::os::unix::fs::symlink(&target, &hook).unwrap();
+    let run = repo.keyrot(&["install"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!target.exists(), "nothing written through the link");
+    assert!(std::fs::symlink_metadata(&hook).unwrap().is_file());
+    let chained = repo.path().join(".git/hooks/pre-commit.keyrot-chained");
+    assert_eq!(std::fs::read_link(chained).unwrap(), target, "the link itself was moved");
+
+    let run = repo.keyrot(&["uninstall"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(std::fs::read_link(&hook).unwrap(), target, "and put back");
+}
+
+#[test]
+fn an_edited_keyrot_hook_is_left_alone() {
+    let repo = Repo::new();
+    assert_eq!(repo.keyrot(&["install"]).code, 0);
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    let edited = format!("{}echo my own check\n", std::fs::read_to_string(&hook).unwrap());
+    std::fs::write(&hook, &edited).unwrap();
+    for command in ["install", "uninstall"] {
+        let run = repo.keyrot(&[command]);
+        assert_eq!(run.code, 2, "{command}: {}", run.all());
+        assert!(run.stderr.contains("edited"), "{command}: {}", run.stderr);
+        assert_eq!(std::fs::read_to_string(&hook).unwrap(), edited, "{command} kept the edits");
+    }
+    assert_eq!(repo.keyrot(&["install"]).code, 2);
+    std::fs::remove_file(&hook).unwrap();
+    assert_eq!(repo.keyrot(&["install"]).code, 0);
+    assert_eq!(repo.keyrot(&["install"]).code, 0, "an unchanged hook is updated");
+    assert_eq!(repo.keyrot(&["uninstall"]).code, 0);
+    assert!(!hook.exists());
 }
 
 fn make_executable(path: &std::path::Path) {

@@ -36,7 +36,8 @@ fn fal_key_in_python_is_identified_as_fal_in_json() {
     assert_eq!(finding["locations"][0]["path"], "app.py");
     assert_eq!(finding["locations"][0]["line"], 2);
     assert_eq!(finding["masked"], "db47e838...");
-    assert_eq!(finding["fingerprint"].as_str().unwrap().len(), 32);
+    let fingerprint = finding["fingerprint"].as_str().unwrap();
+    assert!(fingerprint.starts_with("v2:") && fingerprint.len() == 35, "{fingerprint}");
     assert_not_revealed(&run, &[FAL]);
 }
 

@@ -90,7 +90,7 @@ fn result(f: &Finding, l: &Location, rule_ids: &[&str], scope: &Scope) -> Value 
         "level": "error",
         "message": { "text": message },
         "locations": [{ "physicalLocation": physical }],
-        "partialFingerprints": { "keyrotSecret/v1": f.fingerprint.as_str() },
+        "partialFingerprints": { "keyrotSecret/v2": f.fingerprint.as_str() },
     });
     if let Some(commit) = &l.commit {
         result["properties"] = json!({
