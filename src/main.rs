@@ -53,12 +53,22 @@ fn main() -> ExitCode {
         git2::opts::set_mwindow_mapped_limit(64 << 20).expect("a valid libgit2 option");
     }
     set_color(cli.color);
-    match run(&cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
+    // A panic is a bug, but a hook must still fail closed: one line, and exit 2, not 101.
+    std::panic::set_hook(Box::new(|info| {
+        if !source::panic_is_caught() {
+            eprintln!(
+                "keyrot: error: internal error (please report it): {}",
+                report::escape(&info.to_string())
+            );
+        }
+    }));
+    match std::panic::catch_unwind(|| run(&cli)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(error)) => {
             eprintln!("keyrot: error: {error}");
             ExitCode::from(FAILED)
         }
+        Err(_) => ExitCode::from(FAILED),
     }
 }
 

@@ -56,6 +56,16 @@ pub fn send(sink: &dyn Sink, content: &Content, seen: &[Seen], limits: Limits) {
     }
 }
 
+thread_local! {
+    /// Set while a git2 call that panics on damaged objects runs under `catch_unwind`.
+    static GIT2_MAY_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the panic in progress on this thread is git2's, on a damaged object, and is caught.
+pub fn panic_is_caught() -> bool {
+    GIT2_MAY_PANIC.get()
+}
+
 /// Reads a blob through libgit2; a blob over the limit has only its header read.
 pub fn read_blob(
     odb: &Odb,
@@ -63,7 +73,11 @@ pub fn read_blob(
     limits: Limits,
     use_content: impl FnOnce(&Content),
 ) -> Result<(), git2::Error> {
-    let (size, _) = odb.read_header(id)?;
+    // git2 panics on an object type it does not know; that is a damaged object, not a bug.
+    GIT2_MAY_PANIC.set(true);
+    let header = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| odb.read_header(id)));
+    GIT2_MAY_PANIC.set(false);
+    let (size, _) = header.unwrap_or_else(|_| Err(git2::Error::from_str("object of an unknown type")))?;
     if size as u64 > limits.max_file_bytes {
         use_content(&Content::TooLarge(size as u64));
         return Ok(());
@@ -86,7 +100,10 @@ pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
     }
     for dir in dirs {
         pack::check(&dir).map_err(|hazard| Error::Git {
-            context: format!("object {} in {}", hazard.object, hazard.pack.display()),
+            context: match hazard.object {
+                Some(object) => format!("object {object} in {}", hazard.pack.display()),
+                None => format!("{} (its index or object headers are damaged)", hazard.pack.display()),
+            },
             message: "its delta chain loops or ends at a corrupt header, so git's reader would hang or \
                       fail on it: the pack is damaged or was made to do that, and nothing was scanned \
                       (`git fsck` tells more)"

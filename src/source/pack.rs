@@ -28,6 +28,8 @@ const REF_DELTA: u8 = 7;
 const NO_BASE: u32 = u32::MAX;
 /// A type no git writes (0 and 5 are reserved), or a header that contradicts the pack.
 const BROKEN: u8 = 0;
+/// The first bytes of a version 2 pack index.
+const V2_INDEX: &[u8; 8] = b"\xfftOc\x00\x00\x00\x02";
 /// zlib cannot expand a stream by more than about 1032 to 1.
 const MAX_ZLIB_RATIO: u64 = 1032;
 /// Buffers are never allocated larger than this up front on the word of a size field.
@@ -200,7 +202,7 @@ impl Layout {
             chain.clear();
             if verdict == BAD {
                 let id = Oid::from_bytes(&self.ids[self.order[start] as usize]).ok()?;
-                return Some(Hazard { pack: self.path.clone(), object: id });
+                return Some(Hazard { pack: self.path.clone(), object: Some(id) });
             }
         }
         None
@@ -212,15 +214,22 @@ impl Layout {
 #[derive(Debug)]
 pub struct Hazard {
     pub pack: PathBuf,
-    pub object: Oid,
+    /// The object, when the pack could be laid out; `None` when its index or headers are damaged.
+    pub object: Option<Oid>,
 }
 
 /// Checks every pack of `objects_dir` and of its alternates before libgit2 reads any object.
 pub fn check(objects_dir: &Path) -> Result<(), Hazard> {
     for dir in object_dirs(objects_dir) {
         for idx in pack_indexes(&dir) {
-            if let Some(hazard) = Layout::read(&idx).and_then(|layout| layout.hazard()) {
-                return Err(hazard);
+            match Layout::read(&idx) {
+                Some(layout) => layout.hazard().map_or(Ok(()), Err)?,
+                // An index of the version this reader knows whose pack cannot be laid out is
+                // damaged; another version (or hash) is left to libgit2.
+                None if is_v2_index(&idx) => {
+                    return Err(Hazard { pack: idx.with_extension("pack"), object: None })
+                }
+                None => {}
             }
         }
     }
@@ -243,6 +252,11 @@ fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
         }
     }
     dirs
+}
+
+fn is_v2_index(idx: &Path) -> bool {
+    let mut head = [0u8; 8];
+    File::open(idx).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == V2_INDEX
 }
 
 fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
@@ -436,7 +450,7 @@ impl Worker {
 /// Parses a version 2 pack index: the object ids and their offsets in the pack.
 fn parse_index(index: &[u8]) -> Option<(Vec<[u8; 20]>, Vec<u64>)> {
     let be32 = |at: usize| Some(u32::from_be_bytes(index.get(at..at + 4)?.try_into().ok()?));
-    if index.get(..8)? != b"\xfftOc\x00\x00\x00\x02" {
+    if index.get(..8)? != V2_INDEX {
         return None;
     }
     let count = be32(8 + 255 * 4)? as usize;
