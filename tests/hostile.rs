@@ -276,7 +276,7 @@ fn a_million_matches_are_capped_with_a_warning() {
     let dir = plain_dir();
     // One secret on every line keeps the test fast (a fingerprint is slow on purpose); what is
     // capped is the number of matches, distinct or not.
-    let lines = format!("password = \"Zq8#vL2!mK0000001xR4t\"\n").repeat(3000);
+    let lines = "password = \"Zq8#vL2!mK0000001xR4t\"\n".repeat(3000);
     std::fs::write(dir.path().join("dump.env.txt"), lines).unwrap();
     let run = keyrot_within(dir.path(), &["scan", ".", "--format", "json"], LIMIT);
     assert_eq!(run.code, 1, "{}", run.all());

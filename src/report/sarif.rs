@@ -116,14 +116,6 @@ fn uri(path: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn uri_encodes_spaces_and_unicode() {
-        assert_eq!(super::uri("a b/é.txt"), "a%20b/%C3%A9.txt");
-    }
-}
-
 /// Whether the scan read everything (`executionSuccessful`), with its errors and the range
 /// notices as notifications, so that code scanning shows them beside the results.
 fn invocation(report: &Report) -> Value {
@@ -138,4 +130,12 @@ fn invocation(report: &Report) -> Value {
         "executionSuccessful": report.errors.is_empty(),
         "toolExecutionNotifications": notifications,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uri_encodes_spaces_and_unicode() {
+        assert_eq!(super::uri("a b/é.txt"), "a%20b/%C3%A9.txt");
+    }
 }

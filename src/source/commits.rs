@@ -47,6 +47,9 @@ pub fn walk(repo: &Repository, tips: &Tips, report: &mut dyn FnMut(Error)) -> Re
     Ok(walked)
 }
 
+/// A commit to start from, and what named it (for errors).
+type Tip = (Oid, String);
+
 /// One read commit: its parents that the walk reached, and its committer time.
 struct Node {
     parents: Vec<Oid>,
@@ -56,14 +59,13 @@ struct Node {
 /// Every commit reachable from `starts` and not in `hidden`, read once each.
 fn reachable(
     repo: &Repository,
-    starts: &[(Oid, String)],
+    starts: &[Tip],
     hidden: &HashSet<Oid>,
     report: &mut dyn FnMut(Error),
 ) -> HashMap<Oid, Node> {
     let mut nodes: HashMap<Oid, Node> = HashMap::new();
     let mut failed: HashSet<Oid> = HashSet::new();
-    let mut stack: Vec<(Oid, String)> =
-        starts.iter().filter(|(id, _)| !hidden.contains(id)).cloned().collect();
+    let mut stack: Vec<Tip> = starts.iter().filter(|(id, _)| !hidden.contains(id)).cloned().collect();
     while let Some((id, from)) = stack.pop() {
         if nodes.contains_key(&id) || failed.contains(&id) {
             continue;
@@ -121,7 +123,7 @@ fn ref_tips(
     repo: &Repository,
     loose: &mut Vec<(Oid, ObjectType, String)>,
     report: &mut dyn FnMut(Error),
-) -> Result<Vec<(Oid, String)>> {
+) -> Result<Vec<Tip>> {
     let references = repo.references().map_err(|e| Error::git("cannot read the repository's refs", e))?;
     let mut targets: Vec<(String, Oid)> = Vec::new();
     for reference in references {
@@ -174,12 +176,12 @@ fn peel(repo: &Repository, mut id: Oid) -> Result<(Oid, ObjectType), git2::Error
 }
 
 /// The two sides of `A..B`, each resolved to the commit it names.
-fn split_range(repo: &Repository, range: &str) -> Result<(Vec<(Oid, String)>, Vec<(Oid, String)>)> {
+fn split_range(repo: &Repository, range: &str) -> Result<(Vec<Tip>, Vec<Tip>)> {
     let spec = repo.revparse(range).map_err(|e| Error::git(format!("bad range '{range}'"), e))?;
     if spec.mode().contains(git2::RevparseMode::MERGE_BASE) {
         return Err(Error::Usage(format!("--range takes A..B, not A...B ('{range}')")));
     }
-    let side = |object: Option<&git2::Object>| -> Result<Vec<(Oid, String)>> {
+    let side = |object: Option<&git2::Object>| -> Result<Vec<Tip>> {
         let Some(object) = object else { return Ok(Vec::new()) };
         let commit = object.peel_to_commit().map_err(|e| Error::git(format!("bad range '{range}'"), e))?;
         Ok(vec![(commit.id(), range.to_string())])
