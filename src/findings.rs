@@ -1,8 +1,10 @@
 //! Matches merged into findings: one per distinct (rule, secret), with every place it was seen.
 //! Each gets its content fingerprint once, at the end and on every core, because the fingerprint
-//! is slow by design (see `secret.rs`); merging uses the rule and secret themselves. Locations are capped per finding (a key committed
-//! ten thousand times keeps the first few hundred places and a count of the rest), and sorted so
-//! that output is identical from run to run whatever order parallel workers reported in.
+//! is slow by design (see `secret.rs`); merging uses the rule and secret themselves. Locations
+//! are capped per finding (a key committed ten thousand times keeps the first few hundred places
+//! and a count of the rest), findings per scan are capped too (a hostile repository full of
+//! distinct values must not cost an hour of fingerprints), and both are sorted so that output is
+//! identical from run to run whatever order parallel workers reported in.
 
 use crate::matcher::{Evidence, Match};
 use crate::rules::RuleMeta;
@@ -13,6 +15,8 @@ use std::sync::Arc;
 
 /// Locations kept per finding; past this only a count grows.
 pub const MAX_LOCATIONS: usize = 200;
+/// Distinct findings kept per scan; past this new ones are only counted (`FindingSet::dropped`).
+pub const MAX_FINDINGS: usize = 10_000;
 
 /// The commit a location was seen in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +142,8 @@ impl Pending {
 #[derive(Default)]
 pub struct FindingSet {
     by_identity: HashMap<Identity, Pending>,
+    /// Distinct findings not kept because the set was full.
+    dropped: usize,
 }
 
 impl FindingSet {
@@ -155,6 +161,10 @@ impl FindingSet {
             commit: seen.commit.clone(),
             blob: seen.blob,
         };
+        if self.by_identity.len() >= MAX_FINDINGS && !self.by_identity.contains_key(&identity) {
+            self.dropped += 1;
+            return;
+        }
         let pending = self.by_identity.entry(identity).or_insert_with(|| Pending {
             rule: rule.clone(),
             evidence: m.evidence.clone(),
@@ -164,8 +174,13 @@ impl FindingSet {
         pending.add(location);
     }
 
+    /// Matches of distinct findings that were not kept because `MAX_FINDINGS` were.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
     /// What each finding's fingerprint would be computed from (cheap to compare).
-    pub fn fingerprints(self) -> impl Iterator<Item = Identity> {
+    pub fn identities(self) -> impl Iterator<Item = Identity> {
         self.by_identity.into_keys()
     }
 
@@ -216,4 +231,37 @@ fn fingerprint_all(identities: &[Identity]) -> Vec<Fingerprint> {
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("fingerprinting does not panic")).collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn past_the_cap_new_findings_are_counted_not_kept() {
+        let rule = Arc::new(RuleMeta {
+            id: "generic".into(),
+            description: "d".into(),
+            provider: None,
+            tags: Vec::new(),
+            rotate: None,
+        });
+        let seen = Seen { path: "dump.txt".into(), commit: None, blob: None };
+        let mut set = FindingSet::default();
+        for n in 0..MAX_FINDINGS + 3 {
+            let secret = Secret::new(format!("value-{n}").as_bytes());
+            let m = Match { rule: 0, evidence: Evidence::Secret { secret, public: None }, line: n + 1, column: 1 };
+            set.add(&rule, &m, &seen);
+        }
+        let again = Match {
+            rule: 0,
+            evidence: Evidence::Secret { secret: Secret::new(b"value-0"), public: None },
+            line: 1,
+            column: 9,
+        };
+        set.add(&rule, &again, &seen);
+        assert_eq!(set.dropped(), 3, "three new values past the cap; a known one is still merged");
+        assert_eq!(set.identities().count(), MAX_FINDINGS);
+    }
 }

@@ -5,7 +5,7 @@
 //! (its config, baseline or ignore files, and new allow markers), for reviewers to see.
 
 use crate::error::{Error, Result};
-use crate::findings::{Finding, FindingSet};
+use crate::findings::{Finding, FindingSet, MAX_FINDINGS};
 use crate::matcher::{count_allow_markers, Matcher, MAX_MATCHES};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
@@ -163,11 +163,17 @@ pub fn run(
     }
     progress.finish();
     let mut found = collect.finish();
-    let existed: HashSet<_> = before.findings.fingerprints().collect();
+    let existed: HashSet<_> = before.findings.identities().collect();
     for fingerprint in &existed {
         found.findings.remove(fingerprint);
     }
     found.errors.append(&mut before.errors);
+    if found.findings.dropped() > 0 {
+        found.warnings.push(format!(
+            "more than {MAX_FINDINGS} distinct secrets: {} more matches were not recorded",
+            found.findings.dropped()
+        ));
+    }
     found.warnings.sort();
     found.warnings.dedup();
     let notices = if is_range { notices(&found.markers, &before.markers) } else { Vec::new() };
