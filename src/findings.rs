@@ -251,7 +251,12 @@ mod tests {
         let mut set = FindingSet::default();
         for n in 0..MAX_FINDINGS + 3 {
             let secret = Secret::new(format!("value-{n}").as_bytes());
-            let m = Match { rule: 0, evidence: Evidence::Secret { secret, public: None }, line: n + 1, column: 1 };
+            let m = Match {
+                rule: 0,
+                evidence: Evidence::Secret { secret, public: None },
+                line: n + 1,
+                column: 1,
+            };
             set.add(&rule, &m, &seen);
         }
         let again = Match {

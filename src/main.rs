@@ -167,13 +167,12 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         facts,
         now: now(),
     };
-    let text = match args.format {
-        Format::Human => report::human::render(&report),
-        Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report),
-        Format::Checklist => report::checklist::render(&report),
-    };
-    print(&text)?;
+    match args.format {
+        Format::Human => print(&report::human::render(&report))?,
+        Format::Json => write_out(|out| report::json::render(&report, out))?,
+        Format::Sarif => write_out(|out| report::sarif::render(&report, out))?,
+        Format::Checklist => print(&report::checklist::render(&report))?,
+    }
     if args.format != Format::Human {
         for notice in &report.notices {
             eprintln!("keyrot: notice: {}", report::escape(notice));
@@ -424,8 +423,13 @@ fn check_rules(file: &Path) -> Result<u8> {
 
 /// Writes to stdout; a closed pipe (`keyrot … | head`) is not an error worth a trace.
 fn print(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    write_out(|out| out.write_all(text.as_bytes()))
+}
+
+/// Runs a writer on buffered stdout, as `print` does for text already made.
+fn write_out(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("cannot write the report", e)),
         _ => Ok(()),
     }

@@ -2,37 +2,38 @@
 //! its rule, provider, fingerprint, masked value (the raw value only with `--reveal`), every
 //! location and the rule's rotation advice. Keys are stable; consumers may rely on them.
 
+use super::stream::{self, Part};
 use super::{public_id, shown_secret, Report, Reveal};
 use crate::findings::{CommitInfo, Finding, Location};
 use crate::rotation::{days_exposed, Exposure, Facts};
 use serde_json::{json, Map, Value};
+use std::io::Write;
 
-pub fn render(report: &Report) -> String {
-    let findings: Vec<Value> = report
-        .reported()
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let mut entry = finding(f, report.reveal);
-            if let (Value::Object(map), Some(facts)) = (&mut entry, report.facts(i)) {
-                add_facts(map, facts, report.now);
-            }
-            entry
-        })
-        .collect();
-    let value = json!({
-        "findings": findings,
-        "summary": {
-            "findings": report.reported,
-            "baselined": report.findings.len() - report.reported,
-        },
-        "notices": report.notices,
-        "complete": report.errors.is_empty(),
-        "errors": report.errors,
+/// Writes the report; findings are made and written one at a time (`stream.rs`).
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let findings = report.reported().iter().enumerate().map(|(i, f)| {
+        let mut entry = finding(f, report.reveal);
+        if let (Value::Object(map), Some(facts)) = (&mut entry, report.facts(i)) {
+            add_facts(map, facts, report.now);
+        }
+        entry
     });
-    let mut text = serde_json::to_string_pretty(&value).expect("JSON values always serialize");
-    text.push('\n');
-    text
+    stream::write(
+        out,
+        Part::Object(vec![
+            ("complete", Part::Value(json!(report.errors.is_empty()))),
+            ("errors", Part::Value(json!(report.errors))),
+            ("findings", Part::Items(Box::new(findings))),
+            ("notices", Part::Value(json!(report.notices))),
+            (
+                "summary",
+                Part::Value(json!({
+                    "findings": report.reported,
+                    "baselined": report.findings.len() - report.reported,
+                })),
+            ),
+        ]),
+    )
 }
 
 fn finding(f: &Finding, reveal: Reveal) -> Value {

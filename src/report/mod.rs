@@ -6,6 +6,7 @@ pub mod checklist;
 pub mod human;
 pub mod json;
 pub mod sarif;
+mod stream;
 
 use crate::findings::{CommitInfo, Finding};
 use crate::matcher::Evidence;

@@ -3,11 +3,14 @@
 //! shifts and file moves. Rule metadata (description, provider, rotation URL and steps) comes from
 //! the rules file; only the rules that produced results are listed. Secrets are always masked.
 
+use super::stream::{self, Part};
 use super::{shown_secret, Report, Reveal, Scope};
 use crate::findings::{Finding, Location};
 use serde_json::{json, Value};
+use std::io::Write;
 
-pub fn render(report: &Report) -> String {
+/// Writes the report; results are made and written one at a time (`stream.rs`).
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut rule_ids: Vec<&str> = report.reported().iter().map(|f| f.rule.id.as_str()).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
@@ -39,29 +42,33 @@ pub fn render(report: &Report) -> String {
             rule
         })
         .collect();
-    let results: Vec<Value> = report
+    let rule_ids = &rule_ids;
+    let results = report
         .reported()
         .iter()
         .flat_map(|f| f.locations.iter().map(move |l| (f, l)))
-        .map(|(f, l)| result(f, l, &rule_ids, &report.scope))
-        .collect();
-    let sarif = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "keyrot",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/keyrot/keyrot",
-                "rules": rules,
-            }},
-            "results": results,
-            "invocations": [invocation(report)],
-        }],
-    });
-    let mut text = serde_json::to_string_pretty(&sarif).expect("JSON values always serialize");
-    text.push('\n');
-    text
+        .map(move |(f, l)| result(f, l, rule_ids, &report.scope));
+    let driver = json!({ "driver": {
+        "name": "keyrot",
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "informationUri": "https://github.com/keyrot/keyrot",
+        "rules": rules,
+    }});
+    stream::write(
+        out,
+        Part::Object(vec![
+            ("$schema", Part::Value(json!("https://json.schemastore.org/sarif-2.1.0.json"))),
+            (
+                "runs",
+                Part::Array(vec![Part::Object(vec![
+                    ("invocations", Part::Value(json!([invocation(report)]))),
+                    ("results", Part::Items(Box::new(results))),
+                    ("tool", Part::Value(driver)),
+                ])]),
+            ),
+            ("version", Part::Value(json!("2.1.0"))),
+        ]),
+    )
 }
 
 fn tags(tags: &[String]) -> Vec<String> {
