@@ -14,6 +14,7 @@ mod ignores;
 mod install;
 mod matcher;
 mod progress;
+mod reach;
 mod report;
 mod rotation;
 mod rulecheck;

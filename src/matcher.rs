@@ -8,10 +8,13 @@
 
 use crate::decode;
 use crate::error::Result;
+use crate::reach::{self, Reach};
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
 use crate::utf16;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use std::ops::Range;
+use std::sync::OnceLock;
 
 /// Markers that, anywhere on the line of a match, allow it.
 const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma: allowlist secret"];
@@ -61,9 +64,22 @@ pub struct Matcher {
     prefilter: Option<AhoCorasick>,
     /// For each prefilter pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
+    /// For each rule, its prefilter patterns.
+    rule_keywords: Vec<Vec<usize>>,
     /// Content rules with no keywords: they run on every text blob.
     unfiltered: Vec<usize>,
     path_rules: Vec<usize>,
+    /// For a large workload, how far each rule's matches reach from its keywords (`reach.rs`),
+    /// worked out the first time its keywords hit: such a rule's regex runs only near them.
+    reach: Option<Vec<OnceLock<Option<Reach>>>>,
+}
+
+/// Where the prefilter's keywords occur in one piece of text.
+struct Hits {
+    /// The rules to run, in rule order.
+    rules: Vec<usize>,
+    /// Every keyword occurrence as (keyword, start, end), sorted, when windows are wanted.
+    spans: Vec<(usize, usize, usize)>,
 }
 
 /// What allowlists look at for one candidate match.
@@ -88,6 +104,7 @@ impl Matcher {
         let mut keywords: Vec<String> = Vec::new();
         let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut rule_keywords: Vec<Vec<usize>> = vec![Vec::new(); rules.rules.len()];
         let mut unfiltered = Vec::new();
         let mut path_rules = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
@@ -97,14 +114,13 @@ impl Matcher {
                 unfiltered.push(index);
             }
             for keyword in &rule.keywords {
-                match keyword_index.get(keyword.as_str()) {
-                    Some(&k) => keyword_rules[k].push(index),
-                    None => {
-                        keyword_index.insert(keyword, keywords.len());
-                        keywords.push(keyword.clone());
-                        keyword_rules.push(vec![index]);
-                    }
-                }
+                let k = *keyword_index.entry(keyword).or_insert_with(|| {
+                    keywords.push(keyword.clone());
+                    keyword_rules.push(Vec::new());
+                    keywords.len() - 1
+                });
+                keyword_rules[k].push(index);
+                rule_keywords[index].push(k);
             }
         }
         let kind = match workload {
@@ -119,7 +135,9 @@ impl Matcher {
                 .build(&keywords)
                 .expect("keywords are plain literals")
         });
-        Matcher { rules, prefilter, keyword_rules, unfiltered, path_rules }
+        let reach =
+            (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
+        Matcher { rules, prefilter, keyword_rules, rule_keywords, unfiltered, path_rules, reach }
     }
 
     /// Every match in `bytes` found at `path` (and in `commit`, for commit allowlists): path
@@ -164,11 +182,13 @@ impl Matcher {
 
     fn find(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Found>> {
         let mut found = Vec::new();
-        for index in self.candidate_rules(bytes) {
+        let hits = self.keyword_hits(bytes);
+        for &index in &hits.rules {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            self.run_rule(index, path, commit, bytes, &mut found)?;
+            let windows = self.windows(index, bytes, &hits)?;
+            self.run_rule(index, path, commit, bytes, windows.as_deref(), &mut found)?;
         }
         Ok(found)
     }
@@ -197,16 +217,21 @@ impl Matcher {
         Ok(matches)
     }
 
-    /// Rules whose keywords occur in `bytes`, plus those without keywords, in rule order.
-    fn candidate_rules(&self, bytes: &[u8]) -> Vec<usize> {
+    /// Rules whose keywords occur in `bytes`, plus those without keywords, in rule order; and,
+    /// when windows are used, where each keyword occurs.
+    fn keyword_hits(&self, bytes: &[u8]) -> Hits {
         let mut hit = vec![false; self.rules.rules.len()];
         for &index in &self.unfiltered {
             hit[index] = true;
         }
+        let mut spans = Vec::new();
         if let Some(prefilter) = &self.prefilter {
             let mut seen_keyword = vec![false; self.keyword_rules.len()];
             for m in prefilter.find_overlapping_iter(bytes) {
                 let k = m.pattern().as_usize();
+                if self.reach.is_some() {
+                    spans.push((k, m.start(), m.end()));
+                }
                 if !std::mem::replace(&mut seen_keyword[k], true) {
                     for &index in &self.keyword_rules[k] {
                         hit[index] = true;
@@ -214,7 +239,35 @@ impl Matcher {
                 }
             }
         }
-        (0..hit.len()).filter(|&i| hit[i]).collect()
+        spans.sort_unstable();
+        Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans }
+    }
+
+    /// The parts of `bytes` where rule `index` can match, merged and in order; `None` to search
+    /// the whole text (no proven reach, or windows that would cover most of it anyway).
+    fn windows(&self, index: usize, bytes: &[u8], hits: &Hits) -> Result<Option<Vec<Range<usize>>>> {
+        let Some(reach) = &self.reach else { return Ok(None) };
+        let rule = &self.rules.rules[index];
+        let Some(regex) = &rule.regex else { return Ok(None) };
+        let Some(reach) = reach[index].get_or_init(|| reach::of(regex.source(), &rule.keywords)) else {
+            return Ok(None);
+        };
+        let mut windows: Vec<Range<usize>> = Vec::new();
+        for &k in &self.rule_keywords[index] {
+            let first = hits.spans.partition_point(|&(other, _, _)| other < k);
+            let spans = hits.spans[first..].iter().take_while(|&&(other, _, _)| other == k);
+            windows.extend(spans.map(|&(_, start, end)| reach.window(bytes, start..end)));
+        }
+        windows.sort_unstable_by_key(|w| w.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(windows.len());
+        for window in windows {
+            match merged.last_mut() {
+                Some(last) if window.start <= last.end => last.end = last.end.max(window.end),
+                _ => merged.push(window),
+            }
+        }
+        let covered: usize = merged.iter().map(|w| w.len()).sum();
+        Ok((covered < bytes.len() / 2).then_some(merged))
     }
 
     fn run_rule(
@@ -223,6 +276,7 @@ impl Matcher {
         path: &str,
         commit: Option<&str>,
         bytes: &[u8],
+        windows: Option<&[Range<usize>]>,
         found: &mut Vec<Found>,
     ) -> Result<()> {
         let rule = &self.rules.rules[index];
@@ -234,42 +288,78 @@ impl Matcher {
                 return Ok(());
             }
         }
-        for caps in regex.get()?.captures_iter(bytes) {
-            if found.len() >= MAX_MATCHES {
-                break;
+        let regex = regex.get()?;
+        let Some(windows) = windows else {
+            for caps in regex.captures_iter(bytes) {
+                if found.len() >= MAX_MATCHES {
+                    break;
+                }
+                self.consider(index, &caps, path, commit, bytes, found)?;
             }
-            let whole = caps.get(0).expect("group 0 always matches");
-            let secret = match rule.secret_group {
-                0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),
-                n => match caps.get(n) {
-                    Some(m) => m,
-                    None => continue,
-                },
-            };
-            if secret.is_empty() || rule.entropy.is_some_and(|floor| entropy(secret.as_bytes()) <= floor) {
-                continue;
+            return Ok(());
+        };
+        // Searched window by window, the matches are those of a whole-text search: every match
+        // lies inside one window (`reach.rs`), and a search resumes where the last match ended.
+        // One byte past a window is kept so that `\b` and `$` see what follows it.
+        let mut resume = 0;
+        for window in windows {
+            let haystack = &bytes[..(window.end + 1).min(bytes.len())];
+            let mut at = window.start.max(resume);
+            while at < window.end && found.len() < MAX_MATCHES {
+                let Some(caps) = regex.captures_at(haystack, at) else { break };
+                let whole = caps.get(0).expect("group 0 always matches");
+                if whole.start() >= window.end {
+                    break;
+                }
+                self.consider(index, &caps, path, commit, bytes, found)?;
+                resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
+                at = resume;
             }
-            let line = line_around(bytes, secret.start());
-            if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
-                continue;
-            }
-            let candidate =
-                Candidate { path, commit, secret: secret.as_bytes(), whole: whole.as_bytes(), line };
-            if self.allowed(index, &candidate)? {
-                continue;
-            }
-            let public = rule
-                .public_group
-                .and_then(|n| caps.get(n))
-                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
-            found.push(Found {
-                rule: index,
-                start: secret.start(),
-                end: secret.end(),
-                secret: Secret::with_public_prefix(secret.as_bytes(), public_prefix(rule, secret.as_bytes())),
-                public,
-            });
         }
+        Ok(())
+    }
+
+    /// One regex match: its secret, entropy, allow markers and allowlists decide whether it counts.
+    fn consider(
+        &self,
+        index: usize,
+        caps: &regex::bytes::Captures,
+        path: &str,
+        commit: Option<&str>,
+        bytes: &[u8],
+        found: &mut Vec<Found>,
+    ) -> Result<()> {
+        let rule = &self.rules.rules[index];
+        let whole = caps.get(0).expect("group 0 always matches");
+        let secret = match rule.secret_group {
+            0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),
+            n => match caps.get(n) {
+                Some(m) => m,
+                None => return Ok(()),
+            },
+        };
+        if secret.is_empty() || rule.entropy.is_some_and(|floor| entropy(secret.as_bytes()) <= floor) {
+            return Ok(());
+        }
+        let line = line_around(bytes, secret.start());
+        if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
+            return Ok(());
+        }
+        let candidate = Candidate { path, commit, secret: secret.as_bytes(), whole: whole.as_bytes(), line };
+        if self.allowed(index, &candidate)? {
+            return Ok(());
+        }
+        let public = rule
+            .public_group
+            .and_then(|n| caps.get(n))
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
+        found.push(Found {
+            rule: index,
+            start: secret.start(),
+            end: secret.end(),
+            secret: Secret::with_public_prefix(secret.as_bytes(), public_prefix(rule, secret.as_bytes())),
+            public,
+        });
         Ok(())
     }
 

@@ -84,6 +84,37 @@ mod tests {
         assert!(failures.is_empty(), "{} failures:\n{failures:#?}", failures.len());
     }
 
+    /// Every example and negative example, set in the middle of a larger file (with lines of
+    /// unrelated text, and lines dense with keywords, around it), gives the same matches when
+    /// the regexes run only in windows around keyword hits as when they run on the whole text.
+    #[test]
+    fn windows_around_keywords_find_what_whole_texts_find() {
+        let build = |workload| {
+            Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap(), workload)
+        };
+        let (whole, windowed) = (build(Workload::Small), build(Workload::Large));
+        let plain = "let value = compute(42); // nothing to see here\n".repeat(60);
+        let dense = "api_key = get_key(); token = next_token(secret_name, password_field)\n".repeat(3);
+        let mut checked = 0;
+        for rule in &whole.rules.rules {
+            for sample in rule.examples.iter().chain(&rule.negative_examples) {
+                for text in [
+                    format!("{plain}{sample}\n{plain}"),
+                    format!("{sample}{plain}{dense}"),
+                    format!("{plain}{dense}{sample}"),
+                    format!("{plain}{sample}{dense}{sample} {plain}"),
+                ] {
+                    let path = example_path(rule);
+                    let expected = whole.scan(path, None, text.as_bytes()).unwrap();
+                    let got = windowed.scan(path, None, text.as_bytes()).unwrap();
+                    assert_eq!(got, expected, "rule {}: {}", rule.meta.id, preview(sample));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 4000, "{checked} texts checked");
+    }
+
     #[test]
     fn builtin_rules_are_complete() {
         let matcher =

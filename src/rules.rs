@@ -37,6 +37,11 @@ impl Pattern {
         Pattern { rule: rule.to_string(), source: source.to_string(), compiled: OnceLock::new() }
     }
 
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     pub fn get(&self) -> Result<&Regex> {
         let compiled = self.compiled.get_or_init(|| {
             // ASCII classes and case folding, as gitleaks' Go regexes have them: NFAs thirty times

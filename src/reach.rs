@@ -1,0 +1,245 @@
+//! How far a rule's matches can reach from its keywords, read from its regex's syntax tree, so
+//! that the matcher runs the regex only around keyword hits instead of over whole blobs.
+//!
+//! A rule qualifies when its syntax proves two things about *every* possible match: it contains
+//! one of the rule's keywords (a literal, in every branch, that holds the keyword), and its
+//! extent is bounded, in bytes or in lines. Then every match lies in a window around one of the
+//! keyword's occurrences, and searching only the merged windows finds exactly the matches a
+//! search of the whole blob finds. Rules that do not qualify (a keyword that is only context,
+//! like a provider's name elsewhere in the file; a `\s*` that can cross any number of lines)
+//! keep whole-blob matching. Nothing here approximates: when in doubt, a rule does not qualify.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// The bounds on a rule's matches, at least one of them known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reach {
+    /// The longest a match can be, in bytes.
+    pub bytes: Option<usize>,
+    /// The most line breaks a match can contain.
+    pub lines: Option<usize>,
+}
+
+/// The reach of a rule with this regex and these (lower-case) keywords, or `None` when its
+/// matches cannot be confined to windows around the keywords.
+pub fn of(regex: &str, keywords: &[String]) -> Option<Reach> {
+    if keywords.is_empty() {
+        return None;
+    }
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(regex).ok()?;
+    if !requires(&hir, keywords) {
+        return None;
+    }
+    let reach = Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(&hir) };
+    (reach.bytes.is_some() || reach.lines.is_some()).then_some(reach)
+}
+
+impl Reach {
+    /// The part of `text` that holds every match containing the keyword at `at`: no further than
+    /// the longest match from the keyword, and within as many lines around it as a match spans.
+    pub fn window(&self, text: &[u8], at: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let (mut start, mut end) = (0, text.len());
+        if let Some(bytes) = self.bytes {
+            start = start.max(at.end.saturating_sub(bytes));
+            end = end.min(at.start.saturating_add(bytes));
+        }
+        if let Some(lines) = self.lines {
+            // Back to the start of the line `lines` above the keyword's, forward to the end of
+            // the line `lines` below it (a match holds at most `lines` line breaks); only as far
+            // as the byte bound, which already limits the window.
+            let mut back = at.start;
+            for found in 0..=lines {
+                let Some(n) = memchr::memrchr(b'\n', &text[start..back]) else { break };
+                back = start + n;
+                if found == lines {
+                    start = back + 1;
+                }
+            }
+            let mut to = at.end;
+            for _ in 0..=lines {
+                match memchr::memchr(b'\n', &text[to..end]) {
+                    Some(n) => to += n + 1,
+                    None => {
+                        to = end;
+                        break;
+                    }
+                }
+            }
+            end = to;
+        }
+        start..end.max(at.end)
+    }
+}
+
+/// Whether every match of `hir` contains one of `keywords` (ASCII case-insensitively).
+fn requires(hir: &Hir, keywords: &[String]) -> bool {
+    if let Some(strings) = strings(hir) {
+        return strings.iter().all(|s| holds_keyword(s, keywords));
+    }
+    match hir.kind() {
+        HirKind::Capture(capture) => requires(&capture.sub, keywords),
+        HirKind::Repetition(repetition) => repetition.min >= 1 && requires(&repetition.sub, keywords),
+        HirKind::Alternation(branches) => branches.iter().all(|b| requires(b, keywords)),
+        // One item requires a keyword on its own, or a run of consecutive items, each matching
+        // one of a few strings, spells a keyword in every combination.
+        HirKind::Concat(items) => (0..items.len()).any(|i| {
+            requires(&items[i], keywords)
+                || (i + 1..=items.len())
+                    .map_while(|j| strings_of(&items[i..j]))
+                    .any(|run| run.iter().all(|s| holds_keyword(s, keywords)))
+        }),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => false,
+    }
+}
+
+/// At most this many strings stand for a finite piece of a pattern.
+const MAX_STRINGS: usize = 256;
+
+/// Every string (lower-cased) that `hir` can match, when there are few: literals, small classes,
+/// alternations of those and short bounded repetitions. Zero-width assertions match "".
+fn strings(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut out: Vec<Vec<u8>> = match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => vec![Vec::new()],
+        HirKind::Literal(literal) => vec![literal.0.to_ascii_lowercase()],
+        HirKind::Class(class) => class_bytes(class)?.into_iter().map(|b| vec![b]).collect(),
+        HirKind::Capture(capture) => strings(&capture.sub)?,
+        HirKind::Concat(items) => strings_of(items)?,
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(strings(branch)?);
+            }
+            all
+        }
+        HirKind::Repetition(repetition) => {
+            let max = repetition.max.filter(|&m| m <= 4)?;
+            let sub = strings(&repetition.sub)?;
+            let mut all = Vec::new();
+            let mut power = vec![Vec::new()];
+            for n in 0..=max {
+                if n >= repetition.min {
+                    all.extend(power.iter().cloned());
+                }
+                power = product(&power, &sub)?;
+            }
+            all
+        }
+    };
+    out.sort();
+    out.dedup();
+    (out.len() <= MAX_STRINGS).then_some(out)
+}
+
+/// Every string a sequence of items can match, when there are few.
+fn strings_of(items: &[Hir]) -> Option<Vec<Vec<u8>>> {
+    items.iter().try_fold(vec![Vec::new()], |acc, item| product(&acc, &strings(item)?))
+}
+
+fn product(left: &[Vec<u8>], right: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if left.len().saturating_mul(right.len()) > MAX_STRINGS {
+        return None;
+    }
+    Some(left.iter().flat_map(|l| right.iter().map(move |r| [l.as_slice(), r].concat())).collect())
+}
+
+/// The bytes (lower-cased) of a class of at most eight, once case is set aside.
+fn class_bytes(class: &Class) -> Option<Vec<u8>> {
+    let mut bytes: Vec<u8> = match class {
+        Class::Bytes(class) => {
+            class.iter().flat_map(|r| r.start()..=r.end()).take(64).map(|b| b.to_ascii_lowercase()).collect()
+        }
+        Class::Unicode(class) => class
+            .iter()
+            .flat_map(|r| r.start()..=r.end())
+            .take(64)
+            .map(|c| u8::try_from(c).ok().filter(u8::is_ascii).map(|b| b.to_ascii_lowercase()))
+            .collect::<Option<_>>()?,
+    };
+    bytes.sort_unstable();
+    bytes.dedup();
+    (bytes.len() <= 8).then_some(bytes)
+}
+
+fn holds_keyword(text: &[u8], keywords: &[String]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    keywords.iter().any(|k| crate::matcher::contains(&lower, k.as_bytes()))
+}
+
+/// The most line breaks a match can contain, or `None` if there is no bound.
+fn line_breaks(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(literal) => Some(literal.0.iter().filter(|&&b| b == b'\n').count()),
+        HirKind::Class(Class::Bytes(class)) => {
+            Some(usize::from(class.iter().any(|r| r.start() <= b'\n' && b'\n' <= r.end())))
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            Some(usize::from(class.iter().any(|r| r.start() <= '\n' && '\n' <= r.end())))
+        }
+        HirKind::Capture(capture) => line_breaks(&capture.sub),
+        HirKind::Repetition(repetition) => match (line_breaks(&repetition.sub)?, repetition.max) {
+            (0, _) => Some(0),
+            (n, Some(max)) => n.checked_mul(max as usize),
+            (_, None) => None,
+        },
+        HirKind::Concat(items) => {
+            items.iter().try_fold(0usize, |sum, item| sum.checked_add(line_breaks(item)?))
+        }
+        HirKind::Alternation(branches) => {
+            branches.iter().try_fold(0usize, |most, b| Some(most.max(line_breaks(b)?)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
+        of(regex, &keywords.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_keyword_in_every_match_with_a_bounded_extent_qualifies() {
+        assert_eq!(
+            reach(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"]),
+            Some(Reach { bytes: Some(40), lines: Some(0) })
+        );
+        let generic = r#"(?i)[a-z]{0,4}(?:password|token)[ \t]*=[ \t]*"?([A-Za-z0-9]{10,20})"?(?:\s|$)"#;
+        assert_eq!(reach(generic, &["password", "token"]), Some(Reach { bytes: None, lines: Some(1) }));
+        assert!(reach(r"(?i)lob[_-]key\s*=\s*(\w+)", &["lob"]).is_none(), "\\s* crosses any number of lines");
+        assert!(reach(r"(?i)LOB[_-]key=(\w{8})", &["lob"]).is_some(), "(?i) letters form the keyword");
+    }
+
+    #[test]
+    fn a_keyword_that_may_be_missing_from_a_match_does_not_qualify() {
+        assert!(reach(r"\b([0-9a-f]{32})\b", &["fal"]).is_none(), "context keyword");
+        assert!(reach(r"(?:fal_)?([0-9a-f]{32})", &["fal_"]).is_none(), "optional keyword");
+        assert!(reach(r"(?:fal|other)_([0-9a-f]{32})", &["fal"]).is_none(), "one branch lacks it");
+        assert!(reach(r"(?:fal|FAL)_([0-9a-f]{32})", &["fal"]).is_some(), "every branch has it");
+        assert!(reach(r"(?:sk_)(live)_(\w{24})", &["sk_live"]).is_some(), "a keyword split across a group");
+        let spelled = r"(?i)(?:passw(?:or)?d|api[_.-]?key)\s{0,3}=\s{0,3}(\w{8,40})";
+        assert!(reach(spelled, &["password", "passwd", "key"]).is_some(), "every spelling holds a keyword");
+        assert!(reach(spelled, &["password", "key"]).is_none(), "passwd holds neither");
+    }
+
+    #[test]
+    fn windows_cover_every_match_around_a_keyword() {
+        let text = b"one\ntwo token=abc\nthree\nfour";
+        let at = 8..13; // "token"
+        let lines = Reach { bytes: None, lines: Some(1) };
+        assert_eq!(&text[lines.window(text, at.clone())], b"one\ntwo token=abc\nthree\n");
+        let bytes = Reach { bytes: Some(7), lines: None };
+        assert_eq!(lines_of(text, bytes.window(text, at.clone())), "o token=a");
+        let both = Reach { bytes: Some(11), lines: Some(0) };
+        assert_eq!(lines_of(text, both.window(text, at)), "two token=abc\n", "the tighter of the two bounds");
+        let empty_line_above = b"\nabc token";
+        assert_eq!(&empty_line_above[lines.window(empty_line_above, 4..9)], b"\nabc token");
+        let at_start = 0..3;
+        assert_eq!(&text[lines.window(text, at_start)], b"one\ntwo token=abc\n");
+    }
+
+    fn lines_of(text: &[u8], range: std::ops::Range<usize>) -> String {
+        String::from_utf8_lossy(&text[range]).into_owned()
+    }
+}
