@@ -42,12 +42,25 @@ pub struct Match {
     pub column: usize,
 }
 
-/// What the content rules found in one blob.
+/// What the content rules found in one blob, for `judge` to decide at each place.
 #[derive(Debug, Default)]
 pub struct Content {
-    pub matches: Vec<Match>,
+    found: Vec<Found>,
     /// The blob had `MAX_MATCHES` or more: the rest were not looked for.
     pub truncated: bool,
+}
+
+impl Content {
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+}
+
+/// Where a blob was found, as path conditions and allowlists see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub path: &'a str,
+    pub commit: Option<&'a str>,
 }
 
 /// How much content a matcher will see: it decides whether building a faster prefilter pays.
@@ -91,12 +104,20 @@ struct Candidate<'a> {
     line: &'a [u8],
 }
 
+/// A content match before any place is judged: the secret, where it is, and what allowlists
+/// look at (the whole match and its line, of the decoded text for an encoded value).
+#[derive(Clone, Debug)]
 struct Found {
     rule: usize,
     start: usize,
     end: usize,
     secret: Secret,
     public: Option<String>,
+    whole: Vec<u8>,
+    line_text: Vec<u8>,
+    /// 1-based line and column (in bytes) of `start`, set by `locate`.
+    line: usize,
+    column: usize,
 }
 
 impl Matcher {
@@ -143,31 +164,35 @@ impl Matcher {
     /// Every match in `bytes` found at `path` (and in `commit`, for commit allowlists): path
     /// rules and content rules.
     pub fn scan(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Match>> {
+        let place = Place { path, commit };
+        let content = self.content(bytes, &[place])?;
         let mut matches = self.scan_path(path, commit)?;
-        matches.extend(self.scan_content(path, commit, bytes)?.matches);
+        matches.extend(self.judge(&content, place)?);
         Ok(matches)
     }
 
-    /// Matches of the content rules. Binary content has none, except UTF-16 text (`utf16.rs`),
-    /// which is matched decoded. Encoded values (`decode.rs`) are decoded and matched too, and
-    /// reported at their encoded location. At most `MAX_MATCHES` are kept per blob.
-    pub fn scan_content(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Content> {
+    /// The content stage, once per blob: what the content rules find in `bytes`, wherever it
+    /// is. Binary content has none, except UTF-16 text (`utf16.rs`), which is matched decoded.
+    /// Encoded values (`decode.rs`) are decoded and matched too, and reported at their encoded
+    /// location. At most `MAX_MATCHES` are kept per blob. A rule limited to some paths runs only
+    /// if one of `places` is on such a path; `judge` decides each place.
+    pub fn content(&self, bytes: &[u8], places: &[Place]) -> Result<Content> {
         if is_binary(bytes) {
             return match utf16::decode(bytes) {
-                Some(text) => self.scan_text(path, commit, text.as_bytes()),
+                Some(text) => self.content_of_text(text.as_bytes(), places),
                 None => Ok(Content::default()),
             };
         }
-        self.scan_text(path, commit, bytes)
+        self.content_of_text(bytes, places)
     }
 
-    fn scan_text(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Content> {
-        let mut found = self.find(path, commit, bytes)?;
+    fn content_of_text(&self, bytes: &[u8], places: &[Place]) -> Result<Content> {
+        let mut found = self.find(bytes, places)?;
         for decoded in decode::decode_all(bytes) {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            let inner = self.find(path, commit, &decoded.text)?;
+            let inner = self.find(&decoded.text, places)?;
             let marked = ALLOW_MARKERS.iter().any(|m| contains(line_around(bytes, decoded.start), m));
             if marked {
                 continue;
@@ -176,19 +201,61 @@ impl Matcher {
         }
         let truncated = found.len() >= MAX_MATCHES;
         found.truncate(MAX_MATCHES);
-        resolve_overlaps(&self.rules.rules, &mut found);
-        Ok(Content { matches: locate(bytes, found), truncated })
+        found.sort_by_key(|f| (f.start, f.rule));
+        locate(bytes, &mut found);
+        Ok(Content { found, truncated })
     }
 
-    fn find(&self, path: &str, commit: Option<&str>, bytes: &[u8]) -> Result<Vec<Found>> {
+    /// The place stage, once per place a blob was found at: each content match that the rule's
+    /// path condition and the allowlists (paths, globs, commits, and the rest) let through at
+    /// this place; then a specific rule's match wins over an overlapping generic one.
+    pub fn judge(&self, content: &Content, place: Place) -> Result<Vec<Match>> {
+        let mut kept = Vec::new();
+        for f in &content.found {
+            let rule = &self.rules.rules[f.rule];
+            if let Some(pattern) = &rule.path {
+                if !pattern.get()?.is_match(place.path.as_bytes()) {
+                    continue;
+                }
+            }
+            let candidate = Candidate {
+                path: place.path,
+                commit: place.commit,
+                secret: f.secret.bytes(),
+                whole: &f.whole,
+                line: &f.line_text,
+            };
+            if !self.allowed(f.rule, &candidate)? {
+                kept.push(f.clone());
+            }
+        }
+        resolve_overlaps(&self.rules.rules, &mut kept);
+        Ok(kept
+            .into_iter()
+            .map(|f| Match {
+                rule: f.rule,
+                evidence: Evidence::Secret { secret: f.secret, public: f.public },
+                line: f.line,
+                column: f.column,
+            })
+            .collect())
+    }
+
+    fn find(&self, bytes: &[u8], places: &[Place]) -> Result<Vec<Found>> {
         let mut found = Vec::new();
         let hits = self.keyword_hits(bytes);
         for &index in &hits.rules {
             if found.len() >= MAX_MATCHES {
                 break;
             }
+            if let Some(pattern) = &self.rules.rules[index].path {
+                let pattern = pattern.get()?;
+                if !places.iter().any(|place| pattern.is_match(place.path.as_bytes())) {
+                    continue;
+                }
+            }
             let windows = self.windows(index, bytes, &hits)?;
-            self.run_rule(index, path, commit, bytes, windows.as_deref(), &mut found)?;
+            self.run_rule(index, bytes, windows.as_deref(), &mut found)?;
         }
         Ok(found)
     }
@@ -273,28 +340,20 @@ impl Matcher {
     fn run_rule(
         &self,
         index: usize,
-        path: &str,
-        commit: Option<&str>,
         bytes: &[u8],
         windows: Option<&[Range<usize>]>,
         found: &mut Vec<Found>,
     ) -> Result<()> {
-        let rule = &self.rules.rules[index];
-        let Some(regex) = &rule.regex else {
+        let Some(regex) = &self.rules.rules[index].regex else {
             return Ok(());
         };
-        if let Some(path_pattern) = &rule.path {
-            if !path_pattern.get()?.is_match(path.as_bytes()) {
-                return Ok(());
-            }
-        }
         let regex = regex.get()?;
         let Some(windows) = windows else {
             for caps in regex.captures_iter(bytes) {
                 if found.len() >= MAX_MATCHES {
                     break;
                 }
-                self.consider(index, &caps, path, commit, bytes, found)?;
+                self.consider(index, &caps, bytes, found);
             }
             return Ok(());
         };
@@ -311,7 +370,7 @@ impl Matcher {
                 if whole.start() >= window.end {
                     break;
                 }
-                self.consider(index, &caps, path, commit, bytes, found)?;
+                self.consider(index, &caps, bytes, found);
                 resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
                 at = resume;
             }
@@ -319,35 +378,24 @@ impl Matcher {
         Ok(())
     }
 
-    /// One regex match: its secret, entropy, allow markers and allowlists decide whether it counts.
-    fn consider(
-        &self,
-        index: usize,
-        caps: &regex::bytes::Captures,
-        path: &str,
-        commit: Option<&str>,
-        bytes: &[u8],
-        found: &mut Vec<Found>,
-    ) -> Result<()> {
+    /// One regex match: its secret, entropy and allow markers decide whether it is a candidate
+    /// (allowlists, which may depend on the place, are for `judge`).
+    fn consider(&self, index: usize, caps: &regex::bytes::Captures, bytes: &[u8], found: &mut Vec<Found>) {
         let rule = &self.rules.rules[index];
         let whole = caps.get(0).expect("group 0 always matches");
         let secret = match rule.secret_group {
             0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),
             n => match caps.get(n) {
                 Some(m) => m,
-                None => return Ok(()),
+                None => return,
             },
         };
         if secret.is_empty() || rule.entropy.is_some_and(|floor| entropy(secret.as_bytes()) <= floor) {
-            return Ok(());
+            return;
         }
         let line = line_around(bytes, secret.start());
         if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
-            return Ok(());
-        }
-        let candidate = Candidate { path, commit, secret: secret.as_bytes(), whole: whole.as_bytes(), line };
-        if self.allowed(index, &candidate)? {
-            return Ok(());
+            return;
         }
         let public = rule
             .public_group
@@ -359,8 +407,11 @@ impl Matcher {
             end: secret.end(),
             secret: Secret::with_public_prefix(secret.as_bytes(), public_prefix(rule, secret.as_bytes())),
             public,
+            whole: whole.as_bytes().to_vec(),
+            line_text: line.to_vec(),
+            line: 0,
+            column: 0,
         });
-        Ok(())
     }
 
     fn allowed(&self, index: usize, candidate: &Candidate) -> Result<bool> {
@@ -470,27 +521,21 @@ fn public_prefix(rule: &Rule, secret: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// Turns byte offsets into 1-based line and column, in one pass over the content.
-fn locate(bytes: &[u8], found: Vec<Found>) -> Vec<Match> {
+/// Sets 1-based line and column from byte offsets, in one pass over the content (`found` is
+/// sorted by offset).
+fn locate(bytes: &[u8], found: &mut [Found]) {
     let mut line = 1;
     let mut line_start = 0;
     let mut cursor = 0;
-    found
-        .into_iter()
-        .map(|f| {
-            for (i, &b) in bytes[cursor..f.start].iter().enumerate() {
-                if b == b'\n' {
-                    line += 1;
-                    line_start = cursor + i + 1;
-                }
+    for f in found {
+        for (i, &b) in bytes[cursor..f.start].iter().enumerate() {
+            if b == b'\n' {
+                line += 1;
+                line_start = cursor + i + 1;
             }
-            cursor = f.start;
-            Match {
-                rule: f.rule,
-                evidence: Evidence::Secret { secret: f.secret, public: f.public },
-                line,
-                column: f.start - line_start + 1,
-            }
-        })
-        .collect()
+        }
+        cursor = f.start;
+        f.line = line;
+        f.column = f.start - line_start + 1;
+    }
 }

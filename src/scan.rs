@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet, MAX_FINDINGS};
-use crate::matcher::{count_allow_markers, Matcher, MAX_MATCHES};
+use crate::matcher::{count_allow_markers, Matcher, Place, MAX_MATCHES};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
 use crate::source::{dir, staged, Blob, Limits, Sink};
@@ -71,37 +71,47 @@ impl<'m> Collect<'m> {
 }
 
 impl Sink for Collect<'_> {
+    /// Matches the content once, then judges each place it was seen at on its own: a rule's
+    /// path condition and the path, glob and commit allowlists depend on the place.
     fn blob(&self, blob: Blob) {
         let Some(first) = blob.seen.first() else { return };
-        let commit = first.commit.as_ref().map(|c| c.id.as_str());
-        let content = match self.matcher.scan_content(&first.path, commit, blob.bytes) {
-            Ok(content) => {
-                if content.truncated {
-                    self.warn(format!(
-                        "{}: stopped after {MAX_MATCHES} matches; the rest of it was not scanned",
-                        first.path
-                    ));
-                }
-                content.matches
-            }
+        let places: Vec<Place> = blob
+            .seen
+            .iter()
+            .map(|seen| Place { path: &seen.path, commit: seen.commit.as_ref().map(|c| c.id.as_str()) })
+            .collect();
+        let content = match self.matcher.content(blob.bytes, &places) {
+            Ok(content) => content,
             Err(e) => return self.error(e),
         };
-        let mut by_path = Vec::with_capacity(blob.seen.len());
-        for seen in blob.seen {
-            match self.matcher.scan_path(&seen.path, seen.commit.as_ref().map(|c| c.id.as_str())) {
-                Ok(matches) => by_path.push(matches),
+        if content.truncated {
+            self.warn(format!(
+                "{}: stopped after {MAX_MATCHES} matches; the rest of it was not scanned",
+                first.path
+            ));
+        }
+        let mut by_place = Vec::with_capacity(places.len());
+        for &place in &places {
+            let judged = self.matcher.scan_path(place.path, place.commit).and_then(|mut matches| {
+                if !content.is_empty() {
+                    matches.extend(self.matcher.judge(&content, place)?);
+                }
+                Ok(matches)
+            });
+            match judged {
+                Ok(matches) => by_place.push(matches),
                 Err(e) => return self.error(e),
             }
         }
-        self.progress.found(content.len() + by_path.iter().map(Vec::len).sum::<usize>());
+        self.progress.found(by_place.iter().map(Vec::len).sum::<usize>());
         let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
-        if content.is_empty() && by_path.iter().all(Vec::is_empty) && !self.watch {
+        if by_place.iter().all(Vec::is_empty) && !self.watch {
             return;
         }
         let rules = &self.matcher.rules.rules;
         let mut collected = self.lock();
-        for (seen, path_matches) in blob.seen.iter().zip(&by_path) {
-            for m in content.iter().chain(path_matches) {
+        for (seen, matches) in blob.seen.iter().zip(&by_place) {
+            for m in matches {
                 collected.findings.add(&rules[m.rule].meta, m, seen);
             }
             if self.watch {

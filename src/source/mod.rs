@@ -25,7 +25,8 @@ pub struct Seen {
     pub blob: Option<git2::Oid>,
 }
 
-/// One piece of content and every place it was found; the first is where it is scanned.
+/// One piece of content and every place it was found. The content is matched once; each place
+/// is judged on its own (a rule's path condition, path and commit allowlists).
 pub struct Blob<'a> {
     pub bytes: &'a [u8],
     pub seen: &'a [Seen],
