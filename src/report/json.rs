@@ -1,6 +1,7 @@
 //! `--format json`: `{"findings": [...], "summary": {...}}`, one entry per distinct secret with
 //! its rule, provider, fingerprint, masked value (the raw value only with `--reveal`), every
-//! location and the rule's rotation advice. Keys are stable; consumers may rely on them.
+//! location and the rule's rotation advice; `scanned` says how many pieces of content (files,
+//! blobs, messages) and bytes were checked against how many rules. Keys are stable; consumers may rely on them.
 
 use super::{public_id, shown_secret, Report, Reveal};
 use crate::findings::{CommitInfo, Finding, Location};
@@ -25,6 +26,11 @@ pub fn render(report: &Report) -> String {
         "summary": {
             "findings": report.reported,
             "baselined": report.findings.len() - report.reported,
+        },
+        "scanned": {
+            "files": report.scanned.files,
+            "bytes": report.scanned.bytes,
+            "rules": report.rules.len(),
         },
         "notices": report.notices,
         "complete": report.errors.is_empty(),
