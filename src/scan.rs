@@ -17,8 +17,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Files whose change in a pull request changes what keyrot reports.
-const CONFIG_FILES: [&str; 5] =
-    [".keyrot.toml", ".keyrot-baseline.json", ".keyrotignore", ".gitleaks.toml", ".gitleaksignore"];
+const CONFIG_FILES: [&str; 6] = [
+    ".keyrot.toml",
+    ".keyrot-baseline.json",
+    ".keyrotignore",
+    ".gitleaks.toml",
+    ".gitleaksignore",
+    ".betterleaksignore",
+];
 
 /// What to scan.
 #[derive(Debug, Clone)]
