@@ -133,6 +133,14 @@ fn framework_push(repo: &Repository) -> Result<Option<Pushed>> {
         return Ok(Some(Pushed { walk, name }));
     }
     let (Some(remote), Some(branch)) = (remote, var("PRE_COMMIT_LOCAL_BRANCH")) else {
+        // Under the framework git's input is gone: reading it would scan nothing and pass.
+        if var("PRE_COMMIT").as_deref() == Some("1") {
+            return Err(Error::Usage(
+                "the pre-commit framework did not say what is pushed (no PRE_COMMIT_FROM_REF and \
+                 PRE_COMMIT_TO_REF): run this hook at the pre-push stage of pre-commit 2.x or later"
+                    .into(),
+            ));
+        }
         return Ok(None);
     };
     let walk =
