@@ -1,8 +1,8 @@
 //! Reading the small text files keyrot is pointed at (rules files, their `[extend]` parents, the
-//! baseline), which a repository controls: a FIFO there would block the run and `/dev/zero` or a
-//! huge file would eat memory. So only regular files are read (checked before opening, since
-//! opening a FIFO blocks), and no more than a size limit; anything else is a one-line error
-//! naming the file.
+//! baseline, a commit message file), which a repository controls: a FIFO there would block the
+//! run and `/dev/zero` or a huge file would eat memory. So only regular files are read (checked
+//! before opening, since opening a FIFO blocks), and no more than a size limit; anything else is
+//! a one-line error naming the file.
 
 use crate::error::{Error, Result};
 use std::io::Read;
