@@ -50,10 +50,28 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Install keyrot as this repository's pre-commit hook (an existing hook keeps running)
-    Install,
-    /// Remove keyrot's pre-commit hook and restore the hook it replaced
-    Uninstall,
+    /// Install keyrot as one of this repository's git hooks (an existing hook keeps running)
+    Install {
+        /// Which hook: pre-commit (staged changes), commit-msg (the message), pre-push (the
+        /// commits a push sends) or pre-receive (on a server, the commits it receives)
+        #[arg(long, value_enum, default_value_t = HookKind::PreCommit)]
+        hook: HookKind,
+    },
+    /// Remove one of keyrot's hooks and restore the hook it replaced
+    Uninstall {
+        /// Which hook to remove
+        #[arg(long, value_enum, default_value_t = HookKind::PreCommit)]
+        hook: HookKind,
+    },
+}
+
+/// The git hooks keyrot can be installed as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HookKind {
+    PreCommit,
+    CommitMsg,
+    PrePush,
+    PreReceive,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,6 +86,19 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["history", "range", "since", "no_ignore"])]
     pub staged: bool,
 
+    /// Scan the commit message in the file named after `--`, for a commit-msg hook
+    #[arg(long, conflicts_with_all = ["staged", "history", "range", "since", "no_ignore", "pre_push", "pre_receive"])]
+    pub commit_msg: bool,
+
+    /// Scan the commits a push sends, from git's pre-push input on stdin (the remote's name and
+    /// URL after `--`), or the pre-commit framework's PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF
+    #[arg(long, conflicts_with_all = ["staged", "history", "range", "since", "no_ignore", "pre_receive"])]
+    pub pre_push: bool,
+
+    /// On a server: scan the commits a push brings, from git's pre-receive input on stdin
+    #[arg(long, conflicts_with_all = ["staged", "history", "range", "since", "no_ignore"])]
+    pub pre_receive: bool,
+
     /// Scan every commit reachable from any ref, each file version once
     #[arg(long, conflicts_with_all = ["range", "since"])]
     pub history: bool,
@@ -81,7 +112,8 @@ pub struct ScanArgs {
     pub since: Option<String>,
 
     /// Files or directories to scan (default: the current directory); with --staged, the
-    /// paths whose staged version to scan
+    /// paths whose staged version to scan; with --commit-msg, the message file; with
+    /// --pre-push, the remote's name and URL
     pub paths: Vec<PathBuf>,
 
     /// Output format

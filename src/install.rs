@@ -1,10 +1,12 @@
-//! `keyrot install` / `keyrot uninstall`: keyrot as the repository's native pre-commit hook, in
-//! the hooks directory git actually uses (`core.hooksPath`, else the repository's `hooks`). An
-//! existing hook is never overwritten: it is moved aside (a symbolic link is moved as a link,
-//! never written through) and keyrot's hook runs it first, so it keeps working; `uninstall` puts
-//! it back. keyrot's hook ends with a checksum of itself: one the user has edited is theirs, and
-//! neither command touches it. Every change is reported to the user.
+//! `keyrot install` / `keyrot uninstall [--hook KIND]`: keyrot as one of the repository's native
+//! hooks (pre-commit, commit-msg, pre-push, pre-receive), in the hooks directory git actually
+//! uses (`core.hooksPath`, else the repository's `hooks`). An existing hook is never overwritten:
+//! it is moved aside to `<hook>.keyrot-chained` (a symbolic link is moved as a link, never
+//! written through) and keyrot's hook runs it first, with the same arguments and input, so it
+//! keeps working; `uninstall` puts it back. keyrot's hook ends with a checksum of itself: one the
+//! user has edited is theirs, and neither command touches it. Every change is reported.
 
+use crate::cli::HookKind;
 use crate::error::{Error, Result};
 use git2::Repository;
 use sha2::{Digest, Sha256};
@@ -13,8 +15,65 @@ use std::path::{Path, PathBuf};
 
 const MARKER: &str = "# installed by keyrot";
 const CHECKSUM: &str = "# keyrot hook checksum: ";
-const HOOK: &str = "pre-commit";
-const CHAINED: &str = "pre-commit.keyrot-chained";
+
+/// How one kind of hook is written and described.
+struct Spec {
+    /// The hook's file name, as git looks it up.
+    name: &'static str,
+    /// What it does, for the script's header line.
+    purpose: &'static str,
+    /// What it runs, for the message `install` prints.
+    runs: &'static str,
+    /// keyrot's arguments; everything git passes comes after `--`, quoted.
+    command: &'static str,
+    /// Whether git writes the hook's input on stdin (which the chained hook needs too).
+    reads_stdin: bool,
+}
+
+fn spec(kind: HookKind) -> Spec {
+    match kind {
+        HookKind::PreCommit => Spec {
+            name: "pre-commit",
+            purpose: "blocks commits that contain secrets",
+            runs: "`keyrot scan --staged` before each commit",
+            command: "scan --staged --",
+            reads_stdin: false,
+        },
+        HookKind::CommitMsg => Spec {
+            name: "commit-msg",
+            purpose: "blocks commit messages that contain secrets",
+            runs: "`keyrot scan --commit-msg` on each commit message",
+            command: r#"scan --commit-msg -- "$1""#,
+            reads_stdin: false,
+        },
+        HookKind::PrePush => Spec {
+            name: "pre-push",
+            purpose: "blocks pushes of commits that contain secrets",
+            runs: "`keyrot scan --pre-push` on the commits each push sends",
+            command: r#"scan --pre-push -- "$@""#,
+            reads_stdin: true,
+        },
+        HookKind::PreReceive => Spec {
+            name: "pre-receive",
+            purpose: "rejects pushed commits that contain secrets",
+            runs: "`keyrot scan --pre-receive` on the commits each push brings",
+            command: "scan --pre-receive --",
+            reads_stdin: true,
+        },
+    }
+}
+
+fn chained_name(kind: HookKind) -> String {
+    format!("{}.keyrot-chained", spec(kind).name)
+}
+
+/// `--hook KIND` as the user would type it, empty for the default.
+fn hook_option(kind: HookKind) -> String {
+    match kind {
+        HookKind::PreCommit => String::new(),
+        _ => format!(" --hook {}", spec(kind).name),
+    }
+}
 
 /// What is at the hook's path.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,15 +87,15 @@ enum State {
     Theirs,
 }
 
-pub fn install(repo: &Repository) -> Result<String> {
+pub fn install(repo: &Repository, kind: HookKind) -> Result<String> {
     let dir = hooks_dir(repo)?;
-    let hook = dir.join(HOOK);
-    let chained = dir.join(CHAINED);
+    let hook = dir.join(spec(kind).name);
+    let chained = dir.join(chained_name(kind));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let mut message = String::new();
     let state = state(&hook)?;
     match state {
-        State::Edited => return Err(edited(&hook, "install")),
+        State::Edited => return Err(edited(&hook, &format!("install{}", hook_option(kind)))),
         State::Theirs => {
             if exists(&chained) {
                 return Err(Error::Usage(format!(
@@ -56,19 +115,21 @@ pub fn install(repo: &Repository) -> Result<String> {
             .map_err(|e| Error::io(format!("cannot replace {}", hook.display()), e))?,
         State::Absent => {}
     }
-    write_new_executable(&hook, &script())?;
+    write_new_executable(&hook, &script(kind))?;
     let verb = if state == State::Ours { "updated" } else { "installed" };
     message.push_str(&format!(
-        "keyrot: {verb} {} (runs `keyrot scan --staged` before each commit; undo with `keyrot uninstall`)\n",
-        hook.display()
+        "keyrot: {verb} {} (runs {}; undo with `keyrot uninstall{}`)\n",
+        hook.display(),
+        spec(kind).runs,
+        hook_option(kind)
     ));
     Ok(message)
 }
 
-pub fn uninstall(repo: &Repository) -> Result<String> {
+pub fn uninstall(repo: &Repository, kind: HookKind) -> Result<String> {
     let dir = hooks_dir(repo)?;
-    let hook = dir.join(HOOK);
-    let chained = dir.join(CHAINED);
+    let hook = dir.join(spec(kind).name);
+    let chained = dir.join(chained_name(kind));
     let mut message = String::new();
     match state(&hook)? {
         State::Ours => {
@@ -76,7 +137,7 @@ pub fn uninstall(repo: &Repository) -> Result<String> {
                 .map_err(|e| Error::io(format!("cannot remove {}", hook.display()), e))?;
             message.push_str(&format!("keyrot: removed {}\n", hook.display()));
         }
-        State::Edited => return Err(edited(&hook, "uninstall")),
+        State::Edited => return Err(edited(&hook, &format!("uninstall{}", hook_option(kind)))),
         State::Absent if exists(&chained) => {}
         State::Absent | State::Theirs => {
             return Err(Error::Usage(format!(
@@ -144,7 +205,10 @@ fn unchanged(text: &str) -> bool {
     match sums.as_slice() {
         [sum] => sum[CHECKSUM.len()..].trim_end() == checksum(&body.concat()),
         [] => text.lines().find_map(|l| l.strip_prefix("keyrot='")?.strip_suffix('\'')).is_some_and(|exe| {
-            text == format!("{}exec \"$keyrot\" scan --staged\n", script_body(&format!("'{exe}'")))
+            text == format!(
+                "{}exec \"$keyrot\" scan --staged\n",
+                script_body(HookKind::PreCommit, &format!("'{exe}'"))
+            )
         }),
         _ => false,
     }
@@ -154,23 +218,34 @@ fn checksum(body: &str) -> String {
     Sha256::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The hook: runs the hook it replaced (if any), then keyrot on what is staged. Nothing the hook
-/// is given reaches keyrot, and `--` ends keyrot's options all the same.
-fn script() -> String {
+/// The hook: runs the hook it replaced (if any) with the same arguments and input, then keyrot
+/// on what git hands the hook. `--` ends keyrot's options before anything git supplies.
+fn script(kind: HookKind) -> String {
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "keyrot".into());
-    let body = format!("{}exec \"$keyrot\" scan --staged --\n", script_body(&sh_quote(&exe)));
+    let spec = spec(kind);
+    let run = if spec.reads_stdin {
+        format!("printf '%s\\n' \"$input\" | \"$keyrot\" {}\n", spec.command)
+    } else {
+        format!("exec \"$keyrot\" {}\n", spec.command)
+    };
+    let body = format!("{}{run}", script_body(kind, &sh_quote(&exe)));
     let sum = checksum(&body);
     format!("{body}{CHECKSUM}{sum}\n")
 }
 
-/// Everything but the last command; `exe` is already quoted for sh.
-fn script_body(exe: &str) -> String {
+/// Everything but the last command; `exe` is already quoted for sh. A hook that reads stdin
+/// keeps it, so that the chained hook and keyrot both get git's input.
+fn script_body(kind: HookKind, exe: &str) -> String {
+    let spec = spec(kind);
+    let (purpose, option, chained) = (spec.purpose, hook_option(kind), chained_name(kind));
+    let (save, feed) =
+        if spec.reads_stdin { ("input=\"$(cat)\"\n", "printf '%s\\n' \"$input\" | ") } else { ("", "") };
     format!(
         r#"#!/bin/sh
-{MARKER}: blocks commits that contain secrets. `keyrot uninstall` removes it.
-chained="$(dirname "$0")/{CHAINED}"
+{MARKER}: {purpose}. `keyrot uninstall{option}` removes it.
+{save}chained="$(dirname "$0")/{chained}"
 if [ -x "$chained" ]; then
-  "$chained" "$@" || exit $?
+  {feed}"$chained" "$@" || exit $?
 fi
 keyrot={exe}
 [ -x "$keyrot" ] || keyrot=keyrot
@@ -204,7 +279,7 @@ mod tests {
 
     #[test]
     fn the_script_checks_out_and_any_edit_is_seen() {
-        let text = script();
+        let text = script(HookKind::PreCommit);
         assert!(unchanged(&text));
         assert!(!unchanged(&text.replace("scan --staged", "scan --staged --no-baseline")));
         assert!(!unchanged(&format!("{text}echo extra\n")));
@@ -213,14 +288,27 @@ mod tests {
 
     #[test]
     fn a_hook_from_before_checksums_is_still_recognised() {
-        let legacy = format!("{}exec \"$keyrot\" scan --staged\n", script_body("'/opt/keyrot/bin/keyrot'"));
+        let legacy = format!(
+            "{}exec \"$keyrot\" scan --staged\n",
+            script_body(HookKind::PreCommit, "'/opt/keyrot/bin/keyrot'")
+        );
         assert!(unchanged(&legacy));
         assert!(!unchanged(&legacy.replace("exec", "echo hi\nexec")));
     }
 
     #[test]
     fn keyrot_runs_with_options_ended() {
-        assert!(script().contains("exec \"$keyrot\" scan --staged --\n"));
+        assert!(script(HookKind::PreCommit).contains("exec \"$keyrot\" scan --staged --\n"));
+        assert!(script(HookKind::CommitMsg).contains("scan --commit-msg -- \"$1\"\n"));
+        assert!(script(HookKind::PrePush).contains("| \"$keyrot\" scan --pre-push -- \"$@\"\n"));
+        assert!(script(HookKind::PreReceive).contains("| \"$keyrot\" scan --pre-receive --\n"));
+    }
+
+    #[test]
+    fn every_kind_checks_out() {
+        for kind in [HookKind::PreCommit, HookKind::CommitMsg, HookKind::PrePush, HookKind::PreReceive] {
+            assert!(unchanged(&script(kind)), "{kind:?}");
+        }
     }
 
     #[test]

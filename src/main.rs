@@ -10,6 +10,7 @@ mod decode;
 mod error;
 mod exposure;
 mod findings;
+mod hooks;
 mod ignores;
 mod install;
 mod matcher;
@@ -82,8 +83,8 @@ fn run(cli: &Cli) -> Result<u8> {
         },
         Command::Config { command: ConfigCommand::Show } => show_config(cli),
         Command::Baseline { prune, output } => baseline_command(cli, *prune, output.as_deref()),
-        Command::Install => hook_command(install::install),
-        Command::Uninstall => hook_command(install::uninstall),
+        Command::Install { hook } => hook_command(*hook, install::install),
+        Command::Uninstall { hook } => hook_command(*hook, install::uninstall),
     }
 }
 
@@ -152,10 +153,11 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         findings.into_iter().partition(|f| baseline.entry_for(f).is_none());
     let reported = findings.len();
     findings.extend(accepted.into_iter().filter(|f| baseline.entry_for(f).is_some_and(|e| !e.rotated)));
-    let facts = match &target {
-        scan::Target::Staged(_) => exposure::for_staged(project.repo()?, &findings),
-        scan::Target::History(_) => exposure::for_history(project.repo()?, &findings),
-        scan::Target::Dir(..) => Vec::new(),
+    // A hook's own advice covers what it blocks: nothing it finds was pushed.
+    let facts = match &scope {
+        report::Scope::Staged => exposure::for_staged(project.repo()?, &findings),
+        report::Scope::History | report::Scope::Range(_) => exposure::for_history(project.repo()?, &findings),
+        _ => Vec::new(),
     };
     let report = report::Report {
         findings: &findings,
@@ -167,6 +169,7 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
         rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
         facts,
         now: now(),
+        scanned: outcome.scanned,
     };
     match args.format {
         Format::Human => print(&report::human::render(&report))?,
@@ -194,6 +197,11 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     for error in &outcome.errors {
         eprintln!("keyrot: error: {}", report::escape(&error.to_string()));
     }
+    if reported == 0 && outcome.errors.is_empty() && !args.quiet {
+        if let Some(line) = report::human::coverage(&report) {
+            eprintln!("{line}");
+        }
+    }
     Ok(if !outcome.errors.is_empty() {
         FAILED
     } else if reported == 0 {
@@ -215,8 +223,50 @@ fn prepare(cli: &Cli, args: &ScanArgs, project: &Project) -> Result<(scan::Targe
         });
         return Ok((scan::Target::Staged(entries?), report::Scope::Staged, matcher?));
     }
+    if args.commit_msg || args.pre_push || args.pre_receive {
+        let (target, scope) = hook_target(args, project)?;
+        return Ok((target, scope, load_matcher(cli, &project.root, Workload::Small)?));
+    }
     let (target, scope) = scan_target(args)?;
     Ok((target, scope, load_matcher(cli, &project.root, Workload::Large)?))
+}
+
+/// What a commit-msg, pre-push or pre-receive hook scans: the message file, or the commits a
+/// push sends or brings (git writes which on stdin). A push that only deletes refs scans nothing.
+fn hook_target(args: &ScanArgs, project: &Project) -> Result<(scan::Target, report::Scope)> {
+    let words: Vec<String> = args.paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    if args.commit_msg {
+        let [file] = args.paths.as_slice() else {
+            return Err(Error::Usage("--commit-msg takes one file: the commit message git passes".into()));
+        };
+        let bytes = hooks::commit_message(project.repo.as_ref().ok(), file)?;
+        let target = scan::Target::Text { path: source::COMMIT_MESSAGE.into(), bytes };
+        return Ok((target, report::Scope::Message));
+    }
+    if args.pre_receive && !words.is_empty() {
+        return Err(Error::Usage("--pre-receive takes no arguments: git writes its input on stdin".into()));
+    }
+    if args.pre_push && words.len() > 2 {
+        return Err(Error::Usage("--pre-push takes the remote's name and URL, as git passes them".into()));
+    }
+    let repo = project.repo()?;
+    let stdin = std::io::stdin();
+    let framework = std::env::var_os("PRE_COMMIT_FROM_REF").is_some()
+        || std::env::var_os("PRE_COMMIT_LOCAL_BRANCH").is_some();
+    if stdin.is_terminal() && !framework {
+        return Err(Error::Usage("--pre-push and --pre-receive read git's hook input on stdin".into()));
+    }
+    let mut input = stdin.lock();
+    let (pushed, scope) = if args.pre_push {
+        let pushed = hooks::push(repo, &words, &mut input)?;
+        let scope = report::Scope::Push(pushed.name.clone());
+        (pushed, scope)
+    } else {
+        let pushed = hooks::receive(repo, &mut input)?;
+        let scope = report::Scope::Receive(pushed.name.clone());
+        (pushed, scope)
+    };
+    Ok((scan::Target::History(pushed.walk), scope))
 }
 
 fn scan_options(max_file_mb: u64, threads: Option<u16>) -> scan::Options {
@@ -319,9 +369,12 @@ fn unreadable_repository() -> Option<Error> {
 }
 
 /// `keyrot install` or `keyrot uninstall`: `action` changes the hook and says what it did.
-fn hook_command(action: fn(&git2::Repository) -> Result<String>) -> Result<u8> {
+fn hook_command(
+    kind: cli::HookKind,
+    action: fn(&git2::Repository, cli::HookKind) -> Result<String>,
+) -> Result<u8> {
     let project = Project::open();
-    print(&action(project.repo()?)?)?;
+    print(&action(project.repo()?, kind)?)?;
     Ok(CLEAN)
 }
 

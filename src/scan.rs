@@ -13,11 +13,18 @@ use crate::source::{dir, staged, Blob, Limits, Sink};
 use git2::Repository;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Files whose change in a pull request changes what keyrot reports.
-const CONFIG_FILES: [&str; 5] =
-    [".keyrot.toml", ".keyrot-baseline.json", ".keyrotignore", ".gitleaks.toml", ".gitleaksignore"];
+const CONFIG_FILES: [&str; 6] = [
+    ".keyrot.toml",
+    ".keyrot-baseline.json",
+    ".keyrotignore",
+    ".gitleaks.toml",
+    ".gitleaksignore",
+    ".betterleaksignore",
+];
 
 /// What to scan.
 #[derive(Debug, Clone)]
@@ -26,8 +33,10 @@ pub enum Target {
     Staged(staged::Selection),
     /// Files and directories on disk.
     Dir(Vec<PathBuf>, dir::IgnoreFiles),
-    /// Commits: all of history, or a range.
+    /// Commits: all of history, a range, or what a push sends.
     History(Walk),
+    /// One piece of text that is not a file, such as a commit message, named by `path`.
+    Text { path: String, bytes: Vec<u8> },
 }
 
 pub struct Outcome {
@@ -36,6 +45,15 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// Changes in a range that affect what keyrot reports.
     pub notices: Vec<String>,
+    /// How much content was handed to the matcher.
+    pub scanned: Scanned,
+}
+
+/// What a scan checked: pieces of content (files, blobs, messages) and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scanned {
+    pub files: u64,
+    pub bytes: u64,
 }
 
 #[derive(Default)]
@@ -54,15 +72,29 @@ struct Collect<'m> {
     /// Count allow markers per path (range scans).
     watch: bool,
     collected: Mutex<Collected>,
+    /// Pieces of content matched, and their bytes.
+    files: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl<'m> Collect<'m> {
     fn new(matcher: &'m Matcher, progress: &'m Progress, watch: bool) -> Self {
-        Collect { matcher, progress, watch, collected: Mutex::default() }
+        Collect {
+            matcher,
+            progress,
+            watch,
+            collected: Mutex::default(),
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Collected> {
         self.collected.lock().expect("no worker panicked")
+    }
+
+    fn scanned(&self) -> Scanned {
+        Scanned { files: self.files.load(Ordering::Relaxed), bytes: self.bytes.load(Ordering::Relaxed) }
     }
 
     fn finish(self) -> Collected {
@@ -105,6 +137,8 @@ impl Sink for Collect<'_> {
         }
         self.progress.found(by_place.iter().map(Vec::len).sum::<usize>());
         let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
         if by_place.iter().all(Vec::is_empty) && !self.watch {
             return;
         }
@@ -145,7 +179,7 @@ pub fn run(
     repo: Option<&Repository>,
 ) -> Result<Outcome> {
     let repo = || repo.ok_or_else(|| open_repo().err().unwrap_or_else(not_a_repository));
-    let is_range = matches!(target, Target::History(Walk::Range(_)));
+    let is_range = matches!(target, Target::History(walk) if walk.is_range());
     let collect = Collect::new(matcher, progress, is_range);
     let mut before = Collected::default();
     match target {
@@ -170,8 +204,13 @@ pub fn run(
             history::scan(repo()?, walk, options.limits, options.threads, progress, &sinks)?;
             before = before_collect.finish();
         }
+        Target::Text { path, bytes } => {
+            let seen = [crate::source::Seen { path: path.clone(), commit: None, blob: None }];
+            collect.blob(Blob { bytes, seen: &seen });
+        }
     }
     progress.finish();
+    let scanned = collect.scanned();
     let mut found = collect.finish();
     let existed: HashSet<_> = before.findings.identities().collect();
     for fingerprint in &existed {
@@ -192,6 +231,7 @@ pub fn run(
         errors: found.errors,
         warnings: found.warnings,
         notices,
+        scanned,
     })
 }
 

@@ -1,8 +1,8 @@
 //! Reading the small text files keyrot is pointed at (rules files, their `[extend]` parents, the
-//! baseline), which a repository controls: a FIFO there would block the run and `/dev/zero` or a
-//! huge file would eat memory. So only regular files are read (checked before opening, since
-//! opening a FIFO blocks), and no more than a size limit; anything else is a one-line error
-//! naming the file.
+//! baseline, a commit message file), which a repository controls: a FIFO there would block the
+//! run and `/dev/zero` or a huge file would eat memory. So only regular files are read (checked
+//! before opening, since opening a FIFO blocks), and no more than a size limit; anything else is
+//! a one-line error naming the file.
 
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -15,6 +15,14 @@ pub const BASELINE_LIMIT: u64 = 64 << 20;
 
 /// The text of the regular file at `path` (symlinks followed), if it is at most `limit` bytes.
 pub fn read(path: &Path, limit: u64) -> Result<String> {
+    String::from_utf8(read_bytes(path, limit)?).map_err(|_| Error::Config {
+        file: path.display().to_string(),
+        message: "stream did not contain valid UTF-8".into(),
+    })
+}
+
+/// The bytes of the regular file at `path` (symlinks followed), if it is at most `limit` bytes.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let fail = |message: String| Error::Config { file: path.display().to_string(), message };
     let regular = |metadata: std::fs::Metadata| {
         if metadata.is_file() {
@@ -30,12 +38,12 @@ pub fn read(path: &Path, limit: u64) -> Result<String> {
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
     // The path may have been replaced between the check and the open.
     regular(file.metadata().map_err(|e| fail(e.to_string()))?)?;
-    let mut text = String::new();
-    file.take(limit + 1).read_to_string(&mut text).map_err(|e| fail(e.to_string()))?;
-    if text.len() as u64 > limit {
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > limit {
         return Err(too_large());
     }
-    Ok(text)
+    Ok(bytes)
 }
 
 #[cfg(test)]

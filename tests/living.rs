@@ -133,6 +133,25 @@ fn keyrotignore_drops_by_fingerprint_and_reports_unused_entries() {
     assert!(!run.stderr.contains(".keyrotignore:2"), "{}", run.stderr);
 }
 
+#[test]
+fn betterleaksignore_drops_a_secret_by_its_sha256() {
+    let repo = two_leaks();
+    let sha256: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(GITHUB).iter().map(|b| format!("{b:02X}")).collect()
+    };
+    repo.write(".betterleaksignore", format!("# migrated from betterleaks\n{sha256}\n{}\n", "0".repeat(64)));
+    let run = repo.keyrot(&["scan", "--history", "--format", "json", "--report-unused-ignores"]);
+    assert_eq!(rule_ids(&run), vec!["fal-api-key"]);
+    assert!(run.stderr.contains("unused ignore entry: .betterleaksignore:3"), "{}", run.stderr);
+    assert!(!run.stderr.contains(".betterleaksignore:2"), "{}", run.stderr);
+
+    repo.write(".betterleaksignore", "v2:0123456789abcdef0123456789abcdef\n");
+    let bad = repo.keyrot(&["scan", "--history"]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(bad.stderr.contains(".betterleaksignore:1"), "{}", bad.all());
+}
+
 /// The fingerprint keyrot wrote before `v2:`: sha256(rule, NUL, secret), 32 hex digits.
 fn legacy_fingerprint(rule: &str, secret: &str) -> String {
     use sha2::Digest;

@@ -1,7 +1,8 @@
 //! The real pre-commit framework running keyrot's hook from this repository with
 //! `pre-commit try-repo`: a staged secret fails the hook with keyrot's message, a clean change
 //! passes, staged files named like options (`--reveal`) are scanned as files, and
-//! `--all-files` scans committed files too. `.ci/run` installs pre-commit into a
+//! `--all-files` scans committed files too; the commit-msg hook scans the message file the
+//! framework passes, and the pre-push hook the range it gives. `.ci/run` installs pre-commit into a
 //! throwaway virtual environment and names it in `KEYROT_TEST_PRE_COMMIT`; elsewhere the test
 //! finds or installs it, and is skipped, with a printed reason, only where Python is missing.
 
@@ -36,10 +37,14 @@ fn pre_commit() -> Option<String> {
 }
 
 fn try_repo(pre_commit: &str, repo: &Path, extra: &[&str]) -> Run {
+    try_hook(pre_commit, repo, "keyrot", extra)
+}
+
+fn try_hook(pre_commit: &str, repo: &Path, hook: &str, extra: &[&str]) -> Run {
     let project = env!("CARGO_MANIFEST_DIR");
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pre-commit");
     let output = Command::new(pre_commit)
-        .args(["try-repo", project, "keyrot", "--color", "never"])
+        .args(["try-repo", project, hook, "--color", "never"])
         .args(extra)
         .current_dir(repo)
         .env("PRE_COMMIT_HOME", cache.join("home"))
@@ -60,7 +65,7 @@ fn the_pre_commit_framework_runs_the_keyrot_hook() {
     };
     let repo = Repo::new();
     repo.write("README.md", "hello\n");
-    repo.commit("init");
+    let init = repo.commit("init");
 
     repo.write(".env", format!("REPLICATE_API_TOKEN={REPLICATE}\n"));
     repo.git(&["add", ".env"]);
@@ -94,8 +99,34 @@ fn the_pre_commit_framework_runs_the_keyrot_hook() {
     assert_eq!(clean.code, 0, "a clean change passes:\n{}", clean.all());
 
     repo.write("old.py", format!("TOKEN = \"{GITHUB}\"\n"));
-    repo.commit("committed before the hook was installed");
+    let leaky = repo.commit("committed before the hook was installed");
     let all = try_repo(&pre_commit, repo.path(), &["--all-files"]);
     assert_ne!(all.code, 0, "--all-files scans committed files:\n{}", all.all());
     assert!(all.all().contains("old.py"), "{}", all.all());
+
+    // commit-msg: the framework passes the message file.
+    let message = repo.path().join("MSG");
+    std::fs::write(&message, format!("deploy\n\nwith {GITHUB2}\n")).unwrap();
+    let file = message.to_str().unwrap();
+    let stage = ["--hook-stage", "commit-msg", "--commit-msg-filename", file];
+    let refused = try_hook(&pre_commit, repo.path(), "keyrot-commit-msg", &stage);
+    assert_ne!(refused.code, 0, "a token in the message fails the hook:\n{}", refused.all());
+    assert!(refused.all().contains("in the commit message: commit blocked"), "{}", refused.all());
+    assert_not_revealed(&refused, &[GITHUB2]);
+    std::fs::write(&message, "deploy\n").unwrap();
+    let clean = try_hook(&pre_commit, repo.path(), "keyrot-commit-msg", &stage);
+    assert_eq!(clean.code, 0, "a clean message passes:\n{}", clean.all());
+
+    // pre-push: the framework gives the range, which is scanned rather than the index.
+    let push = |from: &str, to: &str| {
+        let stage = ["--hook-stage", "pre-push", "--from-ref", from, "--to-ref", to];
+        try_hook(&pre_commit, repo.path(), "keyrot-pre-push", &stage)
+    };
+    let blocked = push(&init, &leaky);
+    assert_ne!(blocked.code, 0, "a pushed token fails the hook:\n{}", blocked.all());
+    assert!(blocked.all().contains("push blocked") && blocked.all().contains("old.py"), "{}", blocked.all());
+    repo.write("new.py", "print('new')\n");
+    let head = repo.commit("clean change");
+    let passed = push(&leaky, &head);
+    assert_eq!(passed.code, 0, "a clean range passes:\n{}", passed.all());
 }

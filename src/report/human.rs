@@ -39,9 +39,12 @@ pub fn render(report: &Report) -> String {
         );
     } else {
         let noun = if n == 1 { "finding" } else { "findings" };
+        let scope = scope_name(&report.scope);
         let headline = match report.scope {
-            Scope::Staged => format!("{n} {noun} in the staged changes: commit blocked"),
-            _ => format!("{n} {noun} in {}", scope_name(&report.scope)),
+            Scope::Staged | Scope::Message => format!("{n} {noun} in {scope}: commit blocked"),
+            Scope::Push(_) => format!("{n} {noun} in {scope}: push blocked"),
+            Scope::Receive(_) => format!("{n} {noun} in {scope}: push rejected"),
+            _ => format!("{n} {noun} in {scope}"),
         };
         let _ = writeln!(out, "{} {}\n", "keyrot:".red().bold(), headline.bold());
         for finding in report.reported() {
@@ -118,6 +121,40 @@ fn scope_name(scope: &Scope) -> String {
         Scope::Files => "the scanned files".into(),
         Scope::History => "git history".into(),
         Scope::Range(range) => format!("the commits of {}", escape(range)),
+        Scope::Message => "the commit message".into(),
+        Scope::Push(remote) => format!("the commits to push to {}", escape(remote)),
+        Scope::Receive(refs) => format!("the pushed commits ({})", escape(refs)),
+    }
+}
+
+/// The one line a clean hook run prints on stderr, saying what it checked: a pass after
+/// checking nothing (a wrong index, a path filter) must not look like a pass after checking
+/// everything. None for scans that are not a hook's.
+pub fn coverage(report: &Report) -> Option<String> {
+    let scanned = report.scanned;
+    let size = size(scanned.bytes);
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let what = match &report.scope {
+        Scope::Staged => format!("{} ({size})", plural(scanned.files, "staged file", "staged files")),
+        Scope::Message => format!("the commit message ({size})"),
+        Scope::Push(_) | Scope::Receive(_) => format!(
+            "{} ({size}) in {}",
+            plural(scanned.files, "file version or message", "file versions and messages"),
+            scope_name(&report.scope)
+        ),
+        Scope::Files | Scope::History | Scope::Range(_) => return None,
+    };
+    let accepted = report.findings.len() - report.reported;
+    let note = if accepted > 0 { format!(" ({accepted} accepted in the baseline)") } else { String::new() };
+    Some(format!("keyrot: {what} checked against {} rules: no secrets{note}", report.rules.len()))
+}
+
+/// `812 bytes`, `12 KB`, `3.4 MB` (powers of 1024).
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..=1023 => format!("{bytes} {}", if bytes == 1 { "byte" } else { "bytes" }),
+        1024..=1_048_575 => format!("{} KB", (bytes + 512) / 1024),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
     }
 }
 
@@ -195,6 +232,37 @@ fn write_advice(out: &mut String, report: &Report) {
                     "  • Nothing was committed yet: no rotation is needed unless the key leaked elsewhere."
                 );
             }
+        }
+        Scope::Message => {
+            let _ = writeln!(
+                out,
+                "  • Nothing was committed: take the secret out of the message and commit again (git kept"
+            );
+            let _ = writeln!(
+                out,
+                "    your message in .git/COMMIT_EDITMSG: `git commit -e -F .git/COMMIT_EDITMSG`)."
+            );
+            let _ = writeln!(
+                out,
+                "  • The message was not pushed: no rotation is needed unless the key leaked elsewhere."
+            );
+        }
+        Scope::Push(_) | Scope::Receive(_) => {
+            let rejected = matches!(report.scope, Scope::Receive(_));
+            let _ = writeln!(
+                out,
+                "  • {}: rewrite the commits that add them, then push again:",
+                if rejected {
+                    "The server refused these commits and kept none of them"
+                } else {
+                    "These keys are not pushed yet"
+                }
+            );
+            let _ = writeln!(
+                out,
+                "    `git commit --amend` for the last commit, `git rebase -i` to edit an older one or its message."
+            );
+            let _ = writeln!(out, "  • No rotation is needed unless the key leaked elsewhere.");
         }
         _ => {
             let _ = writeln!(

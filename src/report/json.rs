@@ -1,6 +1,8 @@
 //! `--format json`: `{"findings": [...], "summary": {...}}`, one entry per distinct secret with
 //! its rule, provider, fingerprint, masked value (the raw value only with `--reveal`), every
-//! location and the rule's rotation advice. Keys are stable; consumers may rely on them.
+//! location and the rule's rotation advice; `scanned` says how many pieces of content (files,
+//! blobs, messages) and bytes were checked against how many rules. Keys are stable; consumers
+//! may rely on them.
 
 use super::stream::{self, Part};
 use super::{public_id, shown_secret, Report, Reveal};
@@ -25,6 +27,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             ("errors", Part::Value(json!(report.errors))),
             ("findings", Part::Items(Box::new(findings))),
             ("notices", Part::Value(json!(report.notices))),
+            (
+                "scanned",
+                Part::Value(json!({
+                    "files": report.scanned.files,
+                    "bytes": report.scanned.bytes,
+                    "rules": report.rules.len(),
+                })),
+            ),
             (
                 "summary",
                 Part::Value(json!({

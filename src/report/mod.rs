@@ -21,6 +21,12 @@ pub enum Scope {
     Files,
     History,
     Range(String),
+    /// The message of the commit being made (a commit-msg hook).
+    Message,
+    /// The commits a push to this remote sends (a pre-push hook).
+    Push(String),
+    /// The commits a server receives for these refs (a pre-receive hook).
+    Receive(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +53,8 @@ pub struct Report<'a> {
     pub facts: Vec<Facts>,
     /// Seconds since the epoch, for "N days ago".
     pub now: i64,
+    /// How much content the matcher was given.
+    pub scanned: crate::scan::Scanned,
 }
 
 impl Report<'_> {

@@ -5,8 +5,8 @@
 //! into a clean report. Here every unreadable commit is named, the walk goes on around it, and
 //! the caller turns those errors into exit 2 after scanning everything readable.
 //!
-//! Tips are every ref and HEAD (`--history`), or the right side of `A..B` minus everything
-//! reachable from the left side. A tag that points at a tree or a blob hands that object back
+//! Tips are every ref and HEAD (`--history`), the right side of `A..B` minus everything
+//! reachable from the left side, or the tips of a push minus what the other side already has. A tag that points at a tree or a blob hands that object back
 //! to be scanned on its own. Only ids, parents and times are kept, never commit objects.
 
 use crate::error::{Error, Result};
@@ -19,6 +19,12 @@ pub enum Tips {
     All,
     /// `A..B`: what B reaches and A does not.
     Range(String),
+    /// What these objects reach (through tags) and none of the hidden ones does: the commits a
+    /// push sends, or a server receives. Hidden objects that are not commits hide nothing.
+    Between {
+        starts: Vec<Tip>,
+        hidden: Vec<Oid>,
+    },
 }
 
 /// The commits to scan, ordered, and the trees and blobs that only a tag points at.
@@ -41,6 +47,16 @@ pub fn walk(repo: &Repository, tips: &Tips, report: &mut dyn FnMut(Error)) -> Re
             let hidden = reachable(repo, &from, &HashSet::new(), &mut ignore).into_keys().collect();
             (to, hidden)
         }
+        Tips::Between { starts, hidden } => {
+            let hidden: Vec<Tip> = hidden
+                .iter()
+                .filter_map(|&id| peel(repo, id).ok().filter(|(_, kind)| *kind == ObjectType::Commit))
+                .map(|(id, _)| (id, "hidden".to_string()))
+                .collect();
+            let mut ignore = |_: Error| {};
+            let hidden = reachable(repo, &hidden, &HashSet::new(), &mut ignore).into_keys().collect();
+            (peeled_starts(repo, starts, &mut walked.loose_objects, report), hidden)
+        }
     };
     let graph = reachable(repo, &starts, &hidden, report);
     walked.commits = order(&graph);
@@ -48,7 +64,7 @@ pub fn walk(repo: &Repository, tips: &Tips, report: &mut dyn FnMut(Error)) -> Re
 }
 
 /// A commit to start from, and what named it (for errors).
-type Tip = (Oid, String);
+pub type Tip = (Oid, String);
 
 /// One read commit: its parents that the walk reached, and its committer time.
 struct Node {
@@ -160,8 +176,26 @@ fn ref_tips(
     Ok(tips)
 }
 
+/// The commits `starts` name through tags; a tag of a tree or blob hands it back in `loose`.
+fn peeled_starts(
+    repo: &Repository,
+    starts: &[Tip],
+    loose: &mut Vec<(Oid, ObjectType, String)>,
+    report: &mut dyn FnMut(Error),
+) -> Vec<Tip> {
+    let mut tips = Vec::new();
+    for (id, name) in starts {
+        match peel(repo, *id) {
+            Ok((id, ObjectType::Commit)) => tips.push((id, name.clone())),
+            Ok((id, kind)) => loose.push((id, kind, name.clone())),
+            Err(e) => report(Error::git(format!("cannot read {name} (object {id})"), e)),
+        }
+    }
+    tips
+}
+
 /// Follows annotated tags to the object they finally name, and that object's kind.
-fn peel(repo: &Repository, mut id: Oid) -> Result<(Oid, ObjectType), git2::Error> {
+pub fn peel(repo: &Repository, mut id: Oid) -> Result<(Oid, ObjectType), git2::Error> {
     for _ in 0..64 {
         let object = repo.find_object(id, None)?;
         match object.kind() {

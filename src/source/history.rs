@@ -1,5 +1,6 @@
 //! Git history as a source: the commits reachable from every ref (`--history`) or those of a
-//! range (`--range A..B`). Each commit is compared with *every* parent, and a blob counts as
+//! range (`--range A..B`), or those of a push (`Walk::Between`); commit and tag messages are
+//! handed to `messages`. Each commit is compared with *every* parent, and a blob counts as
 //! introduced by the commit only if no parent has it at that path: so an evil merge's own content
 //! is found and attributed to the merge, and unchanged files are never re-read. Each distinct
 //! blob is then scanned once, with the list of every (path, commit) that introduced it: packed
@@ -9,7 +10,7 @@
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
 
-use super::{commits, pack, read_blob, send, Content, Limits, Seen, Sink};
+use super::{commits, messages, pack, read_blob, send, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::{CommitInfo, MAX_LOCATIONS};
 use crate::progress::Progress;
@@ -25,6 +26,16 @@ pub enum Walk {
     All,
     /// `A..B`: commits reachable from B and not from A.
     Range(String),
+    /// What a push sends or a server receives: the commits these tips reach (through tags,
+    /// whose messages are scanned too) and no hidden object does.
+    Between { tips: Vec<commits::Tip>, hidden: Vec<Oid> },
+}
+
+impl Walk {
+    /// Whether only what the walk's commits introduced is reported (not what existed before).
+    pub fn is_range(&self) -> bool {
+        !matches!(self, Walk::All)
+    }
 }
 
 /// Why a blob is scanned.
@@ -84,24 +95,26 @@ pub fn scan(
     let tips = match walk {
         Walk::All => commits::Tips::All,
         Walk::Range(range) => commits::Tips::Range(range.clone()),
+        Walk::Between { tips, hidden } => {
+            commits::Tips::Between { starts: tips.clone(), hidden: hidden.clone() }
+        }
     };
     let walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
-    let mut collector = Collector {
-        repo,
-        walk_range: matches!(walk, Walk::Range(_)),
-        index: HashMap::new(),
-        pending: Vec::new(),
-    };
+    let mut collector =
+        Collector { repo, walk_range: walk.is_range(), index: HashMap::new(), pending: Vec::new() };
+    let mut messages = messages::Messages::default();
     for (order, &id) in walked.commits.iter().enumerate() {
         match repo.find_commit(id) {
             Ok(commit) => {
                 let info = Arc::new(CommitInfo::of(&commit, order));
+                messages.commit(&commit, &info, sinks.introduced);
                 collector.commit(&commit, &Some(info), sinks.introduced);
             }
             Err(e) => sinks.introduced.error(Error::git(format!("cannot read commit {id}"), e)),
         }
         progress.walking(order as u64 + 1);
     }
+    messages.tags(repo, walk, &walked.commits, sinks.introduced);
     for (id, kind, name) in &walked.loose_objects {
         collector.tagged(*id, *kind, name, sinks.introduced);
     }
@@ -261,7 +274,7 @@ fn scan_blobs(
                     Ok(repo) => repo,
                     Err(e) => return sinks.introduced.error(Error::git("cannot open the repository", e)),
                 };
-                let odb = match repo.odb() {
+                let odb = match super::odb_with_env(&repo) {
                     Ok(odb) => odb,
                     Err(e) => {
                         return sinks.introduced.error(Error::git("cannot open the object database", e))

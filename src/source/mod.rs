@@ -6,8 +6,11 @@
 mod commits;
 pub mod dir;
 pub mod history;
+mod messages;
 mod pack;
 pub mod staged;
+
+pub use messages::COMMIT_MESSAGE;
 
 use crate::error::Error;
 use crate::findings::CommitInfo;
@@ -94,11 +97,7 @@ pub fn read_blob(
 /// its alternates, and those the environment names, as in a pre-receive hook's quarantine).
 pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
     let mut dirs = vec![repo.commondir().join("objects")];
-    for var in ["GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"] {
-        if let Some(value) = std::env::var_os(var) {
-            dirs.extend(std::env::split_paths(&value));
-        }
-    }
+    dirs.extend(env_object_dirs());
     for dir in dirs {
         pack::check(&dir).map_err(|hazard| Error::Git {
             context: match hazard.object {
@@ -112,6 +111,31 @@ pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
         })?;
     }
     Ok(())
+}
+
+/// The object directories the environment names: a pre-receive hook's quarantine
+/// (`GIT_OBJECT_DIRECTORY`) and the repository's own objects beside it.
+fn env_object_dirs() -> Vec<std::path::PathBuf> {
+    let mut dirs = Vec::new();
+    for var in ["GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"] {
+        if let Some(value) = std::env::var_os(var) {
+            dirs.extend(std::env::split_paths(&value).filter(|dir| !dir.as_os_str().is_empty()));
+        }
+    }
+    dirs
+}
+
+/// The object database of a repository handle opened by path, which (unlike one opened from the
+/// environment) does not see the object directories the environment names: they are added, so
+/// a worker reads a pushed object still in quarantine.
+pub fn odb_with_env(repo: &git2::Repository) -> Result<Odb<'_>, git2::Error> {
+    let odb = repo.odb()?;
+    for dir in env_object_dirs() {
+        if let Some(dir) = dir.to_str() {
+            odb.add_disk_alternate(dir)?;
+        }
+    }
+    Ok(odb)
 }
 
 /// A path with `/` separators, as git writes them.
