@@ -157,6 +157,11 @@ pub struct ScanArgs {
 pub struct RulesArgs {
     #[command(subcommand)]
     pub command: Option<RulesCommand>,
+
+    /// Also say whether each rule's regex runs only near its keywords in history and tree
+    /// scans (and why not, when it runs on the whole text)
+    #[arg(long)]
+    pub reach: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -78,7 +78,7 @@ fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
         Command::Scan(args) => scan_command(cli, args),
         Command::Rules(args) => match &args.command {
-            None | Some(RulesCommand::List) => list_rules(cli),
+            None | Some(RulesCommand::List) => list_rules(cli, args.reach),
             Some(RulesCommand::Check { file }) => check_rules(file),
         },
         Command::Config { command: ConfigCommand::Show } => show_config(cli),
@@ -429,18 +429,22 @@ fn show_config(cli: &Cli) -> Result<u8> {
     Ok(CLEAN)
 }
 
-fn list_rules(cli: &Cli) -> Result<u8> {
+fn list_rules(cli: &Cli, show_reach: bool) -> Result<u8> {
     let matcher = load_matcher(cli, &Project::open().root, Workload::Small)?;
     let mut text = String::new();
     for rule in &matcher.rules.rules {
         // A repository's .keyrot.toml writes these: no terminal escapes reach the screen.
         let meta = &rule.meta;
         text.push_str(&format!(
-            "{:<40} {:<20} {}\n",
+            "{:<40} {:<20} {}",
             report::escape(&meta.id),
             meta.provider.as_deref().map_or_else(|| "-".into(), report::escape),
             report::escape(&meta.description)
         ));
+        if let (true, Some(regex)) = (show_reach, &rule.regex) {
+            text.push_str(&format!("\n    regex runs {}", reach::explain(regex.source(), &rule.keywords)));
+        }
+        text.push('\n');
     }
     print(&text)?;
     Ok(CLEAN)

@@ -13,6 +13,7 @@ use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
 use crate::utf16;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use regex_automata::{Anchored, Input};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -56,6 +57,28 @@ impl Content {
     }
 }
 
+/// Where one rule's regex runs on one text.
+enum Plan {
+    Whole,
+    /// Only inside these windows (every match lies inside one).
+    Windows(Vec<Range<usize>>),
+    /// Anchored at each position of these ranges (every match starts in one).
+    Starts(Vec<Range<usize>>),
+}
+
+/// Sorts ranges and merges those that overlap or touch.
+fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
 /// Where a blob was found, as path conditions and allowlists see it.
 #[derive(Clone, Copy, Debug)]
 pub struct Place<'a> {
@@ -79,8 +102,14 @@ pub struct Matcher {
     keyword_rules: Vec<Vec<usize>>,
     /// For each rule, its prefilter patterns.
     rule_keywords: Vec<Vec<usize>>,
+    /// One-byte keywords (`:`), found with memchr rather than reported at every occurrence by
+    /// the prefilter, and the rules that listed them: those rules run on the whole text.
+    byte_keywords: Vec<(u8, Vec<usize>)>,
     /// Content rules with no keywords: they run on every text blob.
     unfiltered: Vec<usize>,
+    /// Content rules limited to some paths (`.pgpass`, `.git-credentials`): their keywords stay
+    /// out of the prefilter and are looked for only in blobs found at such a path.
+    gated: Vec<usize>,
     path_rules: Vec<usize>,
     /// For a large workload, how far each rule's matches reach from its keywords (`reach.rs`),
     /// worked out the first time its keywords hit: such a rule's regex runs only near them.
@@ -126,15 +155,28 @@ impl Matcher {
         let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut rule_keywords: Vec<Vec<usize>> = vec![Vec::new(); rules.rules.len()];
+        let mut byte_keywords: Vec<(u8, Vec<usize>)> = Vec::new();
         let mut unfiltered = Vec::new();
+        let mut gated = Vec::new();
         let mut path_rules = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
             if rule.regex.is_none() {
                 path_rules.push(index);
+                continue;
             } else if rule.keywords.is_empty() {
                 unfiltered.push(index);
+            } else if rule.path.is_some() {
+                gated.push(index);
+                continue;
             }
             for keyword in &rule.keywords {
+                if let [byte] = keyword.as_bytes() {
+                    match byte_keywords.iter_mut().find(|(b, _)| b == byte) {
+                        Some((_, indexes)) => indexes.push(index),
+                        None => byte_keywords.push((*byte, vec![index])),
+                    }
+                    continue;
+                }
                 let k = *keyword_index.entry(keyword).or_insert_with(|| {
                     keywords.push(keyword.clone());
                     keyword_rules.push(Vec::new());
@@ -158,7 +200,17 @@ impl Matcher {
         });
         let reach =
             (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
-        Matcher { rules, prefilter, keyword_rules, rule_keywords, unfiltered, path_rules, reach }
+        Matcher {
+            rules,
+            prefilter,
+            keyword_rules,
+            rule_keywords,
+            byte_keywords,
+            unfiltered,
+            gated,
+            path_rules,
+            reach,
+        }
     }
 
     /// Every match in `bytes` found at `path` (and in `commit`, for commit allowlists): path
@@ -243,21 +295,32 @@ impl Matcher {
 
     fn find(&self, bytes: &[u8], places: &[Place]) -> Result<Vec<Found>> {
         let mut found = Vec::new();
-        let hits = self.keyword_hits(bytes);
+        let mut hits = self.keyword_hits(bytes);
+        for &index in &self.gated {
+            let rule = &self.rules.rules[index];
+            let has_keyword = || rule.keywords.iter().any(|k| contains_ignoring_case(bytes, k.as_bytes()));
+            if self.on_its_paths(index, places)? && has_keyword() {
+                hits.rules.push(index);
+            }
+        }
+        hits.rules.sort_unstable();
         for &index in &hits.rules {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            if let Some(pattern) = &self.rules.rules[index].path {
-                let pattern = pattern.get()?;
-                if !places.iter().any(|place| pattern.is_match(place.path.as_bytes())) {
-                    continue;
-                }
+            if !self.on_its_paths(index, places)? {
+                continue;
             }
-            let windows = self.windows(index, bytes, &hits)?;
-            self.run_rule(index, bytes, windows.as_deref(), &mut found)?;
+            self.run_rule(index, bytes, &self.plan(index, bytes, &hits), &mut found)?;
         }
         Ok(found)
+    }
+
+    /// Whether one of `places` is on a path rule `index` is limited to (any, if it is not).
+    fn on_its_paths(&self, index: usize, places: &[Place]) -> Result<bool> {
+        let Some(pattern) = &self.rules.rules[index].path else { return Ok(true) };
+        let pattern = pattern.get()?;
+        Ok(places.iter().any(|place| pattern.is_match(place.path.as_bytes())))
     }
 
     /// Matches of the rules that look at the path alone.
@@ -306,73 +369,110 @@ impl Matcher {
                 }
             }
         }
+        for (byte, indexes) in &self.byte_keywords {
+            if memchr::memchr2(byte.to_ascii_lowercase(), byte.to_ascii_uppercase(), bytes).is_some() {
+                for &index in indexes {
+                    hit[index] = true;
+                }
+            }
+        }
         spans.sort_unstable();
         Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans }
     }
 
-    /// The parts of `bytes` where rule `index` can match, merged and in order; `None` to search
-    /// the whole text (no proven reach, or windows that would cover most of it anyway).
-    fn windows(&self, index: usize, bytes: &[u8], hits: &Hits) -> Result<Option<Vec<Range<usize>>>> {
-        let Some(reach) = &self.reach else { return Ok(None) };
+    /// Where to run rule `index`'s regex on `bytes`: in windows around its keyword hits, from
+    /// the few positions where a match can start, or (no proven reach, or too little to gain)
+    /// over the whole text.
+    fn plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
+        let Some(reach) = &self.reach else { return Plan::Whole };
         let rule = &self.rules.rules[index];
-        let Some(regex) = &rule.regex else { return Ok(None) };
+        let Some(regex) = &rule.regex else { return Plan::Whole };
+        // Occurrences are recorded only for the prefilter's keywords: a rule limited to some
+        // paths, or with a one-byte keyword, has occurrences that were not.
+        if rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
+            return Plan::Whole;
+        }
         let Some(reach) = reach[index].get_or_init(|| reach::of(regex.source(), &rule.keywords)) else {
-            return Ok(None);
+            return Plan::Whole;
         };
-        let mut windows: Vec<Range<usize>> = Vec::new();
-        for &k in &self.rule_keywords[index] {
+        let spans = self.rule_keywords[index].iter().flat_map(|&k| {
             let first = hits.spans.partition_point(|&(other, _, _)| other < k);
-            let spans = hits.spans[first..].iter().take_while(|&&(other, _, _)| other == k);
-            windows.extend(spans.map(|&(_, start, end)| reach.window(bytes, start..end)));
+            hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
+        });
+        if reach.bytes.is_some() || reach.lines.is_some() {
+            let windows = merge(spans.map(|span| reach.window(bytes, span)).collect());
+            let covered: usize = windows.iter().map(|w| w.len()).sum();
+            return if covered < bytes.len() / 2 { Plan::Windows(windows) } else { Plan::Whole };
         }
-        windows.sort_unstable_by_key(|w| w.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(windows.len());
-        for window in windows {
-            match merged.last_mut() {
-                Some(last) if window.start <= last.end => last.end = last.end.max(window.end),
-                _ => merged.push(window),
-            }
+        let Some(lead) = reach.lead else { return Plan::Whole };
+        let starts = merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect());
+        let count: usize = starts.iter().map(|s| s.len()).sum();
+        if count < bytes.len() / 16 {
+            Plan::Starts(starts)
+        } else {
+            Plan::Whole
         }
-        let covered: usize = merged.iter().map(|w| w.len()).sum();
-        Ok((covered < bytes.len() / 2).then_some(merged))
     }
 
-    fn run_rule(
-        &self,
-        index: usize,
-        bytes: &[u8],
-        windows: Option<&[Range<usize>]>,
-        found: &mut Vec<Found>,
-    ) -> Result<()> {
-        let Some(regex) = &self.rules.rules[index].regex else {
+    fn run_rule(&self, index: usize, bytes: &[u8], plan: &Plan, found: &mut Vec<Found>) -> Result<()> {
+        let Some(pattern) = &self.rules.rules[index].regex else {
             return Ok(());
         };
-        let regex = regex.get()?;
-        let Some(windows) = windows else {
-            for caps in regex.captures_iter(bytes) {
-                if found.len() >= MAX_MATCHES {
-                    break;
+        let groups = |caps: &regex::bytes::Captures| -> Vec<Option<Range<usize>>> {
+            caps.iter().map(|m| m.map(|m| m.range())).collect()
+        };
+        match plan {
+            Plan::Whole => {
+                for caps in pattern.get()?.captures_iter(bytes) {
+                    if found.len() >= MAX_MATCHES {
+                        break;
+                    }
+                    self.consider(index, &groups(&caps), bytes, found);
                 }
-                self.consider(index, &caps, bytes, found);
             }
-            return Ok(());
-        };
-        // Searched window by window, the matches are those of a whole-text search: every match
-        // lies inside one window (`reach.rs`), and a search resumes where the last match ended.
-        // One byte past a window is kept so that `\b` and `$` see what follows it.
-        let mut resume = 0;
-        for window in windows {
-            let haystack = &bytes[..(window.end + 1).min(bytes.len())];
-            let mut at = window.start.max(resume);
-            while at < window.end && found.len() < MAX_MATCHES {
-                let Some(caps) = regex.captures_at(haystack, at) else { break };
-                let whole = caps.get(0).expect("group 0 always matches");
-                if whole.start() >= window.end {
-                    break;
+            // Searched window by window, the matches are those of a whole-text search: every
+            // match lies inside one window (`reach.rs`), and a search resumes where the last
+            // match ended. One byte past a window is kept so `\b` and `$` see what follows it.
+            Plan::Windows(windows) => {
+                let regex = pattern.get()?;
+                let mut resume = 0;
+                for window in windows {
+                    let haystack = &bytes[..(window.end + 1).min(bytes.len())];
+                    let mut at = window.start.max(resume);
+                    while at < window.end && found.len() < MAX_MATCHES {
+                        let Some(caps) = regex.captures_at(haystack, at) else { break };
+                        let whole = caps.get(0).expect("group 0 always matches");
+                        if whole.start() >= window.end {
+                            break;
+                        }
+                        self.consider(index, &groups(&caps), bytes, found);
+                        resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
+                        at = resume;
+                    }
                 }
-                self.consider(index, &caps, bytes, found);
-                resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
-                at = resume;
+            }
+            // Every match starts at one of these positions (`reach.rs`): trying each, in order,
+            // anchored, and resuming after a match finds what a whole-text search finds.
+            Plan::Starts(starts) => {
+                let regex = pattern.anchored()?;
+                let mut caps = regex.create_captures();
+                let mut resume = 0;
+                for range in starts {
+                    let mut at = range.start.max(resume);
+                    while at < range.end && found.len() < MAX_MATCHES {
+                        let input = Input::new(bytes).range(at..).anchored(Anchored::Yes);
+                        regex.search_captures(&input, &mut caps);
+                        let Some(whole) = caps.get_match() else {
+                            at += 1;
+                            continue;
+                        };
+                        let groups: Vec<Option<Range<usize>>> =
+                            (0..caps.group_len()).map(|g| caps.get_group(g).map(|s| s.range())).collect();
+                        self.consider(index, &groups, bytes, found);
+                        resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
+                        at = resume;
+                    }
+                }
             }
         }
         Ok(())
@@ -380,34 +480,35 @@ impl Matcher {
 
     /// One regex match: its secret, entropy and allow markers decide whether it is a candidate
     /// (allowlists, which may depend on the place, are for `judge`).
-    fn consider(&self, index: usize, caps: &regex::bytes::Captures, bytes: &[u8], found: &mut Vec<Found>) {
+    fn consider(&self, index: usize, groups: &[Option<Range<usize>>], bytes: &[u8], found: &mut Vec<Found>) {
         let rule = &self.rules.rules[index];
-        let whole = caps.get(0).expect("group 0 always matches");
+        let whole = groups[0].clone().expect("group 0 always matches");
         let secret = match rule.secret_group {
-            0 => caps.iter().skip(1).flatten().find(|m| !m.is_empty()).unwrap_or(whole),
-            n => match caps.get(n) {
-                Some(m) => m,
+            0 => groups[1..].iter().flatten().find(|g| !g.is_empty()).cloned().unwrap_or(whole.clone()),
+            n => match groups.get(n).cloned().flatten() {
+                Some(group) => group,
                 None => return,
             },
         };
-        if secret.is_empty() || rule.entropy.is_some_and(|floor| entropy(secret.as_bytes()) <= floor) {
+        let value = &bytes[secret.clone()];
+        if value.is_empty() || rule.entropy.is_some_and(|floor| entropy(value) <= floor) {
             return;
         }
-        let line = line_around(bytes, secret.start());
+        let line = line_around(bytes, secret.start);
         if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
             return;
         }
         let public = rule
             .public_group
-            .and_then(|n| caps.get(n))
-            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned());
+            .and_then(|n| groups.get(n).cloned().flatten())
+            .map(|g| String::from_utf8_lossy(&bytes[g]).into_owned());
         found.push(Found {
             rule: index,
-            start: secret.start(),
-            end: secret.end(),
-            secret: Secret::with_public_prefix(secret.as_bytes(), public_prefix(rule, secret.as_bytes())),
+            start: secret.start,
+            end: secret.end,
+            secret: Secret::with_public_prefix(value, public_prefix(rule, value)),
             public,
-            whole: whole.as_bytes().to_vec(),
+            whole: bytes[whole].to_vec(),
             line_text: line.to_vec(),
             line: 0,
             column: 0,
@@ -477,6 +578,10 @@ pub fn count_allow_markers(bytes: &[u8]) -> usize {
         return 0;
     }
     bytes.split(|&b| b == b'\n').filter(|line| ALLOW_MARKERS.iter().any(|m| contains(line, m))).count()
+}
+
+fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 pub fn is_binary(bytes: &[u8]) -> bool {

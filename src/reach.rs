@@ -18,20 +18,47 @@ pub struct Reach {
     pub bytes: Option<usize>,
     /// The most line breaks a match can contain.
     pub lines: Option<usize>,
+    /// How far from its start a match holds a whole keyword occurrence, at most: a match then
+    /// starts at most this far before the end of one, however far it runs on.
+    pub lead: Option<usize>,
 }
 
 /// The reach of a rule with this regex and these (lower-case) keywords, or `None` when its
 /// matches cannot be confined to windows around the keywords.
 pub fn of(regex: &str, keywords: &[String]) -> Option<Reach> {
+    analyse(regex, keywords).ok()
+}
+
+/// What `keyrot rules --reach` says of a rule: where its regex runs, and why.
+pub fn explain(regex: &str, keywords: &[String]) -> String {
+    match analyse(regex, keywords) {
+        Ok(Reach { bytes: Some(bytes), .. }) => format!("near keywords (matches of at most {bytes} bytes)"),
+        Ok(Reach { lines: Some(lines), .. }) => {
+            format!("near keywords (matches span at most {} lines)", lines + 1)
+        }
+        Ok(Reach { lead: Some(lead), .. }) => {
+            format!("from keywords (matches start at most {lead} bytes before a keyword's end)")
+        }
+        Ok(_) => unreachable!("a reach has a bound"),
+        Err(why) => format!("whole text ({why})"),
+    }
+}
+
+fn analyse(regex: &str, keywords: &[String]) -> Result<Reach, &'static str> {
     if keywords.is_empty() {
-        return None;
+        return Err("no keywords");
     }
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(regex).ok()?;
+    let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
+    let hir = parser.parse(regex).map_err(|_| "pattern not analysed")?;
     if !requires(&hir, keywords) {
-        return None;
+        return Err("a match need not contain a keyword: the keyword is context");
     }
-    let reach = Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(&hir) };
-    (reach.bytes.is_some() || reach.lines.is_some()).then_some(reach)
+    let reach =
+        Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(&hir), lead: lead(&hir, keywords) };
+    if reach.bytes.is_none() && reach.lines.is_none() && reach.lead.is_none() {
+        return Err("a match can span any number of lines, and start far from its keyword");
+    }
+    Ok(reach)
 }
 
 impl Reach {
@@ -89,6 +116,33 @@ fn requires(hir: &Hir, keywords: &[String]) -> bool {
                     .any(|run| run.iter().all(|s| holds_keyword(s, keywords)))
         }),
         HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => false,
+    }
+}
+
+/// The longest the part of a match up to the end of its first keyword can be: in a sequence,
+/// the items up to one that holds a keyword (alone, or as a run of few strings with the items
+/// before it), when all of them have a maximum length.
+fn lead(hir: &Hir, keywords: &[String]) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Capture(capture) => lead(&capture.sub, keywords),
+        HirKind::Alternation(branches) => {
+            branches.iter().try_fold(0usize, |most, branch| Some(most.max(lead(branch, keywords)?)))
+        }
+        HirKind::Concat(items) => {
+            let holds = |j: usize| {
+                requires(&items[j], keywords)
+                    || (0..=j).any(|i| {
+                        strings_of(&items[i..=j])
+                            .is_some_and(|run| run.iter().all(|s| holds_keyword(s, keywords)))
+                    })
+            };
+            let end = (0..items.len()).find(|&j| holds(j))?;
+            items[..=end]
+                .iter()
+                .try_fold(0usize, |sum, item| sum.checked_add(item.properties().maximum_len()?))
+        }
+        _ if requires(hir, keywords) => hir.properties().maximum_len(),
+        _ => None,
     }
 }
 
@@ -203,11 +257,20 @@ mod tests {
     fn a_keyword_in_every_match_with_a_bounded_extent_qualifies() {
         assert_eq!(
             reach(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"]),
-            Some(Reach { bytes: Some(40), lines: Some(0) })
+            Some(Reach { bytes: Some(40), lines: Some(0), lead: Some(40) })
         );
         let generic = r#"(?i)[a-z]{0,4}(?:password|token)[ \t]*=[ \t]*"?([A-Za-z0-9]{10,20})"?(?:\s|$)"#;
-        assert_eq!(reach(generic, &["password", "token"]), Some(Reach { bytes: None, lines: Some(1) }));
-        assert!(reach(r"(?i)lob[_-]key\s*=\s*(\w+)", &["lob"]).is_none(), "\\s* crosses any number of lines");
+        assert_eq!(
+            reach(generic, &["password", "token"]),
+            Some(Reach { bytes: None, lines: Some(1), lead: Some(12) })
+        );
+        let lob = reach(r"(?:^|[^a-z])(?i)lob[_-]key\s*=\s*(\w+)", &["lob"]).unwrap();
+        assert_eq!(
+            (lob.bytes, lob.lines, lob.lead),
+            (None, None, Some(4)),
+            "\\s* crosses lines; the start is near"
+        );
+        assert!(reach(r"(?i)\w+lob[_-]key\s*=\s*(\w+)", &["lob"]).is_none(), "unbounded both ways");
         assert!(reach(r"(?i)LOB[_-]key=(\w{8})", &["lob"]).is_some(), "(?i) letters form the keyword");
     }
 
@@ -227,11 +290,11 @@ mod tests {
     fn windows_cover_every_match_around_a_keyword() {
         let text = b"one\ntwo token=abc\nthree\nfour";
         let at = 8..13; // "token"
-        let lines = Reach { bytes: None, lines: Some(1) };
+        let lines = Reach { bytes: None, lines: Some(1), lead: None };
         assert_eq!(&text[lines.window(text, at.clone())], b"one\ntwo token=abc\nthree\n");
-        let bytes = Reach { bytes: Some(7), lines: None };
+        let bytes = Reach { bytes: Some(7), lines: None, lead: None };
         assert_eq!(lines_of(text, bytes.window(text, at.clone())), "o token=a");
-        let both = Reach { bytes: Some(11), lines: Some(0) };
+        let both = Reach { bytes: Some(11), lines: Some(0), lead: None };
         assert_eq!(lines_of(text, both.window(text, at)), "two token=abc\n", "the tighter of the two bounds");
         let empty_line_above = b"\nabc token";
         assert_eq!(&empty_line_above[lines.window(empty_line_above, 4..9)], b"\nabc token");

@@ -6,6 +6,7 @@
 use crate::config::{Config, RawAllowlist, RawRule};
 use crate::error::{one_line, Error, Result};
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::{meta, util::syntax, MatchKind};
 use std::sync::{Arc, OnceLock};
 
 /// What a report needs to know about the rule behind a finding.
@@ -30,11 +31,18 @@ pub struct Pattern {
     rule: String,
     source: String,
     compiled: OnceLock<Result<Regex, String>>,
+    /// The same pattern for searches anchored at a given position (see `anchored`).
+    anchored: OnceLock<Result<meta::Regex, String>>,
 }
 
 impl Pattern {
     fn new(rule: &str, source: &str) -> Self {
-        Pattern { rule: rule.to_string(), source: source.to_string(), compiled: OnceLock::new() }
+        Pattern {
+            rule: rule.to_string(),
+            source: source.to_string(),
+            compiled: OnceLock::new(),
+            anchored: OnceLock::new(),
+        }
     }
 
     /// The pattern as written.
@@ -52,10 +60,30 @@ impl Pattern {
                 .build()
                 .map_err(|e| one_line(&e.to_string()))
         });
-        compiled.as_ref().map_err(|message| Error::Rule {
-            rule: self.rule.clone(),
-            message: format!("bad regex {:?}: {message}", self.source),
-        })
+        compiled.as_ref().map_err(|message| self.error(message))
+    }
+
+    /// The pattern built with the same syntax and match semantics as `get` (ASCII, bytes,
+    /// leftmost-first), on the engine that can search anchored at a position while look-around
+    /// still sees the text before and after: for rules whose matches start near a keyword.
+    pub fn anchored(&self) -> Result<&meta::Regex> {
+        let compiled = self.anchored.get_or_init(|| {
+            meta::Regex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(
+                    meta::Regex::config()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(64 << 20)),
+                )
+                .build(&self.source)
+                .map_err(|e| one_line(&e.to_string()))
+        });
+        compiled.as_ref().map_err(|message| self.error(message))
+    }
+
+    fn error(&self, message: &str) -> Error {
+        Error::Rule { rule: self.rule.clone(), message: format!("bad regex {:?}: {message}", self.source) }
     }
 }
 

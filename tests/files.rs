@@ -108,6 +108,20 @@ fn rules_lists_the_built_in_rules() {
 }
 
 #[test]
+fn rules_reach_says_where_each_regex_runs() {
+    let dir = plain_dir();
+    let run = keyrot_in(dir.path(), &["rules", "--reach"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let after = |id: &str| {
+        let at = run.stdout.find(&format!("{id} ")).unwrap_or_else(|| panic!("{id} listed"));
+        run.stdout[at..].lines().nth(1).unwrap().to_string()
+    };
+    assert!(after("generic-credential").contains("near keywords (matches span at most 2 lines)"));
+    assert!(after("github-classic-token").contains("near keywords (matches of at most"));
+    assert!(after("fal-api-key").contains("whole text (a match need not contain a keyword"));
+}
+
+#[test]
 fn encoded_secrets_are_decoded_and_reported_where_they_are_encoded() {
     let dir = plain_dir();
     // base64 of GITHUB, in a Kubernetes Secret.
