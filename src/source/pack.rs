@@ -17,7 +17,7 @@ use super::Content;
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -101,9 +101,8 @@ impl Layout {
 
         let file = File::open(&path).ok()?;
         let pack_len = file.metadata().ok()?.len();
-        let mut reader = BufReader::with_capacity(1 << 16, file);
-        let mut head = [0u8; 12];
-        reader.read_exact(&mut head).ok()?;
+        let mut pack = Headers { file: &file, len: pack_len, start: 0, map: None };
+        let head = pack.get(0, 12)?;
         let count = u32::from_be_bytes(head[8..12].try_into().ok()?) as usize;
         if &head[..4] != b"PACK" || !matches!(head[7], 2 | 3) || head[4..7] != [0; 3] || count != ids.len() {
             return None;
@@ -117,7 +116,7 @@ impl Layout {
             if offset < position || end <= offset {
                 return None;
             }
-            reader.seek_relative((offset - position) as i64).ok()?;
+            let mut reader = pack.get(offset, end.min(offset + MAX_HEADER))?;
             let (mut kind, size, header) = read_header(&mut reader)?;
             let mut base = NO_BASE;
             let mut header_len = header;
@@ -408,6 +407,43 @@ impl Pack {
         if let Some(slot) = self.entries[n as usize].slot {
             each(slot, Content::TooLarge(size));
         }
+    }
+}
+
+/// The longest an object's header can be: type and size, then a base's offset or id.
+const MAX_HEADER: u64 = 64;
+/// How much of a pack is mapped at once while its headers are read.
+const HEADER_WINDOW: u64 = 4 << 20;
+
+/// A pack's bytes through a window mapped over it and moved forward as headers are read in
+/// offset order: a check of a large pack touches only the pages its headers are on, without
+/// copying the file or holding all of it mapped at once.
+struct Headers<'f> {
+    file: &'f File,
+    len: u64,
+    /// Where the mapped window starts (a multiple of 64 KiB, as mapping offsets must be).
+    start: u64,
+    map: Option<memmap2::Mmap>,
+}
+
+impl Headers<'_> {
+    /// Bytes `from..to` of the pack (`to - from` at most `MAX_HEADER`).
+    fn get(&mut self, from: u64, to: u64) -> Option<&[u8]> {
+        if to > self.len || from > to {
+            return None;
+        }
+        let mapped_to = self.start + self.map.as_ref().map_or(0, |m| m.len() as u64);
+        if self.map.is_none() || from < self.start || to > mapped_to {
+            let start = from & !0xffff;
+            let len = HEADER_WINDOW.min(self.len - start);
+            // SAFETY: git never rewrites a pack in place (it writes a new one and renames it);
+            // were one truncated under us, reading it would fault, not return wrong bytes.
+            let map = unsafe { memmap2::MmapOptions::new().offset(start).len(len as usize).map(self.file) };
+            self.map = Some(map.ok()?);
+            self.start = start;
+        }
+        let map = self.map.as_ref()?;
+        map.get((from - self.start) as usize..(to - self.start) as usize)
     }
 }
 
