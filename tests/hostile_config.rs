@@ -6,33 +6,13 @@
 mod common;
 use common::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-/// Runs keyrot in `dir`, killing it if it has not finished within ten seconds (a hang fails the
-/// test instead of blocking the suite).
+/// Runs keyrot in `dir`, failing the test if it has not finished within ten seconds (a FIFO
+/// read would block it for good).
 fn keyrot_bounded(dir: &Path, args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyrot"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("KEYROT_CONFIG")
-        .env_remove("GIT_DIR")
-        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("keyrot runs");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().expect("wait for keyrot").is_none() {
-        if Instant::now() > deadline {
-            child.kill().expect("kill keyrot");
-            panic!("keyrot {args:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Run::from(child.wait_with_output().expect("keyrot output"))
+    keyrot_within(dir, args, Duration::from_secs(10))
 }
 
 fn assert_one_line_error(run: &Run, naming: &str) {

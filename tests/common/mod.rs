@@ -112,17 +112,22 @@ pub fn git_output(dir: &Path, args: &[&str], date: &str) -> Output {
         .expect("git runs")
 }
 
-pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_keyrot"))
+/// The keyrot under test, run in `dir` with the tests' environment.
+fn keyrot_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyrot"));
+    command
         .args(args)
         .current_dir(dir)
         .env_remove("KEYROT_CONFIG")
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
         .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("keyrot runs");
+        .env("NO_COLOR", "1");
+    command
+}
+
+pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
+    let output = keyrot_command(dir, args).output().expect("keyrot runs");
     Run::from(output)
 }
 
@@ -155,14 +160,7 @@ pub fn fixture(path: &str) -> PathBuf {
 
 /// Runs keyrot like `keyrot_in`, but kills it and fails the test if it runs past `limit`.
 pub fn keyrot_within(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyrot"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("KEYROT_CONFIG")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE")
-        .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
-        .env("NO_COLOR", "1")
+    let mut child = keyrot_command(dir, args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
