@@ -7,9 +7,10 @@
 //! pushed when any file at a remote-tracking branch's tip does, whatever its path. `scan
 //! --history` gives the complete picture.
 
-use crate::findings::{CommitInfo, Finding};
+use crate::findings::Finding;
 use crate::matcher::{contains, Evidence};
 use crate::rotation::{Exposure, Facts};
+use crate::source::CommitInfo;
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

@@ -9,7 +9,7 @@
 use crate::matcher::{Evidence, Match};
 use crate::rules::RuleMeta;
 use crate::secret::Fingerprint;
-use crate::source::Seen;
+use crate::source::{CommitInfo, Seen};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,35 +17,6 @@ use std::sync::Arc;
 pub const MAX_LOCATIONS: usize = 200;
 /// Distinct findings kept per scan; past this new ones are only counted (`FindingSet::dropped`).
 pub const MAX_FINDINGS: usize = 10_000;
-
-/// The commit a location was seen in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitInfo {
-    pub id: String,
-    pub author: String,
-    pub email: String,
-    /// Author time, seconds since the epoch, and the author's UTC offset in minutes.
-    pub time: i64,
-    pub offset_minutes: i32,
-    pub summary: String,
-    /// Position in the walk, parents before children: the smallest is where a secret entered.
-    pub order: usize,
-}
-
-impl CommitInfo {
-    pub fn of(commit: &git2::Commit, order: usize) -> CommitInfo {
-        let author = commit.author();
-        CommitInfo {
-            id: commit.id().to_string(),
-            author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-            email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
-            time: author.when().seconds(),
-            offset_minutes: author.when().offset_minutes(),
-            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
-            order,
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {

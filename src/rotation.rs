@@ -7,7 +7,8 @@
 //! | in commits no remote has        | local    | rewrite the local commits; rotate if unsure     |
 //! | in a commit a remote has        | pushed   | rotate now, at the provider's page              |
 
-use crate::findings::{CommitInfo, Finding};
+use crate::findings::Finding;
+use crate::source::CommitInfo;
 use std::cmp::Reverse;
 use std::sync::Arc;
 

@@ -6,8 +6,9 @@
 
 use super::stream::{self, Part};
 use super::{public_id, shown_secret, Report, Reveal};
-use crate::findings::{CommitInfo, Finding, Location};
+use crate::findings::{Finding, Location};
 use crate::rotation::{days_exposed, Exposure, Facts};
+use crate::source::CommitInfo;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 

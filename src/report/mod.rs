@@ -8,10 +8,11 @@ pub mod json;
 pub mod sarif;
 mod stream;
 
-use crate::findings::{CommitInfo, Finding};
+use crate::findings::Finding;
 use crate::matcher::Evidence;
 use crate::rotation::Facts;
 use crate::rules::RuleMeta;
+use crate::source::CommitInfo;
 use std::sync::Arc;
 
 /// What was scanned, which decides the wording and the advice.

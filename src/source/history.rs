@@ -10,9 +10,10 @@
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
 
+use super::CommitInfo;
 use super::{commits, messages, pack, read_blob, send, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
-use crate::findings::{CommitInfo, MAX_LOCATIONS};
+use crate::findings::MAX_LOCATIONS;
 use crate::progress::Progress;
 use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::HashMap;

@@ -7,8 +7,8 @@
 //! walked (`--range`), or the tags being pushed.
 
 use super::history::Walk;
+use super::CommitInfo;
 use super::{Seen, Sink};
-use crate::findings::CommitInfo;
 use git2::{ObjectType, Oid, Repository};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;

@@ -13,10 +13,38 @@ pub mod staged;
 pub use messages::COMMIT_MESSAGE;
 
 use crate::error::Error;
-use crate::findings::CommitInfo;
 use git2::{Odb, Oid};
 use std::path::Path;
 use std::sync::Arc;
+
+/// The commit a location was seen in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub email: String,
+    /// Author time, seconds since the epoch, and the author's UTC offset in minutes.
+    pub time: i64,
+    pub offset_minutes: i32,
+    pub summary: String,
+    /// Position in the walk, parents before children: the smallest is where a secret entered.
+    pub order: usize,
+}
+
+impl CommitInfo {
+    pub fn of(commit: &git2::Commit, order: usize) -> CommitInfo {
+        let author = commit.author();
+        CommitInfo {
+            id: commit.id().to_string(),
+            author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            time: author.when().seconds(),
+            offset_minutes: author.when().offset_minutes(),
+            summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+            order,
+        }
+    }
+}
 
 /// One place a blob was found: a path, and the commit that introduced it there (if any).
 #[derive(Clone, Debug)]
