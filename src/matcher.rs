@@ -644,3 +644,230 @@ fn locate(bytes: &[u8], found: &mut [Found]) {
         f.column = f.start - line_start + 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    /// One case: rules (TOML), content, where it was found → (rule id, secret, line, column).
+    struct Case {
+        name: &'static str,
+        rules: &'static str,
+        content: &'static str,
+        path: &'static str,
+        commit: Option<&'static str>,
+        expected: &'static [(&'static str, &'static str, usize, usize)],
+    }
+
+    const TOKEN: &str = r#"
+[[rules]]
+id = "demo-token"
+regex = '''\b(dmo_[a-z0-9]{12})\b'''
+keywords = ["dmo_"]
+"#;
+
+    const GENERIC: &str = r#"
+[[rules]]
+id = "demo-token"
+regex = '''\b(dmo_[a-z0-9]{12})\b'''
+keywords = ["dmo_"]
+
+[[rules]]
+id = "generic-assignment"
+regex = '''(?i)secret[ \t]*=[ \t]*"?([a-z0-9_]{12,40})"?'''
+keywords = ["secret"]
+"#;
+
+    const CASES: &[Case] = &[
+        Case {
+            name: "windows at the start and the end of a blob",
+            rules: TOKEN,
+            content: "dmo_abcdef123456 then filler text\nmore filler\nlast dmo_zyxwvu987654",
+            path: "a.txt",
+            commit: None,
+            expected: &[("demo-token", "dmo_abcdef123456", 1, 1), ("demo-token", "dmo_zyxwvu987654", 3, 6)],
+        },
+        Case {
+            name: "CRLF line endings",
+            rules: GENERIC,
+            content: "a = 1\r\nsecret = \"s3cr3tvalue_abc\"\r\nb = 2\r\n",
+            path: "a.env",
+            commit: None,
+            expected: &[("generic-assignment", "s3cr3tvalue_abc", 2, 11)],
+        },
+        Case {
+            name: "a multi-line rule",
+            rules: r#"
+[[rules]]
+id = "pem-block"
+regex = '''-----BEGIN DEMO KEY-----\n([A-Za-z0-9+/=\n]{16,200})\n-----END DEMO KEY-----'''
+keywords = ["begin demo key"]
+"#,
+            content:
+                "x\n-----BEGIN DEMO KEY-----\nQUJDREVGR0hJSktMTU5PUA==\nUVJTVA==\n-----END DEMO KEY-----\n",
+            path: "k.pem",
+            commit: None,
+            expected: &[("pem-block", "QUJDREVGR0hJSktMTU5PUA==\nUVJTVA==", 3, 1)],
+        },
+        Case {
+            name: "an allowlist with condition AND needs both its path and its regex",
+            rules: r#"
+[[rules]]
+id = "demo-token"
+regex = '''\b(dmo_[a-z0-9]{12})\b'''
+keywords = ["dmo_"]
+  [[rules.allowlists]]
+  condition = "AND"
+  paths = ['''^fixtures/''']
+  regexes = ['''^dmo_test''']
+"#,
+            content: "dmo_test00000001 dmo_live00000001",
+            path: "fixtures/a.txt",
+            commit: None,
+            expected: &[("demo-token", "dmo_live00000001", 1, 18)],
+        },
+        Case {
+            name: "a global allowlist limited by targetRules leaves other rules alone",
+            rules: r#"
+[[rules]]
+id = "demo-token"
+regex = '''\b(dmo_[a-z0-9]{12})\b'''
+keywords = ["dmo_"]
+
+[[rules]]
+id = "other-token"
+regex = '''\b(oth_[a-z0-9]{12})\b'''
+keywords = ["oth_"]
+
+[[allowlists]]
+targetRules = ["demo-token"]
+paths = ['''\.md$''']
+"#,
+            content: "dmo_abcdef123456 oth_abcdef123456",
+            path: "README.md",
+            commit: None,
+            expected: &[("other-token", "oth_abcdef123456", 1, 18)],
+        },
+        Case {
+            name: "regexTarget match sees the whole match",
+            rules: r#"
+[[rules]]
+id = "demo-token"
+regex = '''key=(dmo_[a-z0-9]{12})'''
+keywords = ["dmo_"]
+  [[rules.allowlists]]
+  regexTarget = "match"
+  regexes = ['''^key=dmo_0''']
+"#,
+            content: "key=dmo_000000000000 key=dmo_abcdef123456",
+            path: "a.txt",
+            commit: None,
+            expected: &[("demo-token", "dmo_abcdef123456", 1, 26)],
+        },
+        Case {
+            name: "regexTarget line sees the line",
+            rules: r#"
+[[rules]]
+id = "demo-token"
+regex = '''(dmo_[a-z0-9]{12})'''
+keywords = ["dmo_"]
+  [[rules.allowlists]]
+  regexTarget = "line"
+  regexes = ['''example''']
+"#,
+            content: "dmo_abcdef123456 # example\ndmo_zyxwvu987654\n",
+            path: "a.txt",
+            commit: None,
+            expected: &[("demo-token", "dmo_zyxwvu987654", 2, 1)],
+        },
+        Case {
+            name: "a commit allowlist applies only in that commit",
+            rules: r#"
+[[rules]]
+id = "demo-token"
+regex = '''(dmo_[a-z0-9]{12})'''
+keywords = ["dmo_"]
+  [[rules.allowlists]]
+  commits = ["abc123"]
+"#,
+            content: "dmo_abcdef123456",
+            path: "a.txt",
+            commit: Some("abc123def"),
+            expected: &[],
+        },
+        Case {
+            name: "stopwords",
+            rules: r#"
+[[rules]]
+id = "generic-assignment"
+regex = '''(?i)secret[ \t]*=[ \t]*"?([a-z0-9_]{12,40})"?'''
+keywords = ["secret"]
+  [[rules.allowlists]]
+  stopwords = ["placeholder"]
+"#,
+            content: "secret = \"my_placeholder_value\"\nsecret = \"k2j4h5g6f7d8s9a0\"",
+            path: "a.env",
+            commit: None,
+            expected: &[("generic-assignment", "k2j4h5g6f7d8s9a0", 2, 11)],
+        },
+        Case {
+            name: "a specific rule wins over an overlapping generic one",
+            rules: GENERIC,
+            content: "secret = dmo_abcdef123456",
+            path: "a.env",
+            commit: None,
+            expected: &[("demo-token", "dmo_abcdef123456", 1, 10)],
+        },
+        Case {
+            name: "a rule's path condition",
+            rules: r#"
+[[rules]]
+id = "demo-token"
+regex = '''(dmo_[a-z0-9]{12})'''
+keywords = ["dmo_"]
+path = '''\.cfg$'''
+"#,
+            content: "dmo_abcdef123456",
+            path: "a.txt",
+            commit: None,
+            expected: &[],
+        },
+        Case {
+            name: "a decoded value is reported where it is encoded",
+            rules: TOKEN,
+            // base64 of "deploy:dmo_abcdef123456"
+            content: "Authorization: Basic ZGVwbG95OmRtb19hYmNkZWYxMjM0NTY=\n",
+            path: "a.sh",
+            commit: None,
+            expected: &[("demo-token", "dmo_abcdef123456", 1, 22)],
+        },
+    ];
+
+    #[test]
+    fn the_matcher_table() {
+        for case in CASES {
+            let raw = config::parse(case.rules, "t.toml").unwrap();
+            let config =
+                config::Config { rules: raw.rules, allowlists: raw.allowlists, ..Default::default() };
+            for workload in [Workload::Small, Workload::Large] {
+                let matcher = Matcher::new(Rules::build(&config).unwrap(), workload);
+                let got: Vec<(String, String, usize, usize)> = matcher
+                    .scan(case.path, case.commit, case.content.as_bytes())
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| {
+                        let secret = match &m.evidence {
+                            Evidence::Secret { secret, .. } => secret.expose(),
+                            Evidence::File => String::new(),
+                        };
+                        (matcher.rules.rules[m.rule].meta.id.clone(), secret, m.line, m.column)
+                    })
+                    .collect();
+                let expected: Vec<(String, String, usize, usize)> =
+                    case.expected.iter().map(|&(r, s, l, c)| (r.into(), s.into(), l, c)).collect();
+                assert_eq!(got, expected, "{} ({workload:?})", case.name);
+            }
+        }
+    }
+}
