@@ -1,6 +1,7 @@
 //! The command line: every subcommand, flag and default, and nothing else. `main.rs` turns these
 //! into work; clap prints help and usage errors (exit 2).
 
+use crate::rules::Confidence;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -24,6 +25,11 @@ pub struct Cli {
     /// Rules file to use (default: .keyrot.toml or .gitleaks.toml at the repository root, then the built-in rules)
     #[arg(long, short = 'c', global = true, value_name = "FILE", env = "KEYROT_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Use only rules at least this sure of their matches: high (a provider's prefixed format),
+    /// medium (a key known by a provider's name nearby), low (a generic assignment)
+    #[arg(long, global = true, value_enum, default_value_t = Confidence::Low, value_name = "LEVEL")]
+    pub confidence: Confidence,
 
     /// When to color human output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]

@@ -64,6 +64,11 @@ pub struct RawRule {
     pub provider: Option<String>,
     /// Capture group naming the key's public identifier (a FAL key id, an AWS access key id).
     pub public_group: Option<usize>,
+    /// A keyword must occur within this many bytes of a match (before, inside or after it): for
+    /// keys with no prefix, recognised by the provider's name nearby.
+    pub near: Option<usize>,
+    /// How sure a match of this rule is to be a secret: high, medium or low.
+    pub confidence: Option<String>,
     /// For a rule restricted by `path`: the path its examples are checked at.
     pub example_path: Option<String>,
     pub rotate: Option<RawRotate>,

@@ -217,6 +217,7 @@ mod tests {
             provider: None,
             tags: Vec::new(),
             rotate: None,
+            confidence: crate::rules::Confidence::High,
         });
         let seen = Seen { path: "dump.txt".into(), commit: None, blob: None };
         let mut set = FindingSet::default();

@@ -104,10 +104,11 @@ fn load_matcher(cli: &Cli, root: &Path, workload: Workload) -> Result<Matcher> {
     for field in &config.unsupported {
         eprintln!("keyrot: warning: unsupported and ignored: {field}");
     }
-    let rules = rules::Rules::build(&config)?;
+    let mut rules = rules::Rules::build(&config)?;
     if config.origins.len() > usize::from(config.includes_builtin) {
         rules.validate()?;
     }
+    rules.rules.retain(|rule| rule.meta.confidence >= cli.confidence);
     Ok(Matcher::new(rules, workload))
 }
 
@@ -442,7 +443,10 @@ fn list_rules(cli: &Cli, show_reach: bool) -> Result<u8> {
             report::escape(&meta.description)
         ));
         if let (true, Some(regex)) = (show_reach, &rule.regex) {
-            text.push_str(&format!("\n    regex runs {}", reach::explain(regex.source(), &rule.keywords)));
+            text.push_str(&format!(
+                "\n    regex runs {}",
+                reach::explain(regex.source(), &rule.keywords, rule.near)
+            ));
         }
         text.push('\n');
     }

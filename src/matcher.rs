@@ -392,7 +392,8 @@ impl Matcher {
         if rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
             return Plan::Whole;
         }
-        let Some(reach) = reach[index].get_or_init(|| reach::of(regex.source(), &rule.keywords)) else {
+        let Some(reach) = reach[index].get_or_init(|| reach::of(regex.source(), &rule.keywords, rule.near))
+        else {
             return Plan::Whole;
         };
         let spans = self.rule_keywords[index].iter().flat_map(|&k| {
@@ -493,6 +494,12 @@ impl Matcher {
         let value = &bytes[secret.clone()];
         if value.is_empty() || rule.entropy.is_some_and(|floor| entropy(value) <= floor) {
             return;
+        }
+        if let Some(near) = rule.near {
+            let around = &bytes[whole.start.saturating_sub(near)..(whole.end + near).min(bytes.len())];
+            if !rule.keywords.iter().any(|k| contains_ignoring_case(around, k.as_bytes())) {
+                return;
+            }
         }
         let line = line_around(bytes, secret.start);
         if ALLOW_MARKERS.iter().any(|marker| contains(line, marker)) {
@@ -679,6 +686,14 @@ regex = '''(?i)secret[ \t]*=[ \t]*"?([a-z0-9_]{12,40})"?'''
 keywords = ["secret"]
 "#;
 
+    const NEAR: &str = r#"
+[[rules]]
+id = "clock-key"
+regex = '''\b([a-f0-9]{32})\b'''
+keywords = ["clockify"]
+near = 20
+"#;
+
     const CASES: &[Case] = &[
         Case {
             name: "windows at the start and the end of a blob",
@@ -841,6 +856,40 @@ path = '''\.cfg$'''
             path: "a.sh",
             commit: None,
             expected: &[("demo-token", "dmo_abcdef123456", 1, 22)],
+        },
+        Case {
+            name: "a context keyword before a match, within near bytes",
+            rules: NEAR,
+            content: "CLOCKIFY_KEY = \"5f1c0e9a7b3d2486c0ffee1234abcd99\"",
+            path: "a.env",
+            commit: None,
+            expected: &[("clock-key", "5f1c0e9a7b3d2486c0ffee1234abcd99", 1, 17)],
+        },
+        Case {
+            name: "a context keyword after a match, within near bytes",
+            rules: NEAR,
+            content: "key: 5f1c0e9a7b3d2486c0ffee1234abcd99  # clockify",
+            path: "a.yml",
+            commit: None,
+            expected: &[("clock-key", "5f1c0e9a7b3d2486c0ffee1234abcd99", 1, 6)],
+        },
+        Case {
+            name: "a context keyword farther than near bytes, and a hex value far from any",
+            rules: NEAR,
+            content: concat!(
+                "# clockify settings\n# -----------------------------------\nsha = 5f1c0e9a7b3d2486c0ffee1234abcd99\n",
+                "................................................................................................\n",
+                "................................................................................................\n",
+                "................................................................................................\n",
+                "clockify = 77c4e1b09d2f3a6588ab1c0d2e3f4a5b\n",
+                "................................................................................................\n",
+                "................................................................................................\n",
+                "................................................................................................\n",
+                "digest = 0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a\n",
+            ),
+            path: "a.txt",
+            commit: None,
+            expected: &[("clock-key", "77c4e1b09d2f3a6588ab1c0d2e3f4a5b", 7, 12)],
         },
     ];
 

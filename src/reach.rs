@@ -23,15 +23,22 @@ pub struct Reach {
     pub lead: Option<usize>,
 }
 
-/// The reach of a rule with this regex and these (lower-case) keywords, or `None` when its
-/// matches cannot be confined to windows around the keywords.
-pub fn of(regex: &str, keywords: &[String]) -> Option<Reach> {
-    analyse(regex, keywords).ok()
+/// The reach of a rule with this regex and these (lower-case) keywords, one of which must occur
+/// within `near` bytes of a match if given, or `None` when its matches cannot be confined to
+/// windows around the keywords.
+pub fn of(regex: &str, keywords: &[String], near: Option<usize>) -> Option<Reach> {
+    analyse(regex, keywords, near).ok()
 }
 
 /// What `keyrot rules --reach` says of a rule: where its regex runs, and why.
-pub fn explain(regex: &str, keywords: &[String]) -> String {
-    match analyse(regex, keywords) {
+pub fn explain(regex: &str, keywords: &[String], near: Option<usize>) -> String {
+    if let Some(near) = near {
+        return match analyse(regex, keywords, Some(near)) {
+            Ok(_) => format!("near keywords (a keyword within {near} bytes of a match)"),
+            Err(why) => format!("whole text ({why}; a keyword within {near} bytes of a match)"),
+        };
+    }
+    match analyse(regex, keywords, None) {
         Ok(Reach { bytes: Some(bytes), .. }) => format!("near keywords (matches of at most {bytes} bytes)"),
         Ok(Reach { lines: Some(lines), .. }) => {
             format!("near keywords (matches span at most {} lines)", lines + 1)
@@ -44,12 +51,18 @@ pub fn explain(regex: &str, keywords: &[String]) -> String {
     }
 }
 
-fn analyse(regex: &str, keywords: &[String]) -> Result<Reach, &'static str> {
+fn analyse(regex: &str, keywords: &[String], near: Option<usize>) -> Result<Reach, &'static str> {
     if keywords.is_empty() {
         return Err("no keywords");
     }
     let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
     let hir = parser.parse(regex).map_err(|_| "pattern not analysed")?;
+    if let Some(near) = near {
+        // A keyword lies within `near` bytes of each match: a match ends at most its length plus
+        // `near` bytes after a keyword's start, and starts as far before its end.
+        let longest = hir.properties().maximum_len().ok_or("a match's length is unbounded")?;
+        return Ok(Reach { bytes: Some(longest + near), lines: None, lead: None });
+    }
     if !requires(&hir, keywords) {
         return Err("a match need not contain a keyword: the keyword is context");
     }
@@ -250,7 +263,7 @@ mod tests {
     use super::*;
 
     fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
-        of(regex, &keywords.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+        of(regex, &keywords.iter().map(|k| k.to_string()).collect::<Vec<_>>(), None)
     }
 
     #[test]
@@ -284,6 +297,15 @@ mod tests {
         let spelled = r"(?i)(?:passw(?:or)?d|api[_.-]?key)\s{0,3}=\s{0,3}(\w{8,40})";
         assert!(reach(spelled, &["password", "passwd", "key"]).is_some(), "every spelling holds a keyword");
         assert!(reach(spelled, &["password", "key"]).is_none(), "passwd holds neither");
+    }
+
+    #[test]
+    fn a_context_keyword_within_near_bytes_bounds_the_window() {
+        let keywords = ["clockify".to_string()];
+        let near = of(r"\b([a-f0-9]{32})\b", &keywords, Some(40));
+        assert_eq!(near, Some(Reach { bytes: Some(72), lines: None, lead: None }), "32 bytes of match + 40");
+        assert!(of(r"\b([a-f0-9]{32,})\b", &keywords, Some(40)).is_none(), "unbounded match");
+        assert!(explain(r"\b([a-f0-9]{32})\b", &keywords, Some(40)).starts_with("near keywords"));
     }
 
     #[test]

@@ -119,6 +119,7 @@ mod tests {
                 provider: None,
                 tags: vec![],
                 rotate: None,
+                confidence: crate::rules::Confidence::High,
             }),
             evidence: Evidence::Secret { secret: Secret::new(id.as_bytes()), public: None },
             locations: vec![],

@@ -9,6 +9,9 @@ use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{meta, util::syntax, MatchKind};
 use std::sync::{Arc, OnceLock};
 
+/// The farthest `near` can ask a keyword to be from a match, in bytes.
+pub const MAX_NEAR: usize = 1000;
+
 /// What a report needs to know about the rule behind a finding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleMeta {
@@ -17,6 +20,28 @@ pub struct RuleMeta {
     pub provider: Option<String>,
     pub tags: Vec<String>,
     pub rotate: Option<Rotation>,
+    pub confidence: Confidence,
+}
+
+/// How sure a rule's match is to be a secret: high for a provider's prefixed format, lower for
+/// keys recognised by a name nearby or by an assignment's shape. Users can report only the
+/// surer ones (`scan --confidence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +151,8 @@ pub struct Rule {
     pub entropy: Option<f64>,
     /// Lower-cased.
     pub keywords: Vec<String>,
+    /// A keyword must occur within this many bytes of a match.
+    pub near: Option<usize>,
     pub allowlists: Vec<Allowlist>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -228,6 +255,21 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
     if raw.entropy.is_some_and(|e| !(0.0..=8.0).contains(&e)) {
         return Err(fail("entropy must be between 0 and 8"));
     }
+    if raw.near.is_some_and(|n| !(1..=MAX_NEAR).contains(&n)) {
+        return Err(fail(&format!("near must be between 1 and {MAX_NEAR} bytes")));
+    }
+    if raw.near.is_some() && (raw.regex.is_none() || raw.keywords.iter().all(|k| k.is_empty())) {
+        return Err(fail("near needs a regex and keywords (the words that must occur near a match)"));
+    }
+    let confidence = match raw.confidence.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("high") => Confidence::High,
+        Some("medium") => Confidence::Medium,
+        Some("low") => Confidence::Low,
+        Some(other) => return Err(fail(&format!("confidence {other:?} is not high, medium or low"))),
+        None if raw.id.starts_with("generic") || raw.tags.iter().any(|t| t == "generic") => Confidence::Low,
+        None if raw.near.is_some() => Confidence::Medium,
+        None => Confidence::High,
+    };
     let mut allowlists: Vec<Allowlist> = raw
         .allowlists
         .iter()
@@ -243,6 +285,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
             provider: raw.provider.clone(),
             tags: raw.tags.clone(),
             rotate,
+            confidence,
         }),
         regex: raw.regex.as_deref().map(|s| Pattern::new(&raw.id, s)),
         path: raw.path.as_deref().map(|s| Pattern::new(&raw.id, s)),
@@ -250,6 +293,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
         public_group: raw.public_group,
         entropy: raw.entropy.filter(|&e| e > 0.0),
         keywords: raw.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect(),
+        near: raw.near,
         allowlists,
         examples: raw.examples.clone(),
         negative_examples: raw.negative_examples.clone(),

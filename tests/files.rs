@@ -144,3 +144,26 @@ fn encoded_secrets_are_decoded_and_reported_where_they_are_encoded() {
     assert_eq!(basic["locations"][0]["line"], 1);
     assert_not_revealed(&run, &[GITHUB, "Xk9#mQ2vL7pR4tW8"]);
 }
+
+#[test]
+fn confidence_is_reported_and_chooses_the_rules() {
+    let dir = plain_dir();
+    std::fs::write(
+        dir.path().join("keys.toml"),
+        r#"
+[[rules]]
+id = "demo-nearby-key"
+regex = '''\b([a-f0-9]{32})\b'''
+keywords = ["demoprovider"]
+near = 30
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("app.env"), "DEMOPROVIDER_KEY=5f1c0e9a7b3d2486c0ffee1234abcd99\n")
+        .unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--config", "keys.toml", "--format", "json", "app.env"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.json()["findings"][0]["confidence"], "medium", "a rule with near is medium by default");
+    let run = keyrot_in(dir.path(), &["scan", "--config", "keys.toml", "--confidence", "high", "app.env"]);
+    assert_eq!(run.code, 0, "only high-confidence rules run: {}", run.all());
+}

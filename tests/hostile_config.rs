@@ -92,6 +92,23 @@ fn an_empty_regex_is_an_error_naming_file_and_rule() {
 }
 
 #[test]
+fn a_bad_near_or_confidence_is_an_error_naming_file_and_rule() {
+    let dir = plain_dir();
+    let cases = [
+        ("near = 0\nkeywords = [\"tok\"]", "near must be between 1 and 1000 bytes"),
+        ("near = 5000\nkeywords = [\"tok\"]", "near must be between 1 and 1000 bytes"),
+        ("near = 10", "near needs a regex and keywords"),
+        ("confidence = \"certain\"", "confidence \"certain\" is not high, medium or low"),
+    ];
+    for (field, message) in cases {
+        let rule = format!("[[rules]]\nid = \"tok\"\nregex = '''tok_([a-z]{{8}})'''\n{field}\n");
+        std::fs::write(dir.path().join("rules.toml"), rule).unwrap();
+        let run = keyrot_bounded(dir.path(), &["scan", "--config", "rules.toml"]);
+        assert_one_line_error(&run, &format!("rules.toml: rule 'tok': {message}"));
+    }
+}
+
+#[test]
 fn user_rules_beside_the_built_in_ones_still_load_and_find() {
     let dir = plain_dir();
     let rule =

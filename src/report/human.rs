@@ -6,6 +6,7 @@
 use super::{escape, public_id, short, shown_secret, Report, Scope};
 use crate::findings::{Finding, Location};
 use crate::rotation::{advice, days_exposed, Exposure};
+use crate::rules::Confidence;
 use colored::Colorize;
 use std::fmt::Write;
 
@@ -162,6 +163,9 @@ fn write_finding(out: &mut String, f: &Finding, report: &Report) {
     let provider = f.rule.provider.as_deref().map(|p| format!("{}: ", escape(p))).unwrap_or_default();
     let (description, id) = (escape(&f.rule.description), escape(&f.rule.id));
     let _ = writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, description.bold(), id.dimmed());
+    if f.rule.confidence != Confidence::High {
+        let _ = writeln!(out, "      {:<8} {}", "confidence", f.rule.confidence.name());
+    }
     if let Some(secret) = shown_secret(f, report.reveal) {
         let _ = writeln!(out, "      {:<8} {}", "secret", secret.yellow());
     }

@@ -52,6 +52,7 @@ fn finding(f: &Finding, reveal: Reveal) -> Value {
     entry.insert("rule".into(), json!(f.rule.id));
     entry.insert("description".into(), json!(f.rule.description));
     entry.insert("provider".into(), json!(f.rule.provider));
+    entry.insert("confidence".into(), json!(f.rule.confidence));
     entry.insert("kind".into(), json!(if shown_secret(f, reveal).is_some() { "secret" } else { "file" }));
     entry.insert("fingerprint".into(), json!(f.fingerprint.as_str()));
     entry.insert("masked".into(), json!(shown_secret(f, Reveal::Masked)));

@@ -31,7 +31,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 "shortDescription": { "text": r.description },
                 "help": { "text": help },
                 "defaultConfiguration": { "level": "error" },
-                "properties": { "tags": tags(&r.tags), "security-severity": "9.0" },
+                "properties": {
+                    "tags": tags(&r.tags),
+                    "security-severity": "9.0",
+                    "confidence": r.confidence,
+                },
             });
             if let Some(rotate) = &r.rotate {
                 rule["helpUri"] = json!(rotate.url);
