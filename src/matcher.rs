@@ -496,8 +496,8 @@ impl Matcher {
             return;
         }
         if let Some(near) = rule.near {
-            let around = &bytes[whole.start.saturating_sub(near)..(whole.end + near).min(bytes.len())];
-            if !rule.keywords.iter().any(|k| contains_ignoring_case(around, k.as_bytes())) {
+            let around = whole.start.saturating_sub(near)..(whole.end + near).min(bytes.len());
+            if !rule.keywords.iter().any(|k| word_in(bytes, around.clone(), k.as_bytes())) {
                 return;
             }
         }
@@ -585,6 +585,30 @@ pub fn count_allow_markers(bytes: &[u8]) -> usize {
         return 0;
     }
     bytes.split(|&b| b == b'\n').filter(|line| ALLOW_MARKERS.iter().any(|m| contains(line, m))).count()
+}
+
+/// Whether `word` occurs (ASCII case-insensitively) inside `range` of `bytes` as a word or at
+/// the start or end of one (`clockify_key`, `api.clockify.me`, `myClockifyKey`): with letters
+/// or digits on both sides (`codesecurity` for `desec`, a name inside base64) it is not a
+/// mention of the word.
+fn word_in(bytes: &[u8], range: Range<usize>, word: &[u8]) -> bool {
+    let Some(last) = range.end.checked_sub(word.len()) else { return false };
+    (range.start..=last).any(|at| {
+        let end = at + word.len();
+        if !bytes[at..end].eq_ignore_ascii_case(word) {
+            return false;
+        }
+        let text = &bytes[at..end];
+        let before = at.checked_sub(1).map(|b| bytes[b]);
+        let after = bytes.get(end).copied();
+        // A camelCase boundary counts when the word is written as one: `Clockify`, `clockify`.
+        let cased = text[1..].iter().all(|b| !b.is_ascii_uppercase());
+        let starts = !matches!(before, Some(b) if b.is_ascii_alphanumeric())
+            || (cased && before.is_some_and(|b| b.is_ascii_lowercase()) && text[0].is_ascii_uppercase());
+        let ends = !matches!(after, Some(b) if b.is_ascii_alphanumeric())
+            || (cased && after.is_some_and(|b| b.is_ascii_uppercase()));
+        starts || ends
+    })
 }
 
 fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
@@ -861,6 +885,14 @@ path = '''\.cfg$'''
             name: "a context keyword before a match, within near bytes",
             rules: NEAR,
             content: "CLOCKIFY_KEY = \"5f1c0e9a7b3d2486c0ffee1234abcd99\"",
+            path: "a.env",
+            commit: None,
+            expected: &[("clock-key", "5f1c0e9a7b3d2486c0ffee1234abcd99", 1, 17)],
+        },
+        Case {
+            name: "a context keyword counts as a word or part of a name, not inside another word",
+            rules: NEAR,
+            content: "myClockifyKey = 5f1c0e9a7b3d2486c0ffee1234abcd99\nnoclockifyz = 77c4e1b09d2f3a6588ab1c0d2e3f4a5b",
             path: "a.env",
             commit: None,
             expected: &[("clock-key", "5f1c0e9a7b3d2486c0ffee1234abcd99", 1, 17)],
