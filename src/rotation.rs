@@ -7,7 +7,7 @@
 //! | in commits no remote has        | local    | rewrite the local commits; rotate if unsure     |
 //! | in a commit a remote has        | pushed   | rotate now, at the provider's page              |
 
-use crate::findings::Finding;
+use crate::report::Row;
 use crate::source::CommitInfo;
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -50,17 +50,19 @@ pub struct Facts {
     pub removed_in: Option<Arc<CommitInfo>>,
 }
 
-/// Indices of the findings to list under "Keys to rotate", most urgent first: pushed, then
-/// local, then staged; within each, the oldest exposure first; then by rule id for stability.
-pub fn order(findings: &[Finding], facts: &[Facts]) -> Vec<usize> {
-    let mut rows: Vec<usize> = (0..findings.len()).filter(|&i| facts[i].exposure.is_some()).collect();
-    rows.sort_by_key(|&i| {
-        let f = &facts[i];
+/// Indices of the rows to list under "Keys to rotate", most urgent first: pushed, then local,
+/// then staged; within each, the oldest exposure first; then by rule id for stability.
+pub fn order(rows: &[Row]) -> Vec<usize> {
+    let mut listed: Vec<usize> =
+        (0..rows.len()).filter(|&i| rows[i].facts.as_ref().is_some_and(|f| f.exposure.is_some())).collect();
+    listed.sort_by_key(|&i| {
+        let row = &rows[i];
+        let f = row.facts.as_ref().expect("listed rows have facts");
         let urgency = Reverse(f.exposure.clone().map(|e| rank(&e)));
         let since = f.first_seen.as_ref().map_or(i64::MAX, |c| c.time);
-        (urgency, since, findings[i].rule.id.clone(), findings[i].fingerprint.clone())
+        (urgency, since, row.finding.rule.id.clone(), row.finding.fingerprint.clone())
     });
-    rows
+    listed
 }
 
 fn rank(exposure: &Exposure) -> u8 {
@@ -106,7 +108,9 @@ pub fn advice(facts: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Finding;
     use crate::matcher::Evidence;
+    use crate::report::Status;
     use crate::rules::RuleMeta;
     use crate::secret::{Fingerprint, Secret};
 
@@ -142,6 +146,14 @@ mod tests {
         Facts { exposure: Some(exposure), first_seen: time.map(commit), ..Facts::default() }
     }
 
+    fn rows(findings: Vec<Finding>, facts: Vec<Facts>) -> Vec<Row> {
+        findings
+            .into_iter()
+            .zip(facts)
+            .map(|(finding, facts)| Row { facts: Some(facts), ..Row::new(finding, Status::Reported) })
+            .collect()
+    }
+
     #[test]
     fn pushed_before_local_before_staged_and_older_first() {
         let findings = vec![finding("s"), finding("l"), finding("p-new"), finding("p-old"), finding("dir")];
@@ -152,7 +164,7 @@ mod tests {
             facts(Exposure::Pushed(vec!["origin".into()]), Some(100)),
             Facts::default(),
         ];
-        assert_eq!(order(&findings, &facts), vec![3, 2, 1, 0]);
+        assert_eq!(order(&rows(findings, facts)), vec![3, 2, 1, 0]);
     }
 
     #[test]

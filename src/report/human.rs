@@ -3,7 +3,7 @@
 //! masked unless `--reveal`; paths, values and the rules' own text (which a repository's
 //! `.keyrot.toml` may set) are escaped before printing.
 
-use super::{escape, public_id, short, shown_secret, Report, Scope};
+use super::{escape, public_id, short, shown_secret, Report, Row, Scope, Status};
 use crate::findings::{Finding, Location};
 use crate::rotation::{advice, days_exposed, Exposure};
 use colored::Colorize;
@@ -17,8 +17,8 @@ pub fn render(report: &Report) -> String {
     for notice in &report.notices {
         let _ = writeln!(out, "{} {}", "notice:".yellow().bold(), escape(notice));
     }
-    let n = report.reported;
-    let accepted = report.findings.len() - n;
+    let n = report.reported_count();
+    let accepted = report.accepted_count();
     if n == 0 && !report.errors.is_empty() {
         let count = report.errors.len();
         let _ = writeln!(
@@ -47,8 +47,8 @@ pub fn render(report: &Report) -> String {
             _ => format!("{n} {noun} in {scope}"),
         };
         let _ = writeln!(out, "{} {}\n", "keyrot:".red().bold(), headline.bold());
-        for finding in report.reported() {
-            write_finding(&mut out, finding, report);
+        for row in report.reported() {
+            write_finding(&mut out, row, report);
         }
     }
     write_rotation(&mut out, report);
@@ -65,9 +65,9 @@ fn write_rotation(out: &mut String, report: &Report) {
         return;
     }
     let _ = writeln!(out, "{}", "Keys to rotate".bold());
-    for (n, &i) in order.iter().enumerate() {
-        let f = &report.findings[i];
-        let facts = report.facts(i).expect("rotation rows have facts");
+    for (n, row) in order.into_iter().enumerate() {
+        let f = &row.finding;
+        let facts = row.facts.as_ref().expect("rotation rows have facts");
         let exposure = facts.exposure.as_ref().expect("rotation rows have an exposure");
         let label = match exposure {
             Exposure::Pushed(_) => "ROTATE NOW".red().bold(),
@@ -77,7 +77,10 @@ fn write_rotation(out: &mut String, report: &Report) {
         let provider = f.rule.provider.as_deref().map_or_else(|| "-".into(), escape);
         let description = escape(&f.rule.description);
         let secret = shown_secret(f, report.reveal).unwrap_or_else(|| escape(&f.first().path));
-        let accepted = if report.is_accepted(i) { "  (accepted in the baseline)" } else { "" };
+        let accepted = match row.status {
+            Status::Reported => "",
+            Status::Accepted => "  (accepted in the baseline)",
+        };
         let _ = writeln!(out, "  {}. {label}  {provider}  {description}  {secret}{accepted}", n + 1);
         if let Some(id) = public_id(f) {
             let _ = writeln!(out, "       key id   {id}");
@@ -144,7 +147,7 @@ pub fn coverage(report: &Report) -> Option<String> {
         ),
         Scope::Files | Scope::History | Scope::Range(_) => return None,
     };
-    let accepted = report.findings.len() - report.reported;
+    let accepted = report.accepted_count();
     let note = if accepted > 0 { format!(" ({accepted} accepted in the baseline)") } else { String::new() };
     Some(format!("keyrot: {what} checked against {} rules: no secrets{note}", report.rules.len()))
 }
@@ -158,7 +161,8 @@ fn size(bytes: u64) -> String {
     }
 }
 
-fn write_finding(out: &mut String, f: &Finding, report: &Report) {
+fn write_finding(out: &mut String, row: &Row, report: &Report) {
+    let f = &row.finding;
     let provider = f.rule.provider.as_deref().map(|p| format!("{}: ", escape(p))).unwrap_or_default();
     let (description, id) = (escape(&f.rule.description), escape(&f.rule.id));
     let _ = writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, description.bold(), id.dimmed());
@@ -198,11 +202,11 @@ fn describe(location: &Location) -> String {
 }
 
 fn write_advice(out: &mut String, report: &Report) {
-    let files: Vec<&Finding> = report.reported().iter().filter(|f| !f.is_secret()).collect();
+    let files: Vec<&Finding> = report.reported().map(|r| &r.finding).filter(|f| !f.is_secret()).collect();
     let _ = writeln!(out, "{}", "What to do".bold());
     match report.scope {
         Scope::Staged => {
-            if report.reported().iter().any(Finding::is_secret) {
+            if report.reported().any(|r| r.finding.is_secret()) {
                 let _ = writeln!(
                     out,
                     "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks)."
@@ -219,8 +223,11 @@ fn write_advice(out: &mut String, report: &Report) {
                     "  • Unstage {path} and ignore it: `git rm --cached {path} && echo {path} >> .gitignore`."
                 );
             }
-            let committed =
-                report.facts.iter().any(|f| f.exposure.as_ref().is_some_and(Exposure::needs_rotation));
+            let committed = report
+                .rows
+                .iter()
+                .filter_map(|r| r.facts.as_ref())
+                .any(|f| f.exposure.as_ref().is_some_and(Exposure::needs_rotation));
             if committed {
                 let _ = writeln!(
                     out,

@@ -14,9 +14,9 @@ use std::io::Write;
 
 /// Writes the report; findings are made and written one at a time (`stream.rs`).
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let findings = report.reported().iter().enumerate().map(|(i, f)| {
-        let mut entry = finding(f, report.reveal);
-        if let (Value::Object(map), Some(facts)) = (&mut entry, report.facts(i)) {
+    let findings = report.reported().map(|row| {
+        let mut entry = finding(&row.finding, report.reveal);
+        if let (Value::Object(map), Some(facts)) = (&mut entry, &row.facts) {
             add_facts(map, facts, report.now);
         }
         entry
@@ -39,8 +39,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             (
                 "summary",
                 Part::Value(json!({
-                    "findings": report.reported,
-                    "baselined": report.findings.len() - report.reported,
+                    "findings": report.reported_count(),
+                    "baselined": report.accepted_count(),
                 })),
             ),
         ]),

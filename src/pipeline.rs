@@ -1,0 +1,127 @@
+//! What happens to a scan's findings before anything is printed: ignore files, the baseline,
+//! exposure facts from git, and the report built from them, one `Row` per finding. Then
+//! printing. Nothing here decides an exit code.
+
+use crate::baseline::{self, Baseline};
+use crate::cli::{Format, ScanArgs};
+use crate::error::{Error, Result};
+use crate::findings::Finding;
+use crate::ignores::Ignore;
+use crate::report::{self, escape, Report, Row, Scope, Status};
+use crate::rules::RuleMeta;
+use crate::scan::Outcome;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A scan's findings, judged and ready to print.
+pub struct Done {
+    pub report: Report,
+    /// Ignore entries that matched nothing, named by where they were written.
+    pub unused_ignores: Vec<String>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<Error>,
+}
+
+pub struct Context<'a> {
+    pub repo: Option<&'a git2::Repository>,
+    /// Where the baseline and ignore files are looked for.
+    pub root: &'a Path,
+    pub rules: Vec<Arc<RuleMeta>>,
+    pub now: i64,
+}
+
+/// Ignores, baseline, exposure: the report of a scan.
+pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context) -> Result<Done> {
+    let mut findings = outcome.findings;
+    let ignore = Ignore::load(context.root)?;
+    let used = ignore.apply(&mut findings);
+    let unused_ignores = match args.report_unused_ignores {
+        true => ignore
+            .entries
+            .iter()
+            .zip(used)
+            .filter(|(_, used)| !used)
+            .map(|((_, o), _)| o.to_string())
+            .collect(),
+        false => Vec::new(),
+    };
+    let baseline = match (&args.baseline, args.no_baseline) {
+        (_, true) => Baseline::default(),
+        (Some(file), false) => Baseline::load(file)?,
+        (None, false) => Baseline::load_if_present(&context.root.join(baseline::FILE_NAME))?,
+    };
+    // Reported findings first, then accepted ones that still need rotating.
+    let mut rows: Vec<Row> = Vec::new();
+    let mut accepted = Vec::new();
+    for finding in findings {
+        match baseline.entry_for(&finding) {
+            None => rows.push(Row::new(finding, Status::Reported)),
+            Some(entry) if !entry.rotated => accepted.push(Row::new(finding, Status::Accepted)),
+            Some(_) => {}
+        }
+    }
+    rows.extend(accepted);
+    add_facts(&mut rows, &scope, context.repo)?;
+    let report = Report {
+        rows,
+        notices: outcome.notices,
+        errors: outcome.errors.iter().map(|e| escape(&e.to_string())).collect(),
+        scope,
+        reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
+        rules: context.rules.clone(),
+        now: context.now,
+        scanned: outcome.scanned,
+    };
+    Ok(Done { report, unused_ignores, warnings: outcome.warnings, errors: outcome.errors })
+}
+
+/// What git says about each row, for the scopes whose advice uses it. A hook's own advice
+/// covers what it blocks: nothing it finds was pushed.
+fn add_facts(rows: &mut [Row], scope: &Scope, repo: Option<&git2::Repository>) -> Result<()> {
+    let repo = || repo.ok_or_else(|| Error::Usage("not in a git repository".into()));
+    let findings: Vec<Finding> = rows.iter().map(|r| r.finding.clone()).collect();
+    let facts = match scope {
+        Scope::Staged => crate::exposure::for_staged(repo()?, &findings),
+        Scope::History | Scope::Range(_) => crate::exposure::for_history(repo()?, &findings),
+        _ => Vec::new(),
+    };
+    for (row, facts) in rows.iter_mut().zip(facts) {
+        row.facts = Some(facts);
+    }
+    Ok(())
+}
+
+impl Done {
+    /// Writes the report in the chosen format, then what stderr should say.
+    pub fn print(&self, args: &ScanArgs) -> Result<()> {
+        let report = &self.report;
+        match args.format {
+            Format::Human => crate::print(&report::human::render(report))?,
+            Format::Json => crate::write_out(|out| report::json::render(report, out))?,
+            Format::Sarif => crate::write_out(|out| report::sarif::render(report, out))?,
+            Format::Checklist => crate::print(&report::checklist::render(report))?,
+        }
+        if args.format != Format::Human {
+            for notice in &report.notices {
+                eprintln!("keyrot: notice: {}", escape(notice));
+            }
+        }
+        for origin in &self.unused_ignores {
+            eprintln!("keyrot: unused ignore entry: {origin}");
+        }
+        if !args.quiet {
+            for warning in &self.warnings {
+                eprintln!("keyrot: warning: {}", escape(warning));
+            }
+        }
+        for error in &self.errors {
+            eprintln!("keyrot: error: {}", escape(&error.to_string()));
+        }
+        if report.reported_count() == 0 && self.errors.is_empty() && !args.quiet {
+            if let Some(line) = report::human::coverage(report) {
+                eprintln!("{line}");
+            }
+        }
+        Ok(())
+    }
+}
