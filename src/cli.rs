@@ -65,6 +65,20 @@ pub enum Command {
     },
 }
 
+/// How keys are checked with their providers (`--verify`).
+#[derive(Args, Debug, Clone)]
+pub struct VerifyOptions {
+    /// Send PROVIDER's check to another base URL (a self-hosted GitLab, GitHub Enterprise, a
+    /// mock); PROVIDER as `keyrot rules` names it, any case; https, or http on loopback only.
+    /// An endpoint named here may be a private or loopback address. Repeatable.
+    #[arg(long, value_name = "PROVIDER=URL")]
+    pub verify_endpoint: Vec<String>,
+
+    /// Time limit of one check, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::verify::DEFAULT_TIMEOUT_SECS)]
+    pub verify_timeout: f64,
+}
+
 /// The git hooks keyrot can be installed as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum HookKind {
@@ -151,6 +165,13 @@ pub struct ScanArgs {
     /// List .keyrotignore / .gitleaksignore entries that matched nothing in this scan
     #[arg(long)]
     pub report_unused_ignores: bool,
+
+    /// Ask each key's provider whether the key still works (network; never without this flag)
+    #[arg(long)]
+    pub verify: bool,
+
+    #[command(flatten)]
+    pub verify_options: VerifyOptions,
 }
 
 #[derive(Args, Debug)]

@@ -27,6 +27,7 @@ mod source;
 mod textfile;
 mod time;
 mod utf16;
+mod verify;
 
 use clap::Parser;
 use cli::{Cli, ColorChoice, Command, ConfigCommand, RulesCommand, ScanArgs};

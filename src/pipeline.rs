@@ -1,6 +1,7 @@
 //! What happens to a scan's findings before anything is printed: ignore files, the baseline,
-//! exposure facts from git, and the report built from them, one `Row` per finding. Then
-//! printing. Nothing here decides an exit code.
+//! exposure facts from git, verification with the providers (`--verify`),
+//! and the report built from them, one `Row` per finding. Then printing, and the facts `main`
+//! turns into an exit code. Nothing here decides an exit code.
 
 use crate::baseline::{self, Baseline};
 use crate::cli::{Format, ScanArgs};
@@ -10,6 +11,7 @@ use crate::ignores::Ignore;
 use crate::report::{self, escape, Report, Row, Scope, Status};
 use crate::rules::RuleMeta;
 use crate::scan::Outcome;
+use crate::verify;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,8 +32,16 @@ pub struct Context<'a> {
     pub now: i64,
 }
 
-/// Ignores, baseline, exposure: the report of a scan.
+/// Ignores, baseline, exposure, verification: the report of a scan.
 pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context) -> Result<Done> {
+    let verify = match args.verify {
+        true => Some(verify::Options::new(
+            &args.verify_options.verify_endpoint,
+            args.verify_options.verify_timeout,
+            context.now,
+        )?),
+        false => None,
+    };
     let mut findings = outcome.findings;
     let ignore = Ignore::load(context.root)?;
     let used = ignore.apply(&mut findings);
@@ -62,6 +72,9 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
     }
     rows.extend(accepted);
     add_facts(&mut rows, &scope, context.repo)?;
+    if let Some(options) = &verify {
+        add_verification(&mut rows, options, context);
+    }
     let report = Report {
         rows,
         notices: outcome.notices,
@@ -71,6 +84,7 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
         rules: context.rules.clone(),
         now: context.now,
         scanned: outcome.scanned,
+        verified: verify.is_some(),
     };
     Ok(Done { report, unused_ignores, warnings: outcome.warnings, errors: outcome.errors })
 }
@@ -89,6 +103,30 @@ fn add_facts(rows: &mut [Row], scope: &Scope, repo: Option<&git2::Repository>) -
         row.facts = Some(facts);
     }
     Ok(())
+}
+
+/// Asks the providers about every row's key (each distinct key once).
+fn add_verification(rows: &mut [Row], options: &verify::Options, context: &Context) {
+    let findings: Vec<&Finding> = rows.iter().map(|r| &r.finding).collect();
+    let content = |finding: &Finding| content_of(finding, context.repo);
+    let answers = verify::check_all(&findings, &content, options);
+    for (row, answer) in rows.iter_mut().zip(answers) {
+        row.verification = answer;
+    }
+}
+
+/// The content a finding was first found in: its blob when it came from git, else its file.
+/// Used only to find a value that belongs with the key (AWS's key id, Twilio's account SID).
+pub fn content_of(finding: &Finding, repo: Option<&git2::Repository>) -> Option<Vec<u8>> {
+    let location = finding.locations.first()?;
+    if let (Some(repo), Some(blob)) = (repo, location.blob) {
+        if let Ok(blob) = repo.find_blob(blob) {
+            return Some(blob.content().to_vec());
+        }
+    }
+    let path = Path::new(&location.path);
+    let size = std::fs::metadata(path).ok()?.len();
+    (size <= 16 << 20).then(|| std::fs::read(path).ok()).flatten()
 }
 
 impl Done {

@@ -9,6 +9,7 @@
 
 use crate::report::Row;
 use crate::source::CommitInfo;
+use crate::verify::Verification;
 use std::cmp::Reverse;
 use std::sync::Arc;
 
@@ -51,7 +52,8 @@ pub struct Facts {
 }
 
 /// Indices of the rows to list under "Keys to rotate", most urgent first: pushed, then local,
-/// then staged; within each, the oldest exposure first; then by rule id for stability.
+/// then staged; within each, a key its provider says is live before one it could not check, and
+/// that before a dead one; then the oldest exposure first; then by rule id for stability.
 pub fn order(rows: &[Row]) -> Vec<usize> {
     let mut listed: Vec<usize> =
         (0..rows.len()).filter(|&i| rows[i].facts.as_ref().is_some_and(|f| f.exposure.is_some())).collect();
@@ -59,8 +61,13 @@ pub fn order(rows: &[Row]) -> Vec<usize> {
         let row = &rows[i];
         let f = row.facts.as_ref().expect("listed rows have facts");
         let urgency = Reverse(f.exposure.clone().map(|e| rank(&e)));
+        let liveness = match row.verification {
+            Some(Verification::Live) => 0,
+            None | Some(Verification::Unknown(_)) => 1,
+            Some(Verification::Dead) => 2,
+        };
         let since = f.first_seen.as_ref().map_or(i64::MAX, |c| c.time);
-        (urgency, since, row.finding.rule.id.clone(), row.finding.fingerprint.clone())
+        (urgency, liveness, since, row.finding.rule.id.clone(), row.finding.fingerprint.clone())
     });
     listed
 }
@@ -165,6 +172,18 @@ mod tests {
             Facts::default(),
         ];
         assert_eq!(order(&rows(findings, facts)), vec![3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn a_live_pushed_key_comes_first_and_a_dead_one_last() {
+        let pushed = || facts(Exposure::Pushed(vec!["origin".into()]), Some(100));
+        let mut rows = rows(
+            vec![finding("dead"), finding("unchecked"), finding("live")],
+            vec![pushed(), pushed(), facts(Exposure::Pushed(vec!["origin".into()]), Some(300))],
+        );
+        rows[0].verification = Some(Verification::Dead);
+        rows[2].verification = Some(Verification::Live);
+        assert_eq!(order(&rows), vec![2, 1, 0]);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use super::{escape, public_id, short, shown_secret, Report, Row};
 use crate::findings::Finding;
 use crate::rotation::Exposure;
+use crate::verify::Verification;
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
@@ -83,6 +84,14 @@ fn item(out: &mut String, row: &Row) {
             plain(&first.author),
             short(first)
         );
+    }
+    match &row.verification {
+        Some(Verification::Live) => line.push_str(": **the key still works**"),
+        Some(Verification::Dead) => line.push_str(": the provider refuses the key"),
+        Some(Verification::Unknown(reason)) => {
+            let _ = write!(line, ": not verified ({})", plain(&reason.to_string()));
+        }
+        None => {}
     }
     let _ = writeln!(out, "{line}");
     match &f.rule.rotate {

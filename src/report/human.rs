@@ -6,6 +6,7 @@
 use super::{escape, public_id, short, shown_secret, Report, Row, Scope, Status};
 use crate::findings::{Finding, Location};
 use crate::rotation::{advice, days_exposed, Exposure};
+use crate::verify::Verification;
 use colored::Colorize;
 use std::fmt::Write;
 
@@ -86,6 +87,9 @@ fn write_rotation(out: &mut String, report: &Report) {
             let _ = writeln!(out, "       key id   {id}");
         }
         let _ = writeln!(out, "       {:<8} {} ({})", "exposure", exposure.name(), advice(facts));
+        if let Some(verification) = &row.verification {
+            let _ = writeln!(out, "       {:<8} {}", "verified", verification_text(verification));
+        }
         if let Some(first) = &facts.first_seen {
             let _ = writeln!(
                 out,
@@ -179,6 +183,9 @@ fn write_finding(out: &mut String, row: &Row, report: &Report) {
     let hidden = f.location_count().saturating_sub(SHOWN_LOCATIONS);
     if hidden > 0 {
         let _ = writeln!(out, "      {:<8} … and {hidden} more places", "");
+    }
+    if let Some(verification) = &row.verification {
+        let _ = writeln!(out, "      {:<8} {}", "verified", verification_text(verification));
     }
     let _ = writeln!(out, "      {:<8} {}", "id", f.fingerprint.as_str().dimmed());
     out.push('\n');
@@ -286,4 +293,13 @@ fn write_advice(out: &mut String, report: &Report) {
         out,
         "  • Not a secret (a test value, a public key)? Add `keyrot:allow` in a comment on that line."
     );
+}
+
+/// `live`, `dead`, or `unknown (the reason)`; a live key stands out.
+fn verification_text(verification: &Verification) -> String {
+    match verification {
+        Verification::Live => "live: the key still works".red().bold().to_string(),
+        Verification::Dead => "dead: the provider refused the key".green().to_string(),
+        Verification::Unknown(reason) => format!("unknown ({reason})").yellow().to_string(),
+    }
 }

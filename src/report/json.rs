@@ -9,6 +9,7 @@ use super::{public_id, shown_secret, Report, Reveal};
 use crate::findings::{Finding, Location};
 use crate::rotation::{days_exposed, Exposure, Facts};
 use crate::source::CommitInfo;
+use crate::verify::Verification;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
@@ -16,8 +17,13 @@ use std::io::Write;
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let findings = report.reported().map(|row| {
         let mut entry = finding(&row.finding, report.reveal);
-        if let (Value::Object(map), Some(facts)) = (&mut entry, &row.facts) {
-            add_facts(map, facts, report.now);
+        if let Value::Object(map) = &mut entry {
+            if let Some(facts) = &row.facts {
+                add_facts(map, facts, report.now);
+            }
+            if report.verified {
+                map.insert("verification".into(), verification(row.verification.as_ref()));
+            }
         }
         entry
     });
@@ -84,6 +90,16 @@ fn add_facts(entry: &mut Map<String, Value>, facts: &Facts, now: i64) {
     entry.insert("in_head".into(), json!(facts.in_head));
     entry.insert("in_worktree".into(), json!(facts.in_worktree));
     entry.insert("removed_in".into(), facts.removed_in.as_deref().map_or(Value::Null, commit));
+}
+
+/// `{"state": "live"}`, `{"state": "unknown", "reason": "rate limited"}`; null for a finding
+/// that is not a key (a file that must not be committed).
+pub fn verification(verification: Option<&Verification>) -> Value {
+    match verification {
+        None => Value::Null,
+        Some(Verification::Unknown(reason)) => json!({ "state": "unknown", "reason": reason.to_string() }),
+        Some(v) => json!({ "state": v.name() }),
+    }
 }
 
 fn commit(c: &CommitInfo) -> Value {

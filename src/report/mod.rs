@@ -13,6 +13,7 @@ use crate::matcher::Evidence;
 use crate::rotation::Facts;
 use crate::rules::RuleMeta;
 use crate::source::CommitInfo;
+use crate::verify::Verification;
 use std::sync::Arc;
 
 /// What was scanned, which decides the wording and the advice.
@@ -44,19 +45,21 @@ pub enum Status {
     Accepted,
 }
 
-/// One finding as the reports show it: the finding, whether it is reported or accepted, and
-/// what git says about it.
+/// One finding as the reports show it: the finding, whether it is reported or accepted, what
+/// git says about it, and what its provider said about the key.
 #[derive(Debug)]
 pub struct Row {
     pub finding: Finding,
     pub status: Status,
     /// What the repository says about it; None outside git and for hook scopes without advice.
     pub facts: Option<Facts>,
+    /// What its provider said, with `--verify`.
+    pub verification: Option<Verification>,
 }
 
 impl Row {
     pub fn new(finding: Finding, status: Status) -> Row {
-        Row { finding, status, facts: None }
+        Row { finding, status, facts: None, verification: None }
     }
 }
 
@@ -75,6 +78,8 @@ pub struct Report {
     pub now: i64,
     /// How much content the matcher was given.
     pub scanned: crate::scan::Scanned,
+    /// Whether the keys were checked with their providers (`--verify`).
+    pub verified: bool,
 }
 
 impl Report {

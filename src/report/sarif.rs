@@ -43,10 +43,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         })
         .collect();
     let rule_ids = &rule_ids;
-    let results = report
-        .reported()
-        .flat_map(|r| r.finding.locations.iter().map(move |l| (r, l)))
-        .map(move |(r, l)| result(&r.finding, l, rule_ids, &report.scope));
+    let results =
+        report.reported().flat_map(|r| r.finding.locations.iter().map(move |l| (r, l))).map(move |(r, l)| {
+            let mut result = result(&r.finding, l, rule_ids, &report.scope);
+            if report.verified {
+                result["properties"]["verification"] = super::json::verification(r.verification.as_ref());
+            }
+            result
+        });
     let driver = json!({ "driver": {
         "name": "keyrot",
         "semanticVersion": env!("CARGO_PKG_VERSION"),
