@@ -63,9 +63,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = HookKind::PreCommit)]
         hook: HookKind,
     },
+    /// Record in the rotation ledger (.keyrot-baseline.json) that a key was rotated
+    Rotated(RotatedArgs),
 }
 
-/// How keys are checked with their providers (`--verify`).
+/// How keys are checked with their providers (`--verify`, `keyrot rotated --verify`).
 #[derive(Args, Debug, Clone)]
 pub struct VerifyOptions {
     /// Send PROVIDER's check to another base URL (a self-hosted GitLab, GitHub Enterprise, a
@@ -77,6 +79,27 @@ pub struct VerifyOptions {
     /// Time limit of one check, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = crate::verify::DEFAULT_TIMEOUT_SECS)]
     pub verify_timeout: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct RotatedArgs {
+    /// The finding's fingerprint (`v2:…`, the `id` line of a report)
+    pub fingerprint: String,
+
+    /// Why, or where: a ticket, a change
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// Also ask the provider whether the old key still works, and record the answer
+    #[arg(long)]
+    pub verify: bool,
+
+    #[command(flatten)]
+    pub options: VerifyOptions,
+
+    /// Baseline file holding the ledger (default: .keyrot-baseline.json at the repository root)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// The git hooks keyrot can be installed as.
@@ -172,6 +195,10 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub verify_options: VerifyOptions,
+
+    /// Fail (exit 1) when a pushed secret has no entry in the rotation ledger
+    #[arg(long)]
+    pub require_rotated: bool,
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ mod findings;
 mod hooks;
 mod ignores;
 mod install;
+mod ledger;
 mod matcher;
 mod pipeline;
 mod progress;
@@ -87,6 +88,7 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Baseline { prune, output } => baseline_command(cli, *prune, output.as_deref()),
         Command::Install { hook } => hook_command(*hook, install::install),
         Command::Uninstall { hook } => hook_command(*hook, install::uninstall),
+        Command::Rotated(args) => ledger::rotated(cli, args),
     }
 }
 
@@ -147,7 +149,7 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     done.print(args)?;
     Ok(if !done.errors.is_empty() {
         FAILED
-    } else if done.report.reported_count() > 0 {
+    } else if done.report.reported_count() > 0 || done.ledger_failed() {
         FOUND
     } else {
         CLEAN

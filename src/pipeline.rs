@@ -1,5 +1,5 @@
-//! What happens to a scan's findings before anything is printed: ignore files, the baseline,
-//! exposure facts from git, verification with the providers (`--verify`),
+//! What happens to a scan's findings before anything is printed: ignore files, the baseline and
+//! its rotation ledger, exposure facts from git, verification with the providers (`--verify`),
 //! and the report built from them, one `Row` per finding. Then printing, and the facts `main`
 //! turns into an exit code. Nothing here decides an exit code.
 
@@ -22,6 +22,8 @@ pub struct Done {
     pub unused_ignores: Vec<String>,
     pub warnings: Vec<String>,
     pub errors: Vec<Error>,
+    /// With `--require-rotated`: indices of rows of pushed secrets the ledger has no entry for.
+    pub unrotated: Vec<usize>,
 }
 
 pub struct Context<'a> {
@@ -42,6 +44,12 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
         )?),
         false => None,
     };
+    if args.require_rotated && !matches!(scope, Scope::Staged | Scope::History | Scope::Range(_)) {
+        return Err(Error::Usage(
+            "--require-rotated needs git's view of what was pushed: use it with --history, --range, --since or --staged"
+                .into(),
+        ));
+    }
     let mut findings = outcome.findings;
     let ignore = Ignore::load(context.root)?;
     let used = ignore.apply(&mut findings);
@@ -60,21 +68,38 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
         (Some(file), false) => Baseline::load(file)?,
         (None, false) => Baseline::load_if_present(&context.root.join(baseline::FILE_NAME))?,
     };
-    // Reported findings first, then accepted ones that still need rotating.
+    // Reported findings first, then accepted ones that still need rotating, then (only to check
+    // that the old key is dead) those the ledger records as rotated.
     let mut rows: Vec<Row> = Vec::new();
     let mut accepted = Vec::new();
     for finding in findings {
         match baseline.entry_for(&finding) {
             None => rows.push(Row::new(finding, Status::Reported)),
-            Some(entry) if !entry.rotated => accepted.push(Row::new(finding, Status::Accepted)),
+            Some(entry) if entry.rotated.is_none() => accepted.push(Row::new(finding, Status::Accepted)),
+            Some(_) if verify.is_some() => accepted.push(Row::new(finding, Status::Rotated)),
             Some(_) => {}
         }
     }
+    accepted.sort_by_key(|row| row.status == Status::Rotated);
     rows.extend(accepted);
     add_facts(&mut rows, &scope, context.repo)?;
     if let Some(options) = &verify {
         add_verification(&mut rows, options, context);
     }
+    let unrotated = match args.require_rotated {
+        true => (0..rows.len())
+            .filter(|&i| {
+                let row = &rows[i];
+                let pushed = row
+                    .facts
+                    .as_ref()
+                    .is_some_and(|f| matches!(f.exposure, Some(crate::rotation::Exposure::Pushed(_))));
+                let recorded = baseline.entry_for(&row.finding).is_some_and(|e| e.rotated.is_some());
+                pushed && row.finding.is_secret() && !recorded
+            })
+            .collect(),
+        false => Vec::new(),
+    };
     let report = Report {
         rows,
         notices: outcome.notices,
@@ -86,7 +111,7 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
         scanned: outcome.scanned,
         verified: verify.is_some(),
     };
-    Ok(Done { report, unused_ignores, warnings: outcome.warnings, errors: outcome.errors })
+    Ok(Done { report, unused_ignores, warnings: outcome.warnings, errors: outcome.errors, unrotated })
 }
 
 /// What git says about each row, for the scopes whose advice uses it. A hook's own advice
@@ -152,6 +177,25 @@ impl Done {
                 eprintln!("keyrot: warning: {}", escape(warning));
             }
         }
+        // The human report says it at the top; other formats carry it as data.
+        for row in report.rotation_failures().filter(|_| args.format != Format::Human) {
+            eprintln!(
+                "keyrot: ROTATION FAILED: the old key still works: {} {} ({})",
+                row.finding.rule.provider.as_deref().map_or_else(|| "-".into(), escape),
+                report::shown_secret(&row.finding, report.reveal).unwrap_or_default(),
+                row.finding.fingerprint
+            );
+        }
+        for &i in &self.unrotated {
+            let finding = &report.rows[i].finding;
+            eprintln!(
+                "keyrot: pushed secret with no rotation recorded: {} {} ({}); rotate it, then `keyrot rotated {}`",
+                finding.rule.provider.as_deref().map_or_else(|| "-".into(), escape),
+                report::shown_secret(finding, report.reveal).unwrap_or_default(),
+                finding.fingerprint,
+                finding.fingerprint
+            );
+        }
         for error in &self.errors {
             eprintln!("keyrot: error: {}", escape(&error.to_string()));
         }
@@ -161,5 +205,11 @@ impl Done {
             }
         }
         Ok(())
+    }
+
+    /// Keys recorded as rotated that still work, or pushed keys the ledger lacks (with
+    /// `--require-rotated`): reasons to fail even when nothing new was found.
+    pub fn ledger_failed(&self) -> bool {
+        self.report.rotation_failures().next().is_some() || !self.unrotated.is_empty()
     }
 }

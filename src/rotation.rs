@@ -7,7 +7,7 @@
 //! | in commits no remote has        | local    | rewrite the local commits; rotate if unsure     |
 //! | in a commit a remote has        | pushed   | rotate now, at the provider's page              |
 
-use crate::report::Row;
+use crate::report::{Row, Status};
 use crate::source::CommitInfo;
 use crate::verify::Verification;
 use std::cmp::Reverse;
@@ -53,10 +53,13 @@ pub struct Facts {
 
 /// Indices of the rows to list under "Keys to rotate", most urgent first: pushed, then local,
 /// then staged; within each, a key its provider says is live before one it could not check, and
-/// that before a dead one; then the oldest exposure first; then by rule id for stability.
+/// that before a dead one; then the oldest exposure first; then by rule id for stability. A key
+/// recorded as rotated is listed only when its provider still accepts it.
 pub fn order(rows: &[Row]) -> Vec<usize> {
-    let mut listed: Vec<usize> =
-        (0..rows.len()).filter(|&i| rows[i].facts.as_ref().is_some_and(|f| f.exposure.is_some())).collect();
+    let mut listed: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].facts.as_ref().is_some_and(|f| f.exposure.is_some()))
+        .filter(|&i| rows[i].status != Status::Rotated || rows[i].rotation_failed())
+        .collect();
     listed.sort_by_key(|&i| {
         let row = &rows[i];
         let f = row.facts.as_ref().expect("listed rows have facts");
@@ -117,7 +120,6 @@ mod tests {
     use super::*;
     use crate::findings::Finding;
     use crate::matcher::Evidence;
-    use crate::report::Status;
     use crate::rules::RuleMeta;
     use crate::secret::{Fingerprint, Secret};
 
@@ -175,15 +177,31 @@ mod tests {
     }
 
     #[test]
-    fn a_live_pushed_key_comes_first_and_a_dead_one_last() {
+    fn a_live_pushed_key_comes_first_and_a_rotated_one_only_when_it_still_works() {
         let pushed = || facts(Exposure::Pushed(vec!["origin".into()]), Some(100));
         let mut rows = rows(
-            vec![finding("dead"), finding("unchecked"), finding("live")],
-            vec![pushed(), pushed(), facts(Exposure::Pushed(vec!["origin".into()]), Some(300))],
+            vec![
+                finding("dead"),
+                finding("unchecked"),
+                finding("live"),
+                finding("rotated"),
+                finding("failed"),
+            ],
+            vec![
+                pushed(),
+                pushed(),
+                facts(Exposure::Pushed(vec!["origin".into()]), Some(300)),
+                pushed(),
+                pushed(),
+            ],
         );
         rows[0].verification = Some(Verification::Dead);
         rows[2].verification = Some(Verification::Live);
-        assert_eq!(order(&rows), vec![2, 1, 0]);
+        rows[3].status = Status::Rotated;
+        rows[3].verification = Some(Verification::Dead);
+        rows[4].status = Status::Rotated;
+        rows[4].verification = Some(Verification::Live);
+        assert_eq!(order(&rows), vec![4, 2, 1, 0]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `--verify` against a mock provider: a plain
+//! `--verify` and the rotation ledger, against a mock provider: a plain
 //! HTTP server on 127.0.0.1 in a thread of the test, named with `--verify-endpoint`, that
 //! records every request and answers as a provider would (a live key, a revoked one, a rate
 //! limit, a 5xx, a redirect, a server too slow to answer). No test reaches the internet.
@@ -412,6 +412,96 @@ fn each_verifier_sends_its_documented_request_and_the_key_nowhere_else() {
         assert_eq!(state, expected_state, "{f}");
     }
     assert_eq!(finding(&json, "aws-access-key-id")["verification"]["state"], "live");
+}
+
+#[test]
+fn rotated_then_verify_against_a_provider_that_still_accepts_the_key_says_rotation_failed() {
+    let (repo, _origin) = pushed_repo();
+    repo.git(&["config", "user.name", "Grace Hopper"]);
+    repo.git(&["config", "user.email", "grace@example.org"]);
+    let json = repo.keyrot(&["scan", "--history", "--format", "json"]).json();
+    let fingerprint = finding(&json, "github-classic-token")["fingerprint"].as_str().unwrap().to_string();
+
+    let recorded = repo.keyrot(&["rotated", &fingerprint, "--note", "SEC-42"]);
+    assert_eq!(recorded.code, 0, "{}", recorded.all());
+    let baseline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.path().join(".keyrot-baseline.json")).unwrap())
+            .unwrap();
+    let entries = baseline["findings"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{baseline}");
+    let rotated = &entries[0]["rotated"];
+    assert_eq!(entries[0]["fingerprint"], fingerprint.as_str());
+    assert_eq!(rotated["by"], "Grace Hopper <grace@example.org>");
+    assert_eq!(rotated["note"], "SEC-42");
+    assert!(rotated["date"].as_str().unwrap().ends_with("+00:00"), "{rotated}");
+    assert!(rotated.get("old_key").is_none(), "not verified: {rotated}");
+
+    // Still accepted by the provider: the rotation failed.
+    let still = Mock::start(|_| Reply::Status(200, "{}"));
+    let endpoints = still.endpoints(&["GitHub", "Replicate"]);
+    let run = repo.keyrot(&args(&["scan", "--history", "--verify"], &endpoints));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("ROTATION FAILED: the old key still works"), "{}", run.stdout);
+    let json = repo.keyrot(&args(&["scan", "--history", "--verify", "--format", "json"], &endpoints));
+    assert!(json.stderr.contains("ROTATION FAILED: the old key still works"), "{}", json.stderr);
+    assert_eq!(json.code, 1);
+    assert_eq!(json.json()["rotation_failed"][0]["fingerprint"], fingerprint.as_str());
+    assert_not_revealed(&run, &[GITHUB]);
+
+    // Revoked: a rotation that worked; with the Replicate key recorded too, the run is clean.
+    let revoked = Mock::start(|_| Reply::Status(401, "{}"));
+    let endpoints = revoked.endpoints(&["GitHub", "Replicate"]);
+    let replicate =
+        finding(&repo.keyrot(&["scan", "--history", "--format", "json"]).json(), "replicate-api-token")
+            ["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let recorded = repo.keyrot(&args(&["rotated", &replicate, "--verify"], &endpoints));
+    assert_eq!(recorded.code, 0, "{}", recorded.all());
+    assert!(recorded.stdout.contains("the old key is dead"), "{}", recorded.all());
+    let run = repo.keyrot(&args(&["scan", "--history", "--verify"], &endpoints));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("ROTATION FAILED"), "{}", run.all());
+    let baseline = std::fs::read_to_string(repo.path().join(".keyrot-baseline.json")).unwrap();
+    assert!(baseline.contains("\"old_key\": \"dead\""), "{baseline}");
+
+    // Recording an unknown fingerprint is an error, and changes nothing.
+    let unknown = repo.keyrot(&["rotated", "v2:00000000000000000000000000000000"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.all());
+    assert_eq!(std::fs::read_to_string(repo.path().join(".keyrot-baseline.json")).unwrap(), baseline);
+}
+
+#[test]
+fn require_rotated_fails_on_a_pushed_key_with_no_ledger_entry() {
+    let (repo, _origin) = pushed_repo();
+    assert_eq!(repo.keyrot(&["baseline"]).code, 0);
+    // Accepted in the baseline, so a plain scan passes; CI asking for proof of rotation fails.
+    assert_eq!(repo.keyrot(&["scan", "--history"]).code, 0);
+    let run = repo.keyrot(&["scan", "--history", "--require-rotated"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("pushed secret with no rotation recorded: GitHub"), "{}", run.stderr);
+    assert!(run.stderr.contains("pushed secret with no rotation recorded: Replicate"), "{}", run.stderr);
+    assert_not_revealed(&run, &[GITHUB, REPLICATE]);
+
+    let json = repo.keyrot(&["scan", "--history", "--format", "json", "--no-baseline"]).json();
+    for rule in ["github-classic-token", "replicate-api-token"] {
+        let fingerprint = finding(&json, rule)["fingerprint"].as_str().unwrap().to_string();
+        assert_eq!(repo.keyrot(&["rotated", &fingerprint]).code, 0);
+    }
+    let run = repo.keyrot(&["scan", "--history", "--require-rotated"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A key committed but not pushed is not asked for.
+    repo.write("local.sh", format!("T={GITHUB3}\n"));
+    repo.commit("local only");
+    assert_eq!(repo.keyrot(&["baseline"]).code, 0);
+    assert_eq!(repo.keyrot(&["scan", "--history", "--require-rotated"]).code, 0);
+    assert_eq!(
+        repo.keyrot(&["scan", ".", "--require-rotated"]).code,
+        2,
+        "a file scan cannot tell what was pushed"
+    );
 }
 
 #[test]

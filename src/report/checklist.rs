@@ -86,6 +86,9 @@ fn item(out: &mut String, row: &Row) {
         );
     }
     match &row.verification {
+        Some(Verification::Live) if row.rotation_failed() => {
+            line.push_str(": **ROTATION FAILED: the old key still works**")
+        }
         Some(Verification::Live) => line.push_str(": **the key still works**"),
         Some(Verification::Dead) => line.push_str(": the provider refuses the key"),
         Some(Verification::Unknown(reason)) => {

@@ -18,6 +18,18 @@ pub fn render(report: &Report) -> String {
     for notice in &report.notices {
         let _ = writeln!(out, "{} {}", "notice:".yellow().bold(), escape(notice));
     }
+    for row in report.rotation_failures() {
+        let f = &row.finding;
+        let _ = writeln!(
+            out,
+            "{} {} {} {}  ({})\n",
+            "ROTATION FAILED: the old key still works:".red().bold(),
+            f.rule.provider.as_deref().map_or_else(|| "-".into(), escape),
+            escape(&f.rule.description),
+            shown_secret(f, report.reveal).unwrap_or_default(),
+            f.fingerprint
+        );
+    }
     let n = report.reported_count();
     let accepted = report.accepted_count();
     if n == 0 && !report.errors.is_empty() {
@@ -81,6 +93,7 @@ fn write_rotation(out: &mut String, report: &Report) {
         let accepted = match row.status {
             Status::Reported => "",
             Status::Accepted => "  (accepted in the baseline)",
+            Status::Rotated => "  (recorded as rotated)",
         };
         let _ = writeln!(out, "  {}. {label}  {provider}  {description}  {secret}{accepted}", n + 1);
         if let Some(id) = public_id(f) {

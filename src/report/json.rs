@@ -29,28 +29,50 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     });
     stream::write(
         out,
-        Part::Object(vec![
-            ("complete", Part::Value(json!(report.errors.is_empty()))),
-            ("errors", Part::Value(json!(report.errors))),
-            ("findings", Part::Items(Box::new(findings))),
-            ("notices", Part::Value(json!(report.notices))),
-            (
-                "scanned",
-                Part::Value(json!({
-                    "files": report.scanned.files,
-                    "bytes": report.scanned.bytes,
-                    "rules": report.rules.len(),
-                })),
-            ),
-            (
-                "summary",
-                Part::Value(json!({
-                    "findings": report.reported_count(),
-                    "baselined": report.accepted_count(),
-                })),
-            ),
-        ]),
+        Part::Object(
+            vec![
+                ("complete", Part::Value(json!(report.errors.is_empty()))),
+                ("errors", Part::Value(json!(report.errors))),
+                ("findings", Part::Items(Box::new(findings))),
+                ("notices", Part::Value(json!(report.notices))),
+                ("rotation_failed", Part::Value(rotation_failed(report))),
+                (
+                    "scanned",
+                    Part::Value(json!({
+                        "files": report.scanned.files,
+                        "bytes": report.scanned.bytes,
+                        "rules": report.rules.len(),
+                    })),
+                ),
+                (
+                    "summary",
+                    Part::Value(json!({
+                        "findings": report.reported_count(),
+                        "baselined": report.accepted_count(),
+                    })),
+                ),
+            ]
+            .into_iter()
+            .filter(|(key, _)| *key != "rotation_failed" || report.verified)
+            .collect(),
+        ),
     )
+}
+
+/// With `--verify`: the keys the ledger records as rotated that still work, by fingerprint.
+fn rotation_failed(report: &Report) -> Value {
+    let failed: Vec<Value> = report
+        .rotation_failures()
+        .map(|row| {
+            json!({
+                "rule": row.finding.rule.id,
+                "provider": row.finding.rule.provider,
+                "fingerprint": row.finding.fingerprint.as_str(),
+                "masked": shown_secret(&row.finding, Reveal::Masked),
+            })
+        })
+        .collect();
+    Value::Array(failed)
 }
 
 fn finding(f: &Finding, reveal: Reveal) -> Value {

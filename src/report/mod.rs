@@ -38,11 +38,14 @@ pub enum Reveal {
 }
 
 /// Whether a finding is reported, or accepted in the baseline (still listed for rotation until
-/// marked rotated).
+/// the ledger records it rotated).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Reported,
     Accepted,
+    /// Accepted and recorded as rotated in the ledger: shown only when its provider says the old
+    /// key still works (the rotation failed).
+    Rotated,
 }
 
 /// One finding as the reports show it: the finding, whether it is reported or accepted, what
@@ -60,6 +63,15 @@ pub struct Row {
 impl Row {
     pub fn new(finding: Finding, status: Status) -> Row {
         Row { finding, status, facts: None, verification: None }
+    }
+
+    pub fn is_live(&self) -> bool {
+        matches!(self.verification, Some(Verification::Live))
+    }
+
+    /// Recorded as rotated, yet the provider still accepts the key.
+    pub fn rotation_failed(&self) -> bool {
+        self.status == Status::Rotated && self.is_live()
     }
 }
 
@@ -100,6 +112,11 @@ impl Report {
     /// Rows to list under "Keys to rotate", most urgent first.
     pub fn rotation_order(&self) -> Vec<&Row> {
         crate::rotation::order(&self.rows).into_iter().map(|i| &self.rows[i]).collect()
+    }
+
+    /// Keys recorded as rotated that their provider still accepts.
+    pub fn rotation_failures(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.rotation_failed())
     }
 }
 
