@@ -65,9 +65,17 @@ pub enum Command {
     },
     /// Record in the rotation ledger (.keyrot-baseline.json) that a key was rotated
     Rotated(RotatedArgs),
+    /// Check the keys in a .env file with their providers: one line per key, live, dead or unknown
+    Verify {
+        /// The .env file (only its keys are checked: no history, no report of the file itself)
+        #[arg(long, value_name = "FILE")]
+        env: PathBuf,
+        #[command(flatten)]
+        options: VerifyOptions,
+    },
 }
 
-/// How keys are checked with their providers (`--verify`, `keyrot rotated --verify`).
+/// How keys are checked with their providers (`--verify`, `keyrot verify`).
 #[derive(Args, Debug, Clone)]
 pub struct VerifyOptions {
     /// Send PROVIDER's check to another base URL (a self-hosted GitLab, GitHub Enterprise, a

@@ -1,16 +1,18 @@
-//! The rotation ledger's command. `keyrot rotated FINGERPRINT` records in the baseline file that
+//! The rotation ledger's commands. `keyrot rotated FINGERPRINT` records in the baseline file that
 //! a key was rotated: when, by whom (git's user.name and user.email), a note, and with `--verify`
-//! what the provider said about the old key then. The file format is `baseline.rs`'s; the checks
-//! are `verify`'s.
+//! what the provider said about the old key then. `keyrot verify --env FILE` checks the keys a
+//! `.env` file holds (the new keys, after a rotation). The file format is `baseline.rs`'s; the
+//! checks are `verify`'s.
 
 use crate::baseline::{self, Baseline, Rotated};
-use crate::cli::{Cli, RotatedArgs};
+use crate::cli::{Cli, RotatedArgs, VerifyOptions};
 use crate::error::{Error, Result};
 use crate::findings::Finding;
-use crate::matcher::Workload;
+use crate::matcher::{Evidence, Workload};
 use crate::report::{escape, shown_secret, Reveal};
 use crate::verify::{self, Verification};
 use crate::{Project, CLEAN, FOUND};
+use std::path::Path;
 
 /// `keyrot rotated FINGERPRINT [--note TEXT] [--verify]`.
 pub fn rotated(cli: &Cli, args: &RotatedArgs) -> Result<u8> {
@@ -115,4 +117,39 @@ fn who(repo: Option<&git2::Repository>) -> Option<String> {
         (Some(one), None) | (None, Some(one)) => Some(one),
         (None, None) => None,
     }
+}
+
+/// `keyrot verify --env FILE`: one line per key (provider, masked key, live / dead / unknown).
+/// Exit 0 when every key works, 1 when one does not or could not be checked.
+pub fn verify_env(cli: &Cli, file: &Path, options: &VerifyOptions) -> Result<u8> {
+    let options = verify::Options::new(&options.verify_endpoint, options.verify_timeout, crate::now())?;
+    let bytes = crate::textfile::read_bytes(file, crate::textfile::CONFIG_LIMIT)?;
+    let matcher = crate::load_matcher(cli, &Project::open().root, Workload::Small)?;
+    let target = crate::scan::Target::Text { path: file.display().to_string(), bytes: bytes.clone() };
+    let scan_options = crate::scan_options(crate::cli::DEFAULT_MAX_FILE_MB, Some(1));
+    let outcome =
+        crate::scan::run(&matcher, &target, &scan_options, &crate::progress::Progress::new(true), None)?;
+    if let Some(error) = outcome.errors.first() {
+        return Err(Error::Usage(error.to_string()));
+    }
+    // Keys only: the file itself being a .env is not news here.
+    let keys: Vec<&Finding> =
+        outcome.findings.iter().filter(|f| matches!(f.evidence, Evidence::Secret { .. })).collect();
+    if keys.is_empty() {
+        println!("keyrot: no keys found in {}", escape(&file.display().to_string()));
+        return Ok(CLEAN);
+    }
+    let content = |_: &Finding| Some(bytes.clone());
+    let answers = verify::check_all(&keys, &content, &options);
+    let mut text = String::new();
+    let mut all_live = true;
+    for (finding, answer) in keys.iter().zip(&answers) {
+        let state = answer.as_ref().map_or_else(|| "unknown".to_string(), Verification::to_string);
+        all_live &= matches!(answer, Some(Verification::Live));
+        let provider = finding.rule.provider.as_deref().map_or_else(|| escape(&finding.rule.id), escape);
+        let masked = shown_secret(finding, Reveal::Masked).unwrap_or_default();
+        text.push_str(&format!("{provider:<16} {masked:<20} {state}\n"));
+    }
+    crate::print(&text)?;
+    Ok(if all_live { CLEAN } else { FOUND })
 }

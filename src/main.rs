@@ -89,6 +89,7 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Install { hook } => hook_command(*hook, install::install),
         Command::Uninstall { hook } => hook_command(*hook, install::uninstall),
         Command::Rotated(args) => ledger::rotated(cli, args),
+        Command::Verify { env, options } => ledger::verify_env(cli, env, options),
     }
 }
 

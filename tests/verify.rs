@@ -1,4 +1,4 @@
-//! `--verify` and the rotation ledger, against a mock provider: a plain
+//! `--verify`, the rotation ledger and `keyrot verify --env`, against a mock provider: a plain
 //! HTTP server on 127.0.0.1 in a thread of the test, named with `--verify-endpoint`, that
 //! records every request and answers as a provider would (a live key, a revoked one, a rate
 //! limit, a 5xx, a redirect, a server too slow to answer). No test reaches the internet.
@@ -502,6 +502,35 @@ fn require_rotated_fails_on_a_pushed_key_with_no_ledger_entry() {
         2,
         "a file scan cannot tell what was pushed"
     );
+}
+
+#[test]
+fn verify_env_prints_one_line_per_key() {
+    let dir = plain_dir();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("GITHUB_TOKEN={GITHUB}\nREPLICATE_API_TOKEN={REPLICATE}\nDEBUG=true\n"),
+    )
+    .unwrap();
+    let mock = github_live_replicate_revoked();
+    let endpoints = mock.endpoints(&["github", "replicate"]);
+    let run = keyrot_in(dir.path(), &args(&["verify", "--env", ".env"], &endpoints));
+    assert_eq!(run.code, 1, "one key is dead: {}", run.all());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    assert!(
+        lines[0].starts_with("GitHub") && lines[0].contains("ghp_a1ck...") && lines[0].ends_with("live"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("Replicate") && lines[1].contains("r8_") && lines[1].ends_with("dead"),
+        "{lines:?}"
+    );
+    assert_not_revealed(&run, &[GITHUB, REPLICATE]);
+    assert_eq!(mock.seen().len(), 2);
+
+    std::fs::write(dir.path().join(".env"), format!("GITHUB_TOKEN={GITHUB}\n")).unwrap();
+    assert_eq!(keyrot_in(dir.path(), &args(&["verify", "--env", ".env"], &endpoints)).code, 0, "all live");
 }
 
 #[test]
