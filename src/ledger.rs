@@ -42,6 +42,9 @@ pub fn rotated(cli: &Cli, args: &RotatedArgs) -> Result<u8> {
         }
         _ => None,
     };
+    if finding.is_none() && options.is_some() {
+        eprintln!("keyrot: warning: the key is no longer in this repository: its old state was not checked");
+    }
     let record = Rotated {
         date: Some(crate::time::iso8601(crate::now(), 0)),
         by: who(project.repo.as_ref().ok()),
