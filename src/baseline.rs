@@ -35,9 +35,59 @@ pub struct Entry {
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// Set by hand once the key has been rotated: it then leaves the rotation report too.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub rotated: bool,
+    /// The rotation ledger's record (`keyrot rotated`): the key leaves the rotation report, and
+    /// `scan --verify` checks that the old key no longer works. Older files have `"rotated": true`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rotated_field")]
+    pub rotated: Option<Rotated>,
+}
+
+/// A rotation recorded in the ledger. The bare `"rotated": true` of older files reads as one
+/// with nothing known, and is written back the same way.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rotated {
+    /// When it was recorded (ISO 8601, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Who recorded it: git's `user.name <user.email>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// A ticket, a change, a reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What the provider said about the old key then (`live`, `dead`, `unknown (…)`), when
+    /// it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_key: Option<String>,
+}
+
+/// `rotated`: `true` / `false` (the old form) or a `Rotated` record.
+mod rotated_field {
+    use super::Rotated;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Flag(bool),
+        Record(Rotated),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Rotated>, D::Error> {
+        Ok(match Form::deserialize(deserializer)? {
+            Form::Flag(true) => Some(Rotated::default()),
+            Form::Flag(false) => None,
+            Form::Record(record) => Some(record),
+        })
+    }
+
+    pub fn serialize<S: Serializer>(rotated: &Option<Rotated>, serializer: S) -> Result<S::Ok, S::Error> {
+        match rotated {
+            Some(record) if *record != Rotated::default() => record.serialize(serializer),
+            Some(_) => serializer.serialize_bool(true),
+            None => serializer.serialize_none(),
+        }
+    }
 }
 
 impl Baseline {
@@ -103,11 +153,29 @@ impl Baseline {
                     path: first.path.clone(),
                     line: first.line,
                     commit: first.commit.as_ref().map(|c| c.id.clone()),
-                    rotated: old.is_some_and(|e| e.rotated),
+                    rotated: old.and_then(|e| e.rotated.clone()),
                 },
             );
         }
         Baseline { keyrot_baseline: VERSION, findings: entries.into_values().collect() }
+    }
+
+    /// The ledger entry for `finding` after recording a rotation: its existing entry (a legacy
+    /// fingerprint rewritten) or a new one, with `record`. One entry per fingerprint, sorted.
+    pub fn with_rotation(&self, finding: &Finding, record: Rotated) -> Baseline {
+        let mut updated = self.updated(std::slice::from_ref(finding), false);
+        let entry = updated
+            .findings
+            .iter_mut()
+            .find(|e| e.fingerprint == finding.fingerprint.as_str())
+            .expect("updated() holds every finding given");
+        entry.rotated = Some(record);
+        updated
+    }
+
+    /// The entry whose fingerprint is `fingerprint`.
+    pub fn find(&self, fingerprint: &str) -> Option<&Entry> {
+        self.get(fingerprint)
     }
 
     /// Writes to a new temporary file beside `path` (created exclusively under a random name,
@@ -150,6 +218,32 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn the_bare_rotated_flag_reads_and_writes_back_unchanged() {
+        let text = r#"{"keyrot_baseline": 1, "findings": [
+            {"fingerprint": "v2:a", "rule": "r", "masked": null, "path": "p", "line": 1, "rotated": true},
+            {"fingerprint": "v2:b", "rule": "r", "masked": null, "path": "p", "line": 2, "rotated": false},
+            {"fingerprint": "v2:c", "rule": "r", "masked": null, "path": "p", "line": 3,
+             "rotated": {"date": "2026-01-05T12:00:00+00:00", "by": "Ada <ada@example.org>", "old_key": "dead"}}
+        ]}"#;
+        let baseline: Baseline = serde_json::from_str(text).unwrap();
+        assert_eq!(baseline.findings[0].rotated, Some(Rotated::default()));
+        assert_eq!(baseline.findings[1].rotated, None);
+        let record = baseline.findings[2].rotated.as_ref().unwrap();
+        assert_eq!(
+            (record.by.as_deref(), record.old_key.as_deref()),
+            (Some("Ada <ada@example.org>"), Some("dead"))
+        );
+        let written = serde_json::to_value(&baseline).unwrap();
+        assert_eq!(written["findings"][0]["rotated"], true);
+        assert!(written["findings"][1].get("rotated").is_none());
+        assert_eq!(written["findings"][2]["rotated"]["old_key"], "dead");
+        assert!(written["findings"][2]["rotated"].get("note").is_none());
+        let unknown = r#"{"keyrot_baseline": 1, "findings": [{"fingerprint": "v2:a", "rule": "r",
+            "masked": null, "path": "p", "line": 1, "rotated": {"when": "x"}}]}"#;
+        assert!(serde_json::from_str::<Baseline>(unknown).is_err(), "unknown ledger fields are refused");
     }
 
     #[test]

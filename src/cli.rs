@@ -69,6 +69,51 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = HookKind::PreCommit)]
         hook: HookKind,
     },
+    /// Record in the rotation ledger (.keyrot-baseline.json) that a key was rotated
+    Rotated(RotatedArgs),
+    /// Check the keys in a .env file with their providers: one line per key, live, dead or unknown
+    Verify {
+        /// The .env file (only its keys are checked: no history, no report of the file itself)
+        #[arg(long, value_name = "FILE")]
+        env: PathBuf,
+        #[command(flatten)]
+        options: VerifyOptions,
+    },
+}
+
+/// How keys are checked with their providers (`--verify`, `keyrot verify`).
+#[derive(Args, Debug, Clone)]
+pub struct VerifyOptions {
+    /// Send PROVIDER's check to another base URL (a self-hosted GitLab, GitHub Enterprise, a
+    /// mock); PROVIDER as `keyrot rules` names it, any case; https, or http on loopback only.
+    /// An endpoint named here may be a private or loopback address. Repeatable.
+    #[arg(long, value_name = "PROVIDER=URL")]
+    pub verify_endpoint: Vec<String>,
+
+    /// Time limit of one check, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::verify::DEFAULT_TIMEOUT_SECS)]
+    pub verify_timeout: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct RotatedArgs {
+    /// The finding's fingerprint (`v2:…`, the `id` line of a report)
+    pub fingerprint: String,
+
+    /// Why, or where: a ticket, a change
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// Also ask the provider whether the old key still works, and record the answer
+    #[arg(long)]
+    pub verify: bool,
+
+    #[command(flatten)]
+    pub options: VerifyOptions,
+
+    /// Baseline file holding the ledger (default: .keyrot-baseline.json at the repository root)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// The git hooks keyrot can be installed as.
@@ -157,6 +202,17 @@ pub struct ScanArgs {
     /// List .keyrotignore / .gitleaksignore entries that matched nothing in this scan
     #[arg(long)]
     pub report_unused_ignores: bool,
+
+    /// Ask each key's provider whether the key still works (network; never without this flag)
+    #[arg(long)]
+    pub verify: bool,
+
+    #[command(flatten)]
+    pub verify_options: VerifyOptions,
+
+    /// Fail (exit 1) when a pushed secret has no entry in the rotation ledger
+    #[arg(long)]
+    pub require_rotated: bool,
 }
 
 #[derive(Args, Debug)]

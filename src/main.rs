@@ -13,7 +13,9 @@ mod findings;
 mod hooks;
 mod ignores;
 mod install;
+mod ledger;
 mod matcher;
+mod pipeline;
 mod progress;
 mod reach;
 mod report;
@@ -26,9 +28,10 @@ mod source;
 mod textfile;
 mod time;
 mod utf16;
+mod verify;
 
 use clap::Parser;
-use cli::{Cli, ColorChoice, Command, ConfigCommand, Format, RulesCommand, ScanArgs};
+use cli::{Cli, ColorChoice, Command, ConfigCommand, RulesCommand, ScanArgs};
 use error::{Error, Result};
 use matcher::{Matcher, Workload};
 use std::io::{IsTerminal, Write};
@@ -85,6 +88,8 @@ fn run(cli: &Cli) -> Result<u8> {
         Command::Baseline { prune, output } => baseline_command(cli, *prune, output.as_deref()),
         Command::Install { hook } => hook_command(*hook, install::install),
         Command::Uninstall { hook } => hook_command(*hook, install::uninstall),
+        Command::Rotated(args) => ledger::rotated(cli, args),
+        Command::Verify { env, options } => ledger::verify_env(cli, env, options),
     }
 }
 
@@ -140,75 +145,16 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let repo = project.repo.as_ref().ok();
     let outcome =
         scan::run(&matcher, &target, &scan_options(args.max_file_size, args.threads), &progress, repo)?;
-    let root = &project.root;
-    let mut findings = outcome.findings;
-    let ignore = ignores::Ignore::load(root)?;
-    let used = ignore.apply(&mut findings);
-    let baseline = match (&args.baseline, args.no_baseline) {
-        (_, true) => baseline::Baseline::default(),
-        (Some(file), false) => baseline::Baseline::load(file)?,
-        (None, false) => baseline::Baseline::load_if_present(&root.join(baseline::FILE_NAME))?,
-    };
-    // Reported findings first, then accepted ones that still need rotating.
-    let (mut findings, accepted): (Vec<_>, Vec<_>) =
-        findings.into_iter().partition(|f| baseline.entry_for(f).is_none());
-    let reported = findings.len();
-    findings.extend(accepted.into_iter().filter(|f| baseline.entry_for(f).is_some_and(|e| !e.rotated)));
-    // A hook's own advice covers what it blocks: nothing it finds was pushed.
-    let facts = match &scope {
-        report::Scope::Staged => exposure::for_staged(project.repo()?, &findings),
-        report::Scope::History | report::Scope::Range(_) => exposure::for_history(project.repo()?, &findings),
-        _ => Vec::new(),
-    };
-    let report = report::Report {
-        findings: &findings,
-        reported,
-        notices: outcome.notices,
-        errors: outcome.errors.iter().map(|e| report::escape(&e.to_string())).collect(),
-        scope,
-        reveal: if args.reveal { report::Reveal::Full } else { report::Reveal::Masked },
-        rules: matcher.rules.rules.iter().map(|r| r.meta.clone()).collect(),
-        facts,
-        now: now(),
-        scanned: outcome.scanned,
-    };
-    match args.format {
-        Format::Human => print(&report::human::render(&report))?,
-        Format::Json => write_out(|out| report::json::render(&report, out))?,
-        Format::Sarif => write_out(|out| report::sarif::render(&report, out))?,
-        Format::Checklist => print(&report::checklist::render(&report))?,
-    }
-    if args.format != Format::Human {
-        for notice in &report.notices {
-            eprintln!("keyrot: notice: {}", report::escape(notice));
-        }
-    }
-    if args.report_unused_ignores {
-        for ((_, origin), used) in ignore.entries.iter().zip(used) {
-            if !used {
-                eprintln!("keyrot: unused ignore entry: {origin}");
-            }
-        }
-    }
-    if !args.quiet {
-        for warning in &outcome.warnings {
-            eprintln!("keyrot: warning: {}", report::escape(warning));
-        }
-    }
-    for error in &outcome.errors {
-        eprintln!("keyrot: error: {}", report::escape(&error.to_string()));
-    }
-    if reported == 0 && outcome.errors.is_empty() && !args.quiet {
-        if let Some(line) = report::human::coverage(&report) {
-            eprintln!("{line}");
-        }
-    }
-    Ok(if !outcome.errors.is_empty() {
+    let rules = matcher.rules.rules.iter().map(|r| r.meta.clone()).collect();
+    let context = pipeline::Context { repo, root: &project.root, rules, now: now() };
+    let done = pipeline::judge(outcome, scope, args, &context)?;
+    done.print(args)?;
+    Ok(if !done.errors.is_empty() {
         FAILED
-    } else if reported == 0 {
-        CLEAN
-    } else {
+    } else if done.report.reported_count() > 0 || done.ledger_failed() {
         FOUND
+    } else {
+        CLEAN
     })
 }
 

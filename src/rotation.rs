@@ -7,8 +7,9 @@
 //! | in commits no remote has        | local    | rewrite the local commits; rotate if unsure     |
 //! | in a commit a remote has        | pushed   | rotate now, at the provider's page              |
 
-use crate::findings::Finding;
+use crate::report::{Row, Status};
 use crate::source::CommitInfo;
+use crate::verify::Verification;
 use std::cmp::Reverse;
 use std::sync::Arc;
 
@@ -50,17 +51,28 @@ pub struct Facts {
     pub removed_in: Option<Arc<CommitInfo>>,
 }
 
-/// Indices of the findings to list under "Keys to rotate", most urgent first: pushed, then
-/// local, then staged; within each, the oldest exposure first; then by rule id for stability.
-pub fn order(findings: &[Finding], facts: &[Facts]) -> Vec<usize> {
-    let mut rows: Vec<usize> = (0..findings.len()).filter(|&i| facts[i].exposure.is_some()).collect();
-    rows.sort_by_key(|&i| {
-        let f = &facts[i];
+/// Indices of the rows to list under "Keys to rotate", most urgent first: pushed, then local,
+/// then staged; within each, a key its provider says is live before one it could not check, and
+/// that before a dead one; then the oldest exposure first; then by rule id for stability. A key
+/// recorded as rotated is listed only when its provider still accepts it.
+pub fn order(rows: &[Row]) -> Vec<usize> {
+    let mut listed: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].facts.as_ref().is_some_and(|f| f.exposure.is_some()))
+        .filter(|&i| rows[i].status != Status::Rotated || rows[i].rotation_failed())
+        .collect();
+    listed.sort_by_key(|&i| {
+        let row = &rows[i];
+        let f = row.facts.as_ref().expect("listed rows have facts");
         let urgency = Reverse(f.exposure.clone().map(|e| rank(&e)));
+        let liveness = match row.verification {
+            Some(Verification::Live) => 0,
+            None | Some(Verification::Unknown(_)) => 1,
+            Some(Verification::Dead) => 2,
+        };
         let since = f.first_seen.as_ref().map_or(i64::MAX, |c| c.time);
-        (urgency, since, findings[i].rule.id.clone(), findings[i].fingerprint.clone())
+        (urgency, liveness, since, row.finding.rule.id.clone(), row.finding.fingerprint.clone())
     });
-    rows
+    listed
 }
 
 fn rank(exposure: &Exposure) -> u8 {
@@ -106,6 +118,7 @@ pub fn advice(facts: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Finding;
     use crate::matcher::Evidence;
     use crate::rules::RuleMeta;
     use crate::secret::{Fingerprint, Secret};
@@ -143,6 +156,14 @@ mod tests {
         Facts { exposure: Some(exposure), first_seen: time.map(commit), ..Facts::default() }
     }
 
+    fn rows(findings: Vec<Finding>, facts: Vec<Facts>) -> Vec<Row> {
+        findings
+            .into_iter()
+            .zip(facts)
+            .map(|(finding, facts)| Row { facts: Some(facts), ..Row::new(finding, Status::Reported) })
+            .collect()
+    }
+
     #[test]
     fn pushed_before_local_before_staged_and_older_first() {
         let findings = vec![finding("s"), finding("l"), finding("p-new"), finding("p-old"), finding("dir")];
@@ -153,7 +174,35 @@ mod tests {
             facts(Exposure::Pushed(vec!["origin".into()]), Some(100)),
             Facts::default(),
         ];
-        assert_eq!(order(&findings, &facts), vec![3, 2, 1, 0]);
+        assert_eq!(order(&rows(findings, facts)), vec![3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn a_live_pushed_key_comes_first_and_a_rotated_one_only_when_it_still_works() {
+        let pushed = || facts(Exposure::Pushed(vec!["origin".into()]), Some(100));
+        let mut rows = rows(
+            vec![
+                finding("dead"),
+                finding("unchecked"),
+                finding("live"),
+                finding("rotated"),
+                finding("failed"),
+            ],
+            vec![
+                pushed(),
+                pushed(),
+                facts(Exposure::Pushed(vec!["origin".into()]), Some(300)),
+                pushed(),
+                pushed(),
+            ],
+        );
+        rows[0].verification = Some(Verification::Dead);
+        rows[2].verification = Some(Verification::Live);
+        rows[3].status = Status::Rotated;
+        rows[3].verification = Some(Verification::Dead);
+        rows[4].status = Status::Rotated;
+        rows[4].verification = Some(Verification::Live);
+        assert_eq!(order(&rows), vec![4, 2, 1, 0]);
     }
 
     #[test]

@@ -7,15 +7,16 @@
 //! which a repository's `.keyrot.toml` may set) is made inert Markdown: paths and values as code
 //! spans no backtick inside can close, other text with Markdown's punctuation backslash-escaped.
 
-use super::{escape, public_id, short, shown_secret, Report};
+use super::{escape, public_id, short, shown_secret, Report, Row};
 use crate::findings::Finding;
 use crate::rotation::Exposure;
+use crate::verify::Verification;
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
     let order = report.rotation_order();
-    let (rotate, unstage): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|&i| {
-        report.facts(i).and_then(|f| f.exposure.as_ref()).is_some_and(Exposure::needs_rotation)
+    let (rotate, unstage): (Vec<&Row>, Vec<&Row>) = order.into_iter().partition(|row| {
+        row.facts.as_ref().and_then(|f| f.exposure.as_ref()).is_some_and(Exposure::needs_rotation)
     });
     let mut out = String::new();
     if !report.errors.is_empty() || !report.notices.is_empty() {
@@ -32,13 +33,13 @@ pub fn render(report: &Report) -> String {
     if rotate.is_empty() {
         out.push_str("Nothing to rotate: no secret found in this scan reached a commit.\n");
     }
-    for i in rotate {
-        item(&mut out, report, i);
+    for row in rotate {
+        item(&mut out, row);
     }
     if !unstage.is_empty() {
         out.push_str("\n## Remove before committing\n\n");
-        for i in unstage {
-            let f = &report.findings[i];
+        for row in unstage {
+            let f = &row.finding;
             let _ = writeln!(
                 out,
                 "- [ ] Unstage {} from {} (not committed: no rotation needed)",
@@ -61,9 +62,9 @@ fn name(f: &Finding) -> String {
     }
 }
 
-fn item(out: &mut String, report: &Report, i: usize) {
-    let f = &report.findings[i];
-    let facts = report.facts(i).expect("rotation rows have facts");
+fn item(out: &mut String, row: &Row) {
+    let f = &row.finding;
+    let facts = row.facts.as_ref().expect("rotation rows have facts");
     let mut line = format!("- [ ] Rotate {}", name(f));
     if let Some(id) = public_id(f) {
         let _ = write!(line, " (key id {})", code(&id));
@@ -83,6 +84,17 @@ fn item(out: &mut String, report: &Report, i: usize) {
             plain(&first.author),
             short(first)
         );
+    }
+    match &row.verification {
+        Some(Verification::Live) if row.rotation_failed() => {
+            line.push_str(": **ROTATION FAILED: the old key still works**")
+        }
+        Some(Verification::Live) => line.push_str(": **the key still works**"),
+        Some(Verification::Dead) => line.push_str(": the provider refuses the key"),
+        Some(Verification::Unknown(reason)) => {
+            let _ = write!(line, ": not verified ({})", plain(&reason.to_string()));
+        }
+        None => {}
     }
     let _ = writeln!(out, "{line}");
     match &f.rule.rotate {

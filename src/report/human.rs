@@ -3,10 +3,11 @@
 //! masked unless `--reveal`; paths, values and the rules' own text (which a repository's
 //! `.keyrot.toml` may set) are escaped before printing.
 
-use super::{escape, public_id, short, shown_secret, Report, Scope};
+use super::{escape, public_id, short, shown_secret, Report, Row, Scope, Status};
 use crate::findings::{Finding, Location};
 use crate::rotation::{advice, days_exposed, Exposure};
 use crate::rules::Confidence;
+use crate::verify::Verification;
 use colored::Colorize;
 use std::fmt::Write;
 
@@ -18,8 +19,20 @@ pub fn render(report: &Report) -> String {
     for notice in &report.notices {
         let _ = writeln!(out, "{} {}", "notice:".yellow().bold(), escape(notice));
     }
-    let n = report.reported;
-    let accepted = report.findings.len() - n;
+    for row in report.rotation_failures() {
+        let f = &row.finding;
+        let _ = writeln!(
+            out,
+            "{} {} {} {}  ({})\n",
+            "ROTATION FAILED: the old key still works:".red().bold(),
+            f.rule.provider.as_deref().map_or_else(|| "-".into(), escape),
+            escape(&f.rule.description),
+            shown_secret(f, report.reveal).unwrap_or_default(),
+            f.fingerprint
+        );
+    }
+    let n = report.reported_count();
+    let accepted = report.accepted_count();
     if n == 0 && !report.errors.is_empty() {
         let count = report.errors.len();
         let _ = writeln!(
@@ -48,8 +61,8 @@ pub fn render(report: &Report) -> String {
             _ => format!("{n} {noun} in {scope}"),
         };
         let _ = writeln!(out, "{} {}\n", "keyrot:".red().bold(), headline.bold());
-        for finding in report.reported() {
-            write_finding(&mut out, finding, report);
+        for row in report.reported() {
+            write_finding(&mut out, row, report);
         }
     }
     write_rotation(&mut out, report);
@@ -66,9 +79,9 @@ fn write_rotation(out: &mut String, report: &Report) {
         return;
     }
     let _ = writeln!(out, "{}", "Keys to rotate".bold());
-    for (n, &i) in order.iter().enumerate() {
-        let f = &report.findings[i];
-        let facts = report.facts(i).expect("rotation rows have facts");
+    for (n, row) in order.into_iter().enumerate() {
+        let f = &row.finding;
+        let facts = row.facts.as_ref().expect("rotation rows have facts");
         let exposure = facts.exposure.as_ref().expect("rotation rows have an exposure");
         let label = match exposure {
             Exposure::Pushed(_) => "ROTATE NOW".red().bold(),
@@ -78,12 +91,19 @@ fn write_rotation(out: &mut String, report: &Report) {
         let provider = f.rule.provider.as_deref().map_or_else(|| "-".into(), escape);
         let description = escape(&f.rule.description);
         let secret = shown_secret(f, report.reveal).unwrap_or_else(|| escape(&f.first().path));
-        let accepted = if report.is_accepted(i) { "  (accepted in the baseline)" } else { "" };
+        let accepted = match row.status {
+            Status::Reported => "",
+            Status::Accepted => "  (accepted in the baseline)",
+            Status::Rotated => "  (recorded as rotated)",
+        };
         let _ = writeln!(out, "  {}. {label}  {provider}  {description}  {secret}{accepted}", n + 1);
         if let Some(id) = public_id(f) {
             let _ = writeln!(out, "       key id   {id}");
         }
         let _ = writeln!(out, "       {:<8} {} ({})", "exposure", exposure.name(), advice(facts));
+        if let Some(verification) = &row.verification {
+            let _ = writeln!(out, "       {:<8} {}", "verified", verification_text(verification));
+        }
         if let Some(first) = &facts.first_seen {
             let _ = writeln!(
                 out,
@@ -145,7 +165,7 @@ pub fn coverage(report: &Report) -> Option<String> {
         ),
         Scope::Files | Scope::History | Scope::Range(_) => return None,
     };
-    let accepted = report.findings.len() - report.reported;
+    let accepted = report.accepted_count();
     let note = if accepted > 0 { format!(" ({accepted} accepted in the baseline)") } else { String::new() };
     Some(format!("keyrot: {what} checked against {} rules: no secrets{note}", report.rules.len()))
 }
@@ -159,7 +179,8 @@ fn size(bytes: u64) -> String {
     }
 }
 
-fn write_finding(out: &mut String, f: &Finding, report: &Report) {
+fn write_finding(out: &mut String, row: &Row, report: &Report) {
+    let f = &row.finding;
     let provider = f.rule.provider.as_deref().map(|p| format!("{}: ", escape(p))).unwrap_or_default();
     let (description, id) = (escape(&f.rule.description), escape(&f.rule.id));
     let _ = writeln!(out, "  {} {}{}  ({})", "✗".red(), provider, description.bold(), id.dimmed());
@@ -179,6 +200,9 @@ fn write_finding(out: &mut String, f: &Finding, report: &Report) {
     let hidden = f.location_count().saturating_sub(SHOWN_LOCATIONS);
     if hidden > 0 {
         let _ = writeln!(out, "      {:<8} … and {hidden} more places", "");
+    }
+    if let Some(verification) = &row.verification {
+        let _ = writeln!(out, "      {:<8} {}", "verified", verification_text(verification));
     }
     let _ = writeln!(out, "      {:<8} {}", "id", f.fingerprint.as_str().dimmed());
     out.push('\n');
@@ -202,11 +226,11 @@ fn describe(location: &Location) -> String {
 }
 
 fn write_advice(out: &mut String, report: &Report) {
-    let files: Vec<&Finding> = report.reported().iter().filter(|f| !f.is_secret()).collect();
+    let files: Vec<&Finding> = report.reported().map(|r| &r.finding).filter(|f| !f.is_secret()).collect();
     let _ = writeln!(out, "{}", "What to do".bold());
     match report.scope {
         Scope::Staged => {
-            if report.reported().iter().any(Finding::is_secret) {
+            if report.reported().any(|r| r.finding.is_secret()) {
                 let _ = writeln!(
                     out,
                     "  • Take the secret out of the file, then stage it again (`git add -p` to pick hunks)."
@@ -223,8 +247,11 @@ fn write_advice(out: &mut String, report: &Report) {
                     "  • Unstage {path} and ignore it: `git rm --cached {path} && echo {path} >> .gitignore`."
                 );
             }
-            let committed =
-                report.facts.iter().any(|f| f.exposure.as_ref().is_some_and(Exposure::needs_rotation));
+            let committed = report
+                .rows
+                .iter()
+                .filter_map(|r| r.facts.as_ref())
+                .any(|f| f.exposure.as_ref().is_some_and(Exposure::needs_rotation));
             if committed {
                 let _ = writeln!(
                     out,
@@ -283,4 +310,13 @@ fn write_advice(out: &mut String, report: &Report) {
         out,
         "  • Not a secret (a test value, a public key)? Add `keyrot:allow` in a comment on that line."
     );
+}
+
+/// `live`, `dead`, or `unknown (the reason)`; a live key stands out.
+fn verification_text(verification: &Verification) -> String {
+    match verification {
+        Verification::Live => "live: the key still works".red().bold().to_string(),
+        Verification::Dead => "dead: the provider refused the key".green().to_string(),
+        Verification::Unknown(reason) => format!("unknown ({reason})").yellow().to_string(),
+    }
 }

@@ -9,42 +9,70 @@ use super::{public_id, shown_secret, Report, Reveal};
 use crate::findings::{Finding, Location};
 use crate::rotation::{days_exposed, Exposure, Facts};
 use crate::source::CommitInfo;
+use crate::verify::Verification;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
 /// Writes the report; findings are made and written one at a time (`stream.rs`).
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let findings = report.reported().iter().enumerate().map(|(i, f)| {
-        let mut entry = finding(f, report.reveal);
-        if let (Value::Object(map), Some(facts)) = (&mut entry, report.facts(i)) {
-            add_facts(map, facts, report.now);
+    let findings = report.reported().map(|row| {
+        let mut entry = finding(&row.finding, report.reveal);
+        if let Value::Object(map) = &mut entry {
+            if let Some(facts) = &row.facts {
+                add_facts(map, facts, report.now);
+            }
+            if report.verified {
+                map.insert("verification".into(), verification(row.verification.as_ref()));
+            }
         }
         entry
     });
     stream::write(
         out,
-        Part::Object(vec![
-            ("complete", Part::Value(json!(report.errors.is_empty()))),
-            ("errors", Part::Value(json!(report.errors))),
-            ("findings", Part::Items(Box::new(findings))),
-            ("notices", Part::Value(json!(report.notices))),
-            (
-                "scanned",
-                Part::Value(json!({
-                    "files": report.scanned.files,
-                    "bytes": report.scanned.bytes,
-                    "rules": report.rules.len(),
-                })),
-            ),
-            (
-                "summary",
-                Part::Value(json!({
-                    "findings": report.reported,
-                    "baselined": report.findings.len() - report.reported,
-                })),
-            ),
-        ]),
+        Part::Object(
+            vec![
+                ("complete", Part::Value(json!(report.errors.is_empty()))),
+                ("errors", Part::Value(json!(report.errors))),
+                ("findings", Part::Items(Box::new(findings))),
+                ("notices", Part::Value(json!(report.notices))),
+                ("rotation_failed", Part::Value(rotation_failed(report))),
+                (
+                    "scanned",
+                    Part::Value(json!({
+                        "files": report.scanned.files,
+                        "bytes": report.scanned.bytes,
+                        "rules": report.rules.len(),
+                    })),
+                ),
+                (
+                    "summary",
+                    Part::Value(json!({
+                        "findings": report.reported_count(),
+                        "baselined": report.accepted_count(),
+                    })),
+                ),
+            ]
+            .into_iter()
+            .filter(|(key, _)| *key != "rotation_failed" || report.verified)
+            .collect(),
+        ),
     )
+}
+
+/// With `--verify`: the keys the ledger records as rotated that still work, by fingerprint.
+fn rotation_failed(report: &Report) -> Value {
+    let failed: Vec<Value> = report
+        .rotation_failures()
+        .map(|row| {
+            json!({
+                "rule": row.finding.rule.id,
+                "provider": row.finding.rule.provider,
+                "fingerprint": row.finding.fingerprint.as_str(),
+                "masked": shown_secret(&row.finding, Reveal::Masked),
+            })
+        })
+        .collect();
+    Value::Array(failed)
 }
 
 fn finding(f: &Finding, reveal: Reveal) -> Value {
@@ -85,6 +113,16 @@ fn add_facts(entry: &mut Map<String, Value>, facts: &Facts, now: i64) {
     entry.insert("in_head".into(), json!(facts.in_head));
     entry.insert("in_worktree".into(), json!(facts.in_worktree));
     entry.insert("removed_in".into(), facts.removed_in.as_deref().map_or(Value::Null, commit));
+}
+
+/// `{"state": "live"}`, `{"state": "unknown", "reason": "rate limited"}`; null for a finding
+/// that is not a key (a file that must not be committed).
+pub fn verification(verification: Option<&Verification>) -> Value {
+    match verification {
+        None => Value::Null,
+        Some(Verification::Unknown(reason)) => json!({ "state": "unknown", "reason": reason.to_string() }),
+        Some(v) => json!({ "state": v.name() }),
+    }
 }
 
 fn commit(c: &CommitInfo) -> Value {

@@ -13,6 +13,7 @@ use crate::matcher::Evidence;
 use crate::rotation::Facts;
 use crate::rules::RuleMeta;
 use crate::source::CommitInfo;
+use crate::verify::Verification;
 use std::sync::Arc;
 
 /// What was scanned, which decides the wording and the advice.
@@ -36,12 +37,47 @@ pub enum Reveal {
     Full,
 }
 
-pub struct Report<'a> {
-    /// The reported findings, then those accepted in the baseline (which only the rotation
-    /// report lists: an accepted key still needs rotating until marked rotated).
-    pub findings: &'a [Finding],
-    /// How many of `findings` are reported.
-    pub reported: usize,
+/// Whether a finding is reported, or accepted in the baseline (still listed for rotation until
+/// the ledger records it rotated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Reported,
+    Accepted,
+    /// Accepted and recorded as rotated in the ledger: shown only when its provider says the old
+    /// key still works (the rotation failed).
+    Rotated,
+}
+
+/// One finding as the reports show it: the finding, whether it is reported or accepted, what
+/// git says about it, and what its provider said about the key.
+#[derive(Debug)]
+pub struct Row {
+    pub finding: Finding,
+    pub status: Status,
+    /// What the repository says about it; None outside git and for hook scopes without advice.
+    pub facts: Option<Facts>,
+    /// What its provider said, with `--verify`.
+    pub verification: Option<Verification>,
+}
+
+impl Row {
+    pub fn new(finding: Finding, status: Status) -> Row {
+        Row { finding, status, facts: None, verification: None }
+    }
+
+    pub fn is_live(&self) -> bool {
+        matches!(self.verification, Some(Verification::Live))
+    }
+
+    /// Recorded as rotated, yet the provider still accepts the key.
+    pub fn rotation_failed(&self) -> bool {
+        self.status == Status::Rotated && self.is_live()
+    }
+}
+
+pub struct Report {
+    /// Every finding of the run: reported first, then accepted ones, in scan order.
+    pub rows: Vec<Row>,
     /// Changes in a range that affect what keyrot reports.
     pub notices: Vec<String>,
     /// What could not be read: a report with errors covers only part of what was asked.
@@ -50,34 +86,37 @@ pub struct Report<'a> {
     pub reveal: Reveal,
     /// Every rule in use, in config order (SARIF lists them all).
     pub rules: Vec<Arc<RuleMeta>>,
-    /// What the repository says about each finding (same order); empty outside git.
-    pub facts: Vec<Facts>,
     /// Seconds since the epoch, for "N days ago".
     pub now: i64,
     /// How much content the matcher was given.
     pub scanned: crate::scan::Scanned,
+    /// Whether the keys were checked with their providers (`--verify`).
+    pub verified: bool,
 }
 
-impl Report<'_> {
-    pub fn reported(&self) -> &[Finding] {
-        &self.findings[..self.reported]
+impl Report {
+    /// The findings this run reports (not accepted in the baseline).
+    pub fn reported(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.status == Status::Reported)
     }
 
-    /// Whether the finding at `index` is accepted in the baseline rather than reported.
-    pub fn is_accepted(&self, index: usize) -> bool {
-        index >= self.reported
+    pub fn reported_count(&self) -> usize {
+        self.reported().count()
     }
 
-    pub fn facts(&self, index: usize) -> Option<&Facts> {
-        self.facts.get(index)
+    /// How many findings the baseline accepts.
+    pub fn accepted_count(&self) -> usize {
+        self.rows.len() - self.reported_count()
     }
 
-    /// Findings to list under "Keys to rotate", most urgent first.
-    pub fn rotation_order(&self) -> Vec<usize> {
-        if self.facts.len() != self.findings.len() {
-            return Vec::new();
-        }
-        crate::rotation::order(self.findings, &self.facts)
+    /// Rows to list under "Keys to rotate", most urgent first.
+    pub fn rotation_order(&self) -> Vec<&Row> {
+        crate::rotation::order(&self.rows).into_iter().map(|i| &self.rows[i]).collect()
+    }
+
+    /// Keys recorded as rotated that their provider still accepts.
+    pub fn rotation_failures(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.rotation_failed())
     }
 }
 

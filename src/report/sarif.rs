@@ -11,7 +11,7 @@ use std::io::Write;
 
 /// Writes the report; results are made and written one at a time (`stream.rs`).
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut rule_ids: Vec<&str> = report.reported().iter().map(|f| f.rule.id.as_str()).collect();
+    let mut rule_ids: Vec<&str> = report.reported().map(|r| r.finding.rule.id.as_str()).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
     let rules: Vec<Value> = rule_ids
@@ -47,11 +47,14 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         })
         .collect();
     let rule_ids = &rule_ids;
-    let results = report
-        .reported()
-        .iter()
-        .flat_map(|f| f.locations.iter().map(move |l| (f, l)))
-        .map(move |(f, l)| result(f, l, rule_ids, &report.scope));
+    let results =
+        report.reported().flat_map(|r| r.finding.locations.iter().map(move |l| (r, l))).map(move |(r, l)| {
+            let mut result = result(&r.finding, l, rule_ids, &report.scope);
+            if report.verified {
+                result["properties"]["verification"] = super::json::verification(r.verification.as_ref());
+            }
+            result
+        });
     let driver = json!({ "driver": {
         "name": "keyrot",
         "semanticVersion": env!("CARGO_PKG_VERSION"),
