@@ -146,6 +146,9 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let outcome =
         scan::run(&matcher, &target, &scan_options(args.max_file_size, args.threads), &progress, repo)?;
     let rules = matcher.rules.rules.iter().map(|r| r.meta.clone()).collect();
+    // The process is about to exit: freeing a thousand compiled rules would only cost a
+    // pre-commit run time.
+    std::mem::forget(matcher);
     let context = pipeline::Context { repo, root: &project.root, rules, now: now() };
     let done = pipeline::judge(outcome, scope, args, &context)?;
     done.print(args)?;

@@ -294,7 +294,7 @@ MAILGUN_API_KEY=key-6eaad326c2302ec1818ef727e04377ca
 DIGITALOCEAN_TOKEN=dop_v1_ad7e671eea3b42f0d236e672b5af32c6419baa93039a58ff6f8318a927c9019e
 HEROKU_API_KEY=HRKU-AA6kWl1R_wY5eY5WcxyOZj9G2v7eQkwy8sHbCGGPJ7kNhtnVqNeH8OjEF5qR
 DD_API_KEY=45e2daa70591a6e9eecf6110eebb5ea3
-DISCORD_TOKEN=MTcNprDw7qSAgVYZxd-tHw4F.GM2C4U.zNmwGkKHTlPlhVqa9L0mR-gsDaP0uH7m2oiWi_
+DISCORD_TOKEN=MTg3Nzg5MzI4NzkyMTc0MjE4.GM2C4U.zNmwGkKHTlPlhVqa9L0mR-gsDaP0uH7m2oiWi_
 TELEGRAM_BOT_TOKEN=5674983316:AATCIYVAzvaiX-FOmjSKC66dcJ7V4f8Pu_6
 NOTION_API_KEY=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
 AWS_ACCESS_KEY_ID=AKIAZCEYYKC33JDNH5OY
@@ -329,7 +329,7 @@ fn expected() -> Vec<(&'static str, &'static str, String, &'static str, Option<S
             Some("Bearer HRKU-AA6kWl1R_wY5eY5WcxyOZj9G2v7eQkwy8sHbCGGPJ7kNhtnVqNeH8OjEF5qR".into())),
         ("Datadog", "GET", "/api/v1/validate".into(), "dd-api-key", Some("45e2daa70591a6e9eecf6110eebb5ea3".into())),
         ("Discord", "GET", "/api/v10/users/@me".into(), "authorization",
-            Some("Bot MTcNprDw7qSAgVYZxd-tHw4F.GM2C4U.zNmwGkKHTlPlhVqa9L0mR-gsDaP0uH7m2oiWi_".into())),
+            Some("Bot MTg3Nzg5MzI4NzkyMTc0MjE4.GM2C4U.zNmwGkKHTlPlhVqa9L0mR-gsDaP0uH7m2oiWi_".into())),
         ("Telegram", "GET", "/bot5674983316:AATCIYVAzvaiX-FOmjSKC66dcJ7V4f8Pu_6/getMe".into(), "", None),
         ("Notion", "GET", "/v1/users/me".into(), "authorization",
             Some("Bearer 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".into())),
