@@ -46,6 +46,35 @@ fn assert_refused(repo: &Repo, culprit: &str, change: impl FnOnce(&mut Vec<Objec
 }
 
 #[test]
+fn a_checked_pack_rewritten_in_place_is_checked_again() {
+    let repo = two_commits();
+    let head = id_of(&repo, "HEAD");
+    let mut objects = packs::objects(repo.path());
+    let good = objects.clone();
+    let commit = objects.iter_mut().find(|o| o.id == head).unwrap();
+    commit.data = packs::insert_delta(commit.data.len(), &commit.data);
+    commit.kind = packs::REF_DELTA;
+    commit.base = Base::Id(head);
+    let hostile = packs::repack(repo.path(), &objects);
+    let hostile_bytes =
+        (std::fs::read(&hostile).unwrap(), std::fs::read(hostile.with_extension("idx")).unwrap());
+    let pack = packs::repack(repo.path(), &good);
+    repo.write("staged.txt", "a staged change\n");
+    repo.git(&["add", "staged.txt"]);
+    let run = keyrot_within(repo.path(), &["scan", "--staged"], LIMIT);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let remembered = std::fs::read_to_string(common::cache_home().join("keyrot/checked-packs")).unwrap();
+    let idx = pack.with_extension("idx");
+    assert!(remembered.contains(&idx.display().to_string()), "the pack that passed is remembered");
+
+    std::fs::write(&pack, &hostile_bytes.0).unwrap();
+    std::fs::write(&idx, &hostile_bytes.1).unwrap();
+    let run = keyrot_within(repo.path(), &["scan", "--staged"], LIMIT);
+    assert_eq!(run.code, 2, "the same files with new content are checked again:\n{}", run.all());
+    assert!(run.stderr.contains(&packs::hex(&head)), "{}", run.all());
+}
+
+#[test]
 fn a_delta_based_on_itself_is_refused_not_looped_on() {
     let repo = two_commits();
     let head = id_of(&repo, "HEAD");

@@ -3,6 +3,7 @@
 //! know nothing about rules, findings or output; they report what they cannot read to the sink
 //! and carry on, so one bad object fails the run (exit 2) without hiding the rest.
 
+mod checked;
 mod commits;
 pub mod dir;
 pub mod history;
@@ -126,8 +127,9 @@ pub fn read_blob(
 pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
     let mut dirs = vec![repo.commondir().join("objects")];
     dirs.extend(env_object_dirs());
+    let mut checked = checked::Checked::load();
     for dir in dirs {
-        pack::check(&dir).map_err(|hazard| Error::Git {
+        pack::check(&dir, &mut checked).map_err(|hazard| Error::Git {
             context: match hazard.object {
                 Some(object) => format!("object {object} in {}", hazard.pack.display()),
                 None => format!("{} (its index or object headers are damaged)", hazard.pack.display()),
@@ -138,6 +140,7 @@ pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
                 .into(),
         })?;
     }
+    checked.save();
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! pack, a base stored elsewhere) is simply not delivered, and the caller reads it through
 //! libgit2, which names the object if it is really broken.
 
+use super::checked::Checked;
 use super::Content;
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
@@ -217,12 +218,22 @@ pub struct Hazard {
     pub object: Option<Oid>,
 }
 
-/// Checks every pack of `objects_dir` and of its alternates before libgit2 reads any object.
-pub fn check(objects_dir: &Path) -> Result<(), Hazard> {
+/// Checks every pack of `objects_dir` and of its alternates before libgit2 reads any object
+/// (but those `checked` remembers, unchanged since they passed).
+pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Hazard> {
     for dir in object_dirs(objects_dir) {
         for idx in pack_indexes(&dir) {
+            let key = Checked::key(&idx);
+            if key.as_deref().is_some_and(|key| checked.contains(key)) {
+                continue;
+            }
             match Layout::read(&idx) {
-                Some(layout) => layout.hazard().map_or(Ok(()), Err)?,
+                Some(layout) => {
+                    layout.hazard().map_or(Ok(()), Err)?;
+                    if let Some(key) = key {
+                        checked.remember(key);
+                    }
+                }
                 // An index of the version this reader knows whose pack cannot be laid out is
                 // damaged; another version (or hash) is left to libgit2.
                 None if is_v2_index(&idx) => {

@@ -122,8 +122,14 @@ fn keyrot_command(dir: &Path, args: &[&str]) -> Command {
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
         .env("GIT_CONFIG_GLOBAL", NO_GLOBAL_CONFIG)
+        .env("XDG_CACHE_HOME", cache_home())
         .env("NO_COLOR", "1");
     command
+}
+
+/// The cache directory the tests' keyrot uses (for the packs it has checked), not the user's.
+pub fn cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("keyrot-cache")
 }
 
 pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
