@@ -22,6 +22,9 @@ const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma:
 /// Matches kept per blob: a generated file with a million `password=` lines must not turn into
 /// a million findings (and gigabytes of report). Past this the blob's scan stops, with a warning.
 pub const MAX_MATCHES: usize = 1000;
+/// Up to this size, a text of a small workload is searched keyword by keyword rather than with
+/// the prefilter, which would first have to be built.
+const SMALL_TEXT: usize = 64 << 10;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
 const BINARY_PROBE: usize = 8000;
 
@@ -97,7 +100,14 @@ pub enum Workload {
 
 pub struct Matcher {
     pub rules: Rules,
-    prefilter: Option<AhoCorasick>,
+    /// The keywords, lower-case: the prefilter's patterns.
+    keywords: Vec<String>,
+    /// Built on first use, and for a small workload only for a text too large to search
+    /// keyword by keyword: building it for 1,500 keywords is a quarter of a pre-commit run.
+    prefilter: OnceLock<Option<AhoCorasick>>,
+    kind: Option<AhoCorasickKind>,
+    /// For small texts of a small workload: one searcher per keyword, built on first use.
+    finders: OnceLock<Vec<memchr::memmem::Finder<'static>>>,
     /// For each prefilter pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
     /// For each rule, its prefilter patterns.
@@ -191,18 +201,14 @@ impl Matcher {
             Workload::Large => Some(AhoCorasickKind::DFA),
             Workload::Small => None,
         };
-        let prefilter = (!keywords.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .kind(kind)
-                .ascii_case_insensitive(true)
-                .build(&keywords)
-                .expect("keywords are plain literals")
-        });
         let reach =
             (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
         Matcher {
             rules,
-            prefilter,
+            keywords,
+            prefilter: OnceLock::new(),
+            kind,
+            finders: OnceLock::new(),
             keyword_rules,
             rule_keywords,
             byte_keywords,
@@ -355,7 +361,20 @@ impl Matcher {
             hit[index] = true;
         }
         let mut spans = Vec::new();
-        if let Some(prefilter) = &self.prefilter {
+        if self.reach.is_none() && bytes.len() <= SMALL_TEXT {
+            // A small text of a small workload: each keyword looked for in its lower-case copy.
+            let lower = bytes.to_ascii_lowercase();
+            let finders = self.finders.get_or_init(|| {
+                self.keywords.iter().map(|k| memchr::memmem::Finder::new(k.as_bytes()).into_owned()).collect()
+            });
+            for (k, finder) in finders.iter().enumerate() {
+                if finder.find(&lower).is_some() {
+                    for &index in &self.keyword_rules[k] {
+                        hit[index] = true;
+                    }
+                }
+            }
+        } else if let Some(prefilter) = self.prefilter() {
             let mut seen_keyword = vec![false; self.keyword_rules.len()];
             for m in prefilter.find_overlapping_iter(bytes) {
                 let k = m.pattern().as_usize();
@@ -378,6 +397,19 @@ impl Matcher {
         }
         spans.sort_unstable();
         Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans }
+    }
+
+    fn prefilter(&self) -> Option<&AhoCorasick> {
+        let build = || {
+            (!self.keywords.is_empty()).then(|| {
+                AhoCorasick::builder()
+                    .kind(self.kind)
+                    .ascii_case_insensitive(true)
+                    .build(&self.keywords)
+                    .expect("keywords are plain literals")
+            })
+        };
+        self.prefilter.get_or_init(build).as_ref()
     }
 
     /// Where to run rule `index`'s regex on `bytes`: in windows around its keyword hits, from
