@@ -149,9 +149,9 @@ pub fn content_of(finding: &Finding, repo: Option<&git2::Repository>) -> Option<
             return Some(blob.content().to_vec());
         }
     }
-    let path = Path::new(&location.path);
-    let size = std::fs::metadata(path).ok()?.len();
-    (size <= 16 << 20).then(|| std::fs::read(path).ok()).flatten()
+    // A regular file only, and bounded: a finding read from a pipe named on the command line
+    // must not make this read block.
+    crate::textfile::read_bytes(Path::new(&location.path), crate::textfile::CONFIG_LIMIT).ok()
 }
 
 impl Done {

@@ -248,6 +248,26 @@ fn file_names_after_the_separator_are_paths_not_options() {
 }
 
 #[test]
+fn verifying_a_key_read_from_a_named_pipe_does_not_read_the_pipe_again() {
+    // An AWS key needs its partner (the key id) from the content it was found in: a pipe can
+    // be read only once, and opening it again would wait for a writer forever.
+    let dir = plain_dir();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let fifo = fifo.clone();
+        let text = "AWS_ACCESS_KEY_ID=AKIAZCEYYKC33JDNH5OY\naws_secret_access_key = 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\n";
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let args =
+        ["scan", "--verify", "--verify-endpoint", "AWS=http://127.0.0.1:9", "--verify-timeout", "1", "fifo"];
+    let run = keyrot_within(dir.path(), &args, LIMIT);
+    writer.join().unwrap();
+    assert_eq!(run.code, 1, "found, checked or not, and finished: {}", run.all());
+    assert!(run.stdout.contains("unknown"), "{}", run.all());
+}
+
+#[test]
 fn standard_input_pipes_and_devices_are_read_bounded() {
     let dir = plain_dir();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyrot"))
