@@ -17,20 +17,23 @@ const MAX_ENTRIES: usize = 4096;
 
 pub struct Checked {
     file: Option<PathBuf>,
+    /// The file's lines, oldest first, then those learnt in this run.
+    lines: Vec<String>,
     known: HashSet<String>,
-    added: Vec<String>,
+    learnt: bool,
 }
 
 impl Checked {
     /// What the cache file holds, or nothing when there is no cache directory or no such file.
     pub fn load() -> Checked {
         let file = cache_dir().map(|dir| dir.join("keyrot/checked-packs"));
-        let known = file
+        let lines: Vec<String> = file
             .as_deref()
             .and_then(|f| crate::textfile::read(f, (MAX_ENTRIES as u64) * 128).ok())
             .map(|text| text.lines().map(str::to_string).collect())
             .unwrap_or_default();
-        Checked { file, known, added: Vec::new() }
+        let known = lines.iter().cloned().collect();
+        Checked { file, lines, known, learnt: false }
     }
 
     /// The identity of the pack whose index is `idx`, or `None` when either file cannot be
@@ -60,16 +63,16 @@ impl Checked {
 
     pub fn remember(&mut self, key: String) {
         if self.known.insert(key.clone()) {
-            self.added.push(key);
+            self.lines.push(key);
+            self.learnt = true;
         }
     }
 
     /// Writes what was learnt (best effort: a cache that cannot be written only costs time).
-    pub fn save(self) {
-        let (Some(file), false) = (self.file, self.added.is_empty()) else { return };
+    pub fn save(mut self) {
+        let (Some(file), true) = (self.file, self.learnt) else { return };
         let Some(dir) = file.parent() else { return };
-        let old = crate::textfile::read(&file, (MAX_ENTRIES as u64) * 128).unwrap_or_default();
-        let mut lines: Vec<&str> = old.lines().chain(self.added.iter().map(String::as_str)).collect();
+        let lines = &mut self.lines;
         lines.drain(..lines.len().saturating_sub(MAX_ENTRIES));
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
