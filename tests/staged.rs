@@ -65,7 +65,8 @@ fn a_key_only_in_the_unstaged_working_tree_passes() {
     repo.write("config.py", format!("TOKEN = \"{GITHUB}\"\n"));
     let run = repo.keyrot(&["scan", "--staged"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("no secrets found"));
+    assert!(run.stderr.contains("keyrot: 1 staged file (6 bytes) checked against"), "{}", run.all());
+    assert!(run.stdout.is_empty(), "the stderr line is the whole report: {}", run.stdout);
 }
 
 #[test]
@@ -170,4 +171,70 @@ fn one_secret_in_two_files_is_one_finding_with_two_locations() {
     let json = run.json();
     assert_eq!(json["findings"].as_array().unwrap().len(), 1, "{}", run.stdout);
     assert_eq!(json["findings"][0]["locations"].as_array().unwrap().len(), 2);
+}
+
+/// The changed paths come from the index file and its cache tree (the tree ids git keeps for
+/// directories no `git add` has touched): whatever the index's format, exactly the next commit's
+/// changes are scanned, and a key committed earlier in an untouched directory is not. A split
+/// index (`core.splitIndex`), which neither keyrot nor libgit2 reads, fails the run.
+#[test]
+fn exactly_the_staged_changes_are_scanned_whatever_the_index_format() {
+    for format in ["2", "3", "4", "split"] {
+        let repo = Repo::new();
+        repo.write("old/deep/committed.py", format!("TOKEN = \"{GITHUB}\"\n"));
+        repo.write("src/lib/a.py", "x = 1\n");
+        repo.write("src/lib/b.py", "y = 1\n");
+        repo.write("tool.sh", "echo hi\n");
+        repo.commit("init");
+        match format {
+            "split" => repo.git(&["update-index", "--split-index"]),
+            version => repo.git(&["update-index", "--index-version", version]),
+        };
+        repo.write("src/lib/b.py", format!("KEY = \"{FAL}\"\n"));
+        repo.write("new/dir/settings.py", format!("REPLICATE_API_TOKEN = \"{REPLICATE}\"\n"));
+        repo.git(&["add", "-A"]);
+        repo.git(&["update-index", "--chmod=+x", "tool.sh"]);
+        // Intent to add: an entry (with extended flags) whose staged content is empty.
+        repo.write("later.py", format!("TOKEN = \"{GITHUB2}\"\n"));
+        repo.git(&["add", "-N", "later.py"]);
+
+        let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
+        if format == "split" {
+            assert_eq!(run.code, 2, "{}", run.all());
+            assert!(
+                run.stderr.contains("cannot read the index") && run.stderr.contains("link"),
+                "{}",
+                run.stderr
+            );
+            continue;
+        }
+        assert_eq!(run.code, 1, "index {format}: {}", run.all());
+        let json = run.json();
+        let mut paths: Vec<&str> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["locations"].as_array().unwrap())
+            .map(|l| l["path"].as_str().unwrap())
+            .collect();
+        paths.sort_unstable();
+        assert_eq!(paths, ["new/dir/settings.py", "src/lib/b.py"], "index {format}: {}", run.stdout);
+        // b.py, settings.py, tool.sh (its mode changed) and later.py (empty as staged).
+        assert_eq!(json["scanned"]["files"], 4, "index {format}: {}", run.stdout);
+    }
+}
+
+/// After `git reset --soft`, the index's cache tree is valid but describes the undone commit:
+/// its directories differ from HEAD's and are read, so the key that commit added is found.
+#[test]
+fn a_soft_reset_stages_the_undone_commit_again() {
+    let repo = Repo::new();
+    repo.write("lib/a.py", "x = 1\n");
+    repo.commit("init");
+    repo.write("lib/deep/keys.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.commit("add keys");
+    repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("lib/deep/keys.py"), "{}", run.stdout);
 }

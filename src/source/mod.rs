@@ -7,6 +7,7 @@ mod checked;
 mod commits;
 pub mod dir;
 pub mod history;
+mod index;
 mod messages;
 mod pack;
 pub mod staged;

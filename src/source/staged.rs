@@ -6,9 +6,10 @@
 //! a directory (`.` included) stands for every entry under it, and a path with nothing in the
 //! index is named back to the caller rather than passed over in silence.
 
-use super::{read_blob, send, slash_path, Limits, Seen, Sink};
+use super::{index, read_blob, send, slash_path, Limits, Seen, Sink};
 use crate::error::{Error, Result};
-use git2::{Delta, DiffOptions, ErrorCode, FileMode, Odb, Oid, Repository};
+use git2::{ErrorCode, FileMode, ObjectType, Odb, Oid, Repository};
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 /// A path the next commit will contain, and the blob the index holds for it.
@@ -29,12 +30,14 @@ pub struct Selection {
 /// The entries to scan: those that differ from HEAD, or those of the given paths.
 pub fn entries(repo: &Repository, paths: &[PathBuf]) -> Result<Selection> {
     super::check_packs(repo)?;
-    let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
+    let index = read_index(repo)?;
     if paths.is_empty() {
-        let entries = changed_entries(repo, &index)?.into_iter().map(|(path, id)| Entry { path, id });
-        return Ok(Selection { entries: entries.collect(), missing: Vec::new() });
+        let head = head_tree(repo)?;
+        let mut entries = Vec::new();
+        changed(repo, "", head, &index.entries, &index.trees, &mut entries)?;
+        return Ok(Selection { entries, missing: Vec::new() });
     }
-    named_entries(repo, &index, paths)
+    named_entries(repo, &index.entries, paths)
 }
 
 pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sink) {
@@ -47,38 +50,85 @@ pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sin
     }
 }
 
-/// Index entries that differ from HEAD, as (path, blob id).
-fn changed_entries(repo: &Repository, index: &git2::Index) -> Result<Vec<(String, Oid)>> {
-    let head_tree = match repo.head() {
-        Ok(head) => Some(head.peel_to_tree().map_err(|e| Error::git("cannot read HEAD's tree", e))?),
-        Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => None,
-        Err(e) => return Err(Error::git("cannot resolve HEAD", e)),
-    };
-    let mut options = DiffOptions::new();
-    options.ignore_submodules(true);
-    let diff = repo
-        .diff_tree_to_index(head_tree.as_ref(), Some(index), Some(&mut options))
-        .map_err(|e| Error::git("cannot compare the index with HEAD", e))?;
-    let mut entries = Vec::new();
-    for delta in diff.deltas() {
-        let added = matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        );
-        let file = delta.new_file();
-        if !added || file.id().is_zero() || file.mode() == FileMode::Commit {
-            continue;
-        }
-        if let Some(path) = file.path() {
-            entries.push((slash_path(path), file.id()));
-        }
+/// The index git will commit: the file `GIT_INDEX_FILE` names (git sets it for `commit -a` and
+/// `commit PATH`), else the repository's own. Read directly when its format allows (see
+/// `index.rs`), else through libgit2, without the cache tree.
+fn read_index(repo: &Repository) -> Result<index::Index> {
+    let path =
+        std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.path().join("index"));
+    if let Some(index) = index::read(&path) {
+        return Ok(index);
     }
-    Ok(entries)
+    let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
+    let mut entries: Vec<index::Entry> = index
+        .iter()
+        .filter(|e| (e.flags >> 12) & 3 == 0)
+        .map(|e| index::Entry { path: String::from_utf8_lossy(&e.path).into_owned(), id: e.id, mode: e.mode })
+        .collect();
+    // In git's order (libgit2 folds case where the file system does), which the walks rely on.
+    entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    Ok(index::Index { entries, trees: Default::default() })
+}
+
+fn head_tree(repo: &Repository) -> Result<Option<Oid>> {
+    match repo.head() {
+        Ok(head) => Ok(Some(head.peel_to_tree().map_err(|e| Error::git("cannot read HEAD's tree", e))?.id())),
+        Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
+        Err(e) => Err(Error::git("cannot resolve HEAD", e)),
+    }
+}
+
+/// The `entries` under directory `dir` (`""` or `a/b/`) whose blob or mode differs from HEAD's
+/// `tree` for that directory. A directory whose cache-tree id equals HEAD's is unchanged and
+/// not read at all; that is what keeps a pre-commit run on a large repository short.
+fn changed(
+    repo: &Repository,
+    dir: &str,
+    tree: Option<Oid>,
+    entries: &[index::Entry],
+    trees: &HashMap<String, Oid>,
+    out: &mut Vec<Entry>,
+) -> Result<()> {
+    if tree.is_some() && trees.get(dir) == tree.as_ref() {
+        return Ok(());
+    }
+    let head = match tree {
+        Some(id) => {
+            Some(repo.find_tree(id).map_err(|e| Error::git(format!("cannot read HEAD's tree {id}"), e))?)
+        }
+        None => None,
+    };
+    let mut at = 0;
+    while at < entries.len() {
+        let entry = &entries[at];
+        let rest = &entry.path[dir.len()..];
+        let Some(slash) = rest.find('/') else {
+            let same = head
+                .as_ref()
+                .and_then(|h| h.get_name(rest))
+                .is_some_and(|h| h.id() == entry.id && u32::try_from(h.filemode()).ok() == Some(entry.mode));
+            if !same && entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero() {
+                out.push(Entry { path: entry.path.clone(), id: entry.id });
+            }
+            at += 1;
+            continue;
+        };
+        let sub = format!("{dir}{}", &rest[..=slash]);
+        let len = entries[at..].iter().take_while(|e| e.path.starts_with(&sub)).count();
+        let subtree = head
+            .as_ref()
+            .and_then(|h| h.get_name(&rest[..slash]))
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .map(|e| e.id());
+        changed(repo, &sub, subtree, &entries[at..at + len], trees, out)?;
+        at += len;
+    }
+    Ok(())
 }
 
 /// Index entries for the given paths (relative to the current directory): a file's own entry,
 /// or every entry under a directory. Gitlinks and intent-to-add entries hold nothing to scan.
-fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> Result<Selection> {
+fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -> Result<Selection> {
     let workdir = repo.workdir().ok_or_else(|| {
         Error::Usage("--staged needs a repository with a working tree (this one is bare)".into())
     })?;
@@ -94,22 +144,23 @@ fn named_entries(repo: &Repository, index: &git2::Index, paths: &[PathBuf]) -> R
             return Err(Error::Usage(format!("{} is outside the repository", path.display())));
         };
         let relative = slash_path(relative);
-        let file = (!relative.is_empty()).then(|| index.get_path(Path::new(&relative), 0)).flatten();
-        let found: Vec<git2::IndexEntry> = match file {
-            Some(entry) => vec![entry],
+        let file = (!relative.is_empty())
+            .then(|| index.binary_search_by(|e| e.path.as_bytes().cmp(relative.as_bytes())).ok())
+            .flatten();
+        let found: Vec<&index::Entry> = match file {
+            Some(at) => vec![&index[at]],
             None => {
                 let under = if relative.is_empty() { String::new() } else { format!("{relative}/") };
-                index.iter().filter(|e| e.path.starts_with(under.as_bytes())).collect()
+                index.iter().filter(|e| e.path.starts_with(&under)).collect()
             }
         };
         if found.is_empty() {
             selection.missing.push(path.clone());
         }
         for entry in found {
-            let name = String::from_utf8_lossy(&entry.path).into_owned();
             let scannable = entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero();
-            if scannable && taken.insert(name.clone()) {
-                selection.entries.push(Entry { path: name, id: entry.id });
+            if scannable && taken.insert(entry.path.clone()) {
+                selection.entries.push(Entry { path: entry.path.clone(), id: entry.id });
             }
         }
     }
