@@ -10,6 +10,7 @@ mod decode;
 mod error;
 mod exposure;
 mod findings;
+mod grams;
 mod hooks;
 mod ignores;
 mod install;
@@ -161,17 +162,12 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     })
 }
 
-/// What to scan, and the rules to scan it with. For a staged scan, reading the index and loading
-/// the rules each take about half of a pre-commit run, so they run on two threads at once.
+/// What to scan, and the rules to scan it with.
 fn prepare(cli: &Cli, args: &ScanArgs, project: &Project) -> Result<(scan::Target, report::Scope, Matcher)> {
     if args.staged {
-        let root = &project.root;
-        let (matcher, entries) = std::thread::scope(|s| {
-            let loading = s.spawn(|| load_matcher(cli, root, Workload::Small));
-            let entries = project.repo().and_then(|repo| source::staged::entries(repo, &args.paths));
-            (loading.join().expect("loading the rules does not panic"), entries)
-        });
-        return Ok((scan::Target::Staged(entries?), report::Scope::Staged, matcher?));
+        let entries = source::staged::entries(project.repo()?, &args.paths)?;
+        let matcher = load_matcher(cli, &project.root, Workload::Small)?;
+        return Ok((scan::Target::Staged(entries), report::Scope::Staged, matcher));
     }
     if args.commit_msg || args.pre_push || args.pre_receive {
         let (target, scope) = hook_target(args, project)?;

@@ -8,6 +8,7 @@
 
 use crate::decode;
 use crate::error::Result;
+use crate::grams::Grams;
 use crate::reach::{self, Reach};
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -22,8 +23,8 @@ const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma:
 /// Matches kept per blob: a generated file with a million `password=` lines must not turn into
 /// a million findings (and gigabytes of report). Past this the blob's scan stops, with a warning.
 pub const MAX_MATCHES: usize = 1000;
-/// Up to this size, a text of a small workload is searched keyword by keyword rather than with
-/// the prefilter, which would first have to be built.
+/// Up to this size, a text of a small workload is searched by its keywords' first two bytes
+/// (`grams.rs`) rather than with the prefilter, which would first have to be built.
 const SMALL_TEXT: usize = 64 << 10;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
 const BINARY_PROBE: usize = 8000;
@@ -106,8 +107,8 @@ pub struct Matcher {
     /// keyword by keyword: building it for 1,500 keywords is a quarter of a pre-commit run.
     prefilter: OnceLock<Option<AhoCorasick>>,
     kind: Option<AhoCorasickKind>,
-    /// For small texts of a small workload: one searcher per keyword, built on first use.
-    finders: OnceLock<Vec<memchr::memmem::Finder<'static>>>,
+    /// For small texts of a small workload: the keywords by their first two bytes.
+    grams: OnceLock<Grams>,
     /// For each prefilter pattern, the rules that listed it.
     keyword_rules: Vec<Vec<usize>>,
     /// For each rule, its prefilter patterns.
@@ -208,7 +209,7 @@ impl Matcher {
             keywords,
             prefilter: OnceLock::new(),
             kind,
-            finders: OnceLock::new(),
+            grams: OnceLock::new(),
             keyword_rules,
             rule_keywords,
             byte_keywords,
@@ -362,18 +363,14 @@ impl Matcher {
         }
         let mut spans = Vec::new();
         if self.reach.is_none() && bytes.len() <= SMALL_TEXT {
-            // A small text of a small workload: each keyword looked for in its lower-case copy.
+            // A small text of a small workload: keywords found by their first two bytes.
             let lower = bytes.to_ascii_lowercase();
-            let finders = self.finders.get_or_init(|| {
-                self.keywords.iter().map(|k| memchr::memmem::Finder::new(k.as_bytes()).into_owned()).collect()
-            });
-            for (k, finder) in finders.iter().enumerate() {
-                if finder.find(&lower).is_some() {
-                    for &index in &self.keyword_rules[k] {
-                        hit[index] = true;
-                    }
+            let grams = self.grams.get_or_init(|| Grams::new(&self.keywords));
+            grams.each_present(&lower, |k| {
+                for &index in &self.keyword_rules[k] {
+                    hit[index] = true;
                 }
-            }
+            });
         } else if let Some(prefilter) = self.prefilter() {
             let mut seen_keyword = vec![false; self.keyword_rules.len()];
             for m in prefilter.find_overlapping_iter(bytes) {
