@@ -42,6 +42,8 @@ pub fn render(report: &Report) -> String {
             if count == 1 { "" } else { "s" },
             scope_name(&report.scope)
         );
+    } else if n == 0 && coverage(report).is_some() {
+        // A hook's clean run: its one line, on stderr, says what was checked (see `coverage`).
     } else if n == 0 {
         let note =
             if accepted > 0 { format!(" ({accepted} accepted in the baseline)") } else { String::new() };
