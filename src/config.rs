@@ -14,8 +14,6 @@ use std::path::Path;
 /// The built-in rules as written, examples included (for the tests of the rules themselves).
 #[cfg(test)]
 pub const BUILTIN_RULES: &str = include_str!("../rules.toml");
-/// The built-in rules without their examples, as JSON: what every run loads (see build.rs).
-const BUILTIN_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
 pub const BUILTIN_NAME: &str = "built-in rules.toml";
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,10 +151,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 pub fn builtin() -> Result<Config> {
-    let raw: RawConfig = serde_json::from_str(BUILTIN_JSON)
-        .map_err(|e| Error::Config { file: BUILTIN_NAME.into(), message: e.to_string() })?;
     let mut config = Config { includes_builtin: true, ..Config::default() };
-    config.merge(raw, BUILTIN_NAME);
+    config.merge(crate::builtin::raw(), BUILTIN_NAME);
     Ok(config)
 }
 
@@ -206,6 +202,7 @@ impl Config {
         }
         let mut index: HashMap<String, usize> =
             self.rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+        self.rules.reserve(raw.rules.len());
         for mut rule in raw.rules {
             rule.origin = name.to_string();
             let id = crate::report::escape(&rule.id);
@@ -308,5 +305,28 @@ mod tests {
     fn builtin_rules_parse() {
         let config = builtin().unwrap();
         assert!(config.rules.len() > 10);
+    }
+
+    /// What build.rs compiled into the binary is rules.toml, field for field, minus examples.
+    #[test]
+    fn the_compiled_rules_are_rules_toml() {
+        let compiled = builtin().unwrap();
+        let mut parsed = builtin_with_examples().unwrap();
+        for rule in &mut parsed.rules {
+            rule.examples.clear();
+            rule.negative_examples.clear();
+            rule.example_path = None;
+        }
+        for allowlist in
+            parsed.allowlists.iter_mut().chain(parsed.rules.iter_mut().flat_map(|r| &mut r.allowlists))
+        {
+            allowlist.description = None;
+        }
+        assert_eq!(compiled.rules.len(), parsed.rules.len());
+        for (compiled, parsed) in compiled.rules.iter().zip(&parsed.rules) {
+            assert_eq!(format!("{compiled:?}"), format!("{parsed:?}"));
+        }
+        assert_eq!(format!("{:?}", compiled.allowlists), format!("{:?}", parsed.allowlists));
+        assert_eq!(compiled.title, parsed.title);
     }
 }

@@ -4,6 +4,7 @@
 //! the only place that decides an exit code.
 
 mod baseline;
+mod builtin;
 mod cli;
 mod config;
 mod decode;
