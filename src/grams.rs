@@ -3,7 +3,8 @@
 //! two; a 64 Kbit table per group size says which values begin a keyword, and only where one does
 //! are that value's keywords compared. A pre-commit run checks a few files against 1,700
 //! keywords; this answers in one pass over each file, where one search per keyword took longer
-//! than the rest of the run.
+//! than the rest of the run. Over a whole history the Aho-Corasick DFA stays: on cargo's 1.4 GB
+//! of blobs this pass took 10.9 s of CPU to the DFA's 4.4 s.
 
 /// Keywords of two bytes or more, lower-case, in two tables: by four bytes, and by two.
 pub struct Grams {
@@ -21,6 +22,10 @@ struct Table {
     by_hash: Vec<(u16, usize)>,
 }
 
+/// Bytes folded so that ASCII letters hash the same in either case (other bytes may collide
+/// with each other, which only costs a comparison).
+const FOLD: u32 = 0x2020_2020;
+
 impl Table {
     fn new(width: usize, keywords: &[Vec<u8>], take: impl Fn(usize) -> bool) -> Table {
         let mut table = Table { width, bits: vec![0; 1 << 10], by_hash: Vec::new() };
@@ -35,10 +40,10 @@ impl Table {
 
     fn hash(&self, bytes: &[u8]) -> u16 {
         match self.width {
-            2 => u16::from_be_bytes([bytes[0], bytes[1]]),
+            2 => u16::from_be_bytes([bytes[0], bytes[1]]) | FOLD as u16,
             _ => {
-                (u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]).wrapping_mul(0x9e37_79b1) >> 16)
-                    as u16
+                let four = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) | FOLD;
+                (four.wrapping_mul(0x9e37_79b1) >> 16) as u16
             }
         }
     }
@@ -64,23 +69,33 @@ impl Grams {
         Grams { keywords, long, short }
     }
 
-    /// Calls `found` once for each keyword that occurs in `lower` (already lower-case).
-    pub fn each_present(&self, lower: &[u8], mut found: impl FnMut(usize)) {
-        let mut seen = vec![false; self.keywords.len()];
-        for at in 0..lower.len() {
-            let rest = &lower[at..];
+    /// Calls `found(keyword, start)` for every occurrence of a keyword in `text`, ignoring ASCII
+    /// case, in order of `start`, overlapping ones included.
+    fn each(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
+        for at in 0..text.len() {
+            let rest = &text[at..];
             for table in [&self.long, &self.short] {
                 if rest.len() < table.width {
                     continue;
                 }
                 for &(_, index) in table.candidates(rest) {
-                    if !seen[index] && rest.starts_with(&self.keywords[index]) {
-                        seen[index] = true;
-                        found(index);
+                    let keyword = &self.keywords[index];
+                    if rest.len() >= keyword.len() && rest[..keyword.len()].eq_ignore_ascii_case(keyword) {
+                        found(index, at);
                     }
                 }
             }
         }
+    }
+
+    /// Calls `found` once for each keyword that occurs in `text`, ignoring ASCII case.
+    pub fn each_present(&self, text: &[u8], mut found: impl FnMut(usize)) {
+        let mut seen = vec![false; self.keywords.len()];
+        self.each(text, |index, _| {
+            if !std::mem::replace(&mut seen[index], true) {
+                found(index);
+            }
+        });
     }
 }
 
@@ -91,7 +106,7 @@ mod tests {
     fn present(keywords: &[&str], text: &str) -> Vec<usize> {
         let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
         let mut found = Vec::new();
-        Grams::new(&keywords).each_present(text.to_ascii_lowercase().as_bytes(), |k| found.push(k));
+        Grams::new(&keywords).each_present(text.as_bytes(), |k| found.push(k));
         found.sort_unstable();
         found
     }
@@ -106,5 +121,11 @@ mod tests {
         assert_eq!(present(&keywords, "x marks"), Vec::<usize>::new(), "one-byte keywords are the caller's");
         assert_eq!(present(&keywords, ""), Vec::<usize>::new());
         assert_eq!(present(&["\u{e9}t\u{e9}"], "l'\u{c9}T\u{c9} \u{e9}t\u{e9}"), vec![0]);
+        assert_eq!(present(&["a_b"], "A_B a@b"), vec![0]);
+        assert_eq!(
+            present(&["a_bc"], "a\u{7f}bc A`BC"),
+            Vec::<usize>::new(),
+            "bytes folded alike are still compared"
+        );
     }
 }

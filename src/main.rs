@@ -17,6 +17,7 @@ mod ignores;
 mod install;
 mod ledger;
 mod matcher;
+mod pins;
 mod pipeline;
 mod progress;
 mod reach;
@@ -389,10 +390,11 @@ fn list_rules(cli: &Cli, show_reach: bool) -> Result<u8> {
             report::escape(&meta.description)
         ));
         if let (true, Some(regex)) = (show_reach, &rule.regex) {
-            text.push_str(&format!(
-                "\n    regex runs {}",
-                reach::explain(regex.source(), &rule.keywords, rule.near)
-            ));
+            let mut runs = reach::explain(regex.source(), &rule.keywords, rule.near);
+            if let Some(pins) = pins::of(regex.source()).filter(|_| runs.starts_with("whole text")) {
+                runs = format!("where {pins}, else {runs}");
+            }
+            text.push_str(&format!("\n    regex runs {runs}"));
         }
         text.push('\n');
     }

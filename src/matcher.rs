@@ -9,6 +9,7 @@
 use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
+use crate::pins::{self, Pins};
 use crate::reach::{self, Reach};
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -125,6 +126,9 @@ pub struct Matcher {
     /// For a large workload, how far each rule's matches reach from its keywords (`reach.rs`),
     /// worked out the first time its keywords hit: such a rule's regex runs only near them.
     reach: Option<Vec<OnceLock<Option<Reach>>>>,
+    /// For a large workload, two bytes each rule's matches hold (`pins.rs`), worked out the
+    /// first time its regex would otherwise search a whole text.
+    pins: Option<Vec<OnceLock<Option<Pins>>>>,
 }
 
 /// Where the prefilter's keywords occur in one piece of text.
@@ -204,6 +208,8 @@ impl Matcher {
         };
         let reach =
             (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
+        let pins =
+            (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
         Matcher {
             rules,
             keywords,
@@ -217,6 +223,7 @@ impl Matcher {
             gated,
             path_rules,
             reach,
+            pins,
         }
     }
 
@@ -410,9 +417,25 @@ impl Matcher {
     }
 
     /// Where to run rule `index`'s regex on `bytes`: in windows around its keyword hits, from
-    /// the few positions where a match can start, or (no proven reach, or too little to gain)
-    /// over the whole text.
+    /// the few positions where a match can start (after a keyword, or where two bytes every
+    /// match holds occur), or (nothing proven, or too little to gain) over the whole text.
     fn plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
+        match self.keyword_plan(index, bytes, hits) {
+            Plan::Whole => self.pinned_plan(index, bytes).unwrap_or(Plan::Whole),
+            plan => plan,
+        }
+    }
+
+    /// The starts allowed by the rule's pinned bytes, if it has them and they are few.
+    fn pinned_plan(&self, index: usize, bytes: &[u8]) -> Option<Plan> {
+        let regex = self.rules.rules[index].regex.as_ref()?;
+        let pins = self.pins.as_ref()?[index].get_or_init(|| pins::of(regex.source())).as_ref()?;
+        let starts = pins.starts(bytes);
+        let count: usize = starts.iter().map(|s| s.len()).sum();
+        (count < bytes.len() / 16).then_some(Plan::Starts(starts))
+    }
+
+    fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
         let Some(reach) = &self.reach else { return Plan::Whole };
         let rule = &self.rules.rules[index];
         let Some(regex) = &rule.regex else { return Plan::Whole };
@@ -951,6 +974,27 @@ path = '''\.cfg$'''
             path: "a.txt",
             commit: None,
             expected: &[("clock-key", "77c4e1b09d2f3a6588ab1c0d2e3f4a5b", 7, 12)],
+        },
+        Case {
+            // The keyword is context, so the rule runs where its pinned bytes (`.` and the `:` 5
+            // after it) occur: at the very start and the very end of the text too.
+            name: "a context rule at its pinned bytes, at both ends of the text",
+            rules: r#"
+                [[rules]]
+                id = "pair-key"
+                regex = '''(?:^|[^a-z0-9])([a-z0-9]{4}\.[a-z0-9]{4}:[a-z0-9]{8})(?:[^a-z0-9]|$)'''
+                keywords = ["pairco"]
+            "#,
+            content: concat!(
+                "abcd.efgh:ijklmnop is first\n",
+                "................................................................................................\n",
+                "................................................................................................\n",
+                "pairco settings, and decoys: aaaa.bbbb:ccc x.y:z 1234.5678:90abcdefgh\n",
+                "x=wxyz.1234:abcdefgh",
+            ),
+            path: "a.txt",
+            commit: None,
+            expected: &[("pair-key", "abcd.efgh:ijklmnop", 1, 1), ("pair-key", "wxyz.1234:abcdefgh", 5, 3)],
         },
     ];
 

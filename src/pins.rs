@@ -1,0 +1,171 @@
+//! Two bytes every match of a regex holds at a fixed distance from each other, the first at a
+//! bounded offset from the match's start: read from the regex's syntax tree, for rules that
+//! search whole texts because their keyword is only context. A FAL key is `UUID:hex`, so every
+//! match has `-` at offset 8 and another 5 bytes after it; the matcher then tries the regex only
+//! where such a pair occurs, anchored at the starts it allows, instead of running it over every
+//! text whose keyword (`key`) occurs. Like `reach.rs`, nothing here approximates: a byte counts
+//! only when every match has it at that place, and a regex without such a pair keeps whole-text
+//! matching.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// Every match has byte `anchor` at an offset from its start between `lo` and `hi`, and byte
+/// `other` at `distance` bytes from the anchor (negative: before it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pins {
+    pub anchor: u8,
+    pub other: u8,
+    pub distance: isize,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+/// How far apart the possible offsets of the anchor may be: each occurrence of the pair is
+/// tried at that many starts.
+const MAX_SPREAD: usize = 16;
+
+/// Punctuation in code, most frequent first (letters, digits and white space are commoner
+/// still): the anchor is the rarer byte of a pair, so fewer places are looked at.
+const COMMON: &[u8] = b" /.()_:\"-,`=>;[]{}<#&!|'*?\\+$@^~%";
+
+/// A part of a match: one known byte, or something of `min` to `max` bytes.
+enum Piece {
+    Byte(u8),
+    Span { min: usize, max: Option<usize> },
+}
+
+pub fn of(regex: &str) -> Option<Pins> {
+    let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
+    let hir = parser.parse(regex).ok()?;
+    let mut pieces = Vec::new();
+    flatten(&hir, &mut pieces);
+    // Each known byte with the range of its offset from the match's start.
+    let mut bytes: Vec<(usize, u8, usize, Option<usize>)> = Vec::new();
+    let (mut lo, mut hi) = (0usize, Some(0usize));
+    for (i, piece) in pieces.iter().enumerate() {
+        match *piece {
+            Piece::Byte(b) => {
+                bytes.push((i, b, lo, hi));
+                lo += 1;
+                hi = hi.map(|h| h + 1);
+            }
+            Piece::Span { min, max } => {
+                lo += min;
+                hi = hi.zip(max).map(|(h, m)| h + m);
+            }
+        }
+    }
+    let mut best: Option<(usize, Pins)> = None;
+    for (a, &(i, first, first_lo, first_hi)) in bytes.iter().enumerate() {
+        for &(j, second, second_lo, second_hi) in &bytes[a + 1..] {
+            let between = &pieces[i + 1..j];
+            if !between.iter().all(|p| matches!(p, Piece::Byte(_) | Piece::Span { max: Some(_), .. })) {
+                break;
+            }
+            if between.iter().any(|p| matches!(p, Piece::Span { min, max: Some(max) } if min != max)) {
+                break;
+            }
+            let distance = (second_lo - first_lo) as isize;
+            for (anchor, other, distance, lo, hi) in [
+                (first, second, distance, first_lo, first_hi),
+                (second, first, -distance, second_lo, second_hi),
+            ] {
+                let Some(hi) = hi.filter(|&hi| hi - lo <= MAX_SPREAD) else { continue };
+                let score = commonness(anchor) * 2 + commonness(other);
+                if best.map_or(true, |(s, _)| score < s) {
+                    best = Some((score, Pins { anchor, other, distance, lo, hi }));
+                }
+            }
+        }
+    }
+    best.map(|(_, pins)| pins)
+}
+
+/// Lower is rarer in code.
+fn commonness(b: u8) -> usize {
+    if b.is_ascii_alphanumeric() || b.is_ascii_whitespace() {
+        return COMMON.len() + 1;
+    }
+    COMMON.iter().position(|&c| c == b).map_or(0, |at| COMMON.len() - at)
+}
+
+/// The match as a sequence of pieces: concatenations and capture groups opened up, anything
+/// else (classes, alternations, repetitions, look-arounds) kept whole with its length range.
+fn flatten(hir: &Hir, out: &mut Vec<Piece>) {
+    match hir.kind() {
+        HirKind::Concat(children) => children.iter().for_each(|c| flatten(c, out)),
+        HirKind::Capture(capture) => flatten(&capture.sub, out),
+        HirKind::Literal(literal) => out.extend(literal.0.iter().map(|&b| Piece::Byte(b))),
+        HirKind::Class(Class::Bytes(class)) if class.ranges().len() == 1 && class.ranges()[0].len() == 1 => {
+            out.push(Piece::Byte(class.ranges()[0].start()))
+        }
+        _ => {
+            let properties = hir.properties();
+            out.push(Piece::Span {
+                min: properties.minimum_len().unwrap_or(0),
+                max: properties.maximum_len(),
+            })
+        }
+    }
+}
+
+/// How `keyrot rules --reach` says where a rule with pins runs.
+impl std::fmt::Display for Pins {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let (anchor, other) = (self.anchor.escape_ascii(), self.other.escape_ascii());
+        let (distance, side) =
+            (self.distance.unsigned_abs(), if self.distance < 0 { "before" } else { "after" });
+        let offset =
+            if self.lo == self.hi { self.lo.to_string() } else { format!("{} to {}", self.lo, self.hi) };
+        write!(f, "`{anchor}` occurs with `{other}` {distance} bytes {side} it, {offset} bytes into a match")
+    }
+}
+
+impl Pins {
+    /// Positions where a match can start: `lo` to `hi` before each anchor whose other byte is
+    /// in place, merged, in order.
+    pub fn starts(&self, text: &[u8]) -> Vec<std::ops::Range<usize>> {
+        let mut starts: Vec<std::ops::Range<usize>> = Vec::new();
+        for at in memchr::memchr_iter(self.anchor, text) {
+            let paired = at.checked_add_signed(self.distance).and_then(|o| text.get(o)) == Some(&self.other);
+            if !paired || at < self.lo {
+                continue;
+            }
+            let range = at.saturating_sub(self.hi)..at - self.lo + 1;
+            match starts.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => starts.push(range),
+            }
+        }
+        starts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_at_a_fixed_distance_and_a_bounded_offset() {
+        let uuid_key = r"\b(([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):[0-9a-f]{32})\b";
+        assert_eq!(of(uuid_key), Some(Pins { anchor: b'-', other: b'-', distance: 5, lo: 8, hi: 8 }));
+        let dotted = r"(?:^|[^A-Za-z0-9_\-])([A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{6}:[A-Za-z0-9_+/=-]{38,48})";
+        assert_eq!(of(dotted), Some(Pins { anchor: b':', other: b'.', distance: -7, lo: 13, hi: 14 }));
+        // Unbounded before the pair: no offset to start from.
+        assert_eq!(of(r"[a-z]+\.[a-z]{3}:"), None);
+        // A repetition of varying length between the bytes: no fixed distance.
+        assert_eq!(of(r"[0-9]-[0-9]{2,3}:"), None);
+        assert_eq!(of(r"[0-9]{2,3}:"), None, "one byte is not a pair");
+        // Bytes in a branch of an alternation are not in every match.
+        assert_eq!(of(r"(?:a:b|c:d)"), None);
+        // Case-insensitive letters are classes, not bytes.
+        assert_eq!(of(r"(?i)k:"), None);
+    }
+
+    #[test]
+    fn starts_are_where_the_pair_allows() {
+        let pins = Pins { anchor: b':', other: b'-', distance: -2, lo: 3, hi: 4 };
+        assert_eq!(pins.starts(b"ab-c:d  x-y:z ::"), vec![0..2, 7..9]);
+        assert_eq!(pins.starts(b"-:"), Vec::<std::ops::Range<usize>>::new(), "too close to the start");
+    }
+}
