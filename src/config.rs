@@ -205,12 +205,13 @@ impl Config {
         self.rules.reserve(raw.rules.len());
         for mut rule in raw.rules {
             rule.origin = name.to_string();
-            let id = crate::report::escape(&rule.id);
+            let id = || crate::report::escape(&rule.id);
             if rule.required.is_some() {
-                self.unsupported.push(format!("{name}: rule '{id}': [[rules.required]] (composite rules)"));
+                self.unsupported
+                    .push(format!("{name}: rule '{}': [[rules.required]] (composite rules)", id()));
             }
             if rule.skip_report == Some(true) {
-                self.unsupported.push(format!("{name}: rule '{id}': skipReport"));
+                self.unsupported.push(format!("{name}: rule '{}': skipReport", id()));
             }
             match index.get(&rule.id) {
                 Some(&i) => self.rules[i] = rule,
