@@ -370,10 +370,9 @@ impl Matcher {
         }
         let mut spans = Vec::new();
         if self.reach.is_none() && bytes.len() <= SMALL_TEXT {
-            // A small text of a small workload: keywords found by their first two bytes.
-            let lower = bytes.to_ascii_lowercase();
+            // A small text of a small workload: keywords found by their first bytes.
             let grams = self.grams.get_or_init(|| Grams::new(&self.keywords));
-            grams.each_present(&lower, |k| {
+            grams.each_present(bytes, |k| {
                 for &index in &self.keyword_rules[k] {
                     hit[index] = true;
                 }
