@@ -42,6 +42,30 @@ fn a_clean_commit_says_what_the_pre_commit_hook_checked() {
     assert!(quiet.stderr.is_empty() && quiet.stdout.is_empty(), "{}", quiet.all());
 }
 
+/// `git commit -a` and `git commit PATH` stage into a temporary index that git names in
+/// `GIT_INDEX_FILE`: the pre-commit hook reads that one, not `.git/index`.
+#[test]
+fn commit_all_and_commit_path_are_checked_in_the_index_git_will_commit() {
+    let repo = Repo::new();
+    repo.write("lib/config.py", "x = 1\n");
+    repo.write("README.md", "hello\n");
+    let head = repo.commit("init");
+    assert_eq!(repo.keyrot(&["install"]).code, 0);
+    repo.write("lib/config.py", format!("TOKEN = \"{GITHUB}\"\n"));
+
+    let all = git_run(repo.path(), &["commit", "-q", "-a", "-m", "all"]);
+    assert_ne!(all.code, 0, "commit -a must be refused:\n{}", all.all());
+    assert!(all.all().contains("lib/config.py"), "{}", all.all());
+    let path = git_run(repo.path(), &["commit", "-q", "-m", "one path", "lib/config.py"]);
+    assert_ne!(path.code, 0, "commit PATH must be refused:\n{}", path.all());
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]).trim(), head, "nothing was committed");
+
+    repo.write("lib/config.py", "x = 2\n");
+    let clean = git_run(repo.path(), &["commit", "-q", "-a", "-m", "clean"]);
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    assert!(clean.stderr.contains("keyrot: 1 staged file (6 bytes) checked against"), "{}", clean.all());
+}
+
 #[test]
 fn the_commit_msg_hook_refuses_a_token_in_the_message() {
     let repo = Repo::new();
