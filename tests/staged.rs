@@ -238,3 +238,18 @@ fn a_soft_reset_stages_the_undone_commit_again() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stdout.contains("lib/deep/keys.py"), "{}", run.stdout);
 }
+
+/// Directories nested deeper than keyrot compares level by level are scanned whole.
+#[test]
+fn a_key_three_hundred_directories_deep_is_found() {
+    let repo = Repo::new();
+    let deep = "d/".repeat(300);
+    repo.write(&format!("{deep}old.py"), "x = 1\n");
+    repo.commit("init");
+    repo.write(&format!("{deep}keys.py"), format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.git(&["add", "-A"]);
+    let run = repo.keyrot(&["scan", "--staged", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let json = run.json();
+    assert_eq!(json["findings"][0]["locations"][0]["path"], format!("{deep}keys.py"));
+}

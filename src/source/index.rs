@@ -18,6 +18,9 @@ const STAT_LEN: usize = 40;
 const MODE_OFFSET: usize = 24;
 const EXTENDED: u16 = 0x4000;
 const STAGE_MASK: u16 = 0x3000;
+/// How deep a cache tree is read (recursively, so a damaged one cannot exhaust the stack);
+/// an index with deeper directories is left to libgit2.
+const MAX_DEPTH: usize = 256;
 /// The mode of a sparse index's directory entry.
 const SPARSE_DIR_MODE: u32 = 0o040000;
 
@@ -104,11 +107,14 @@ fn parse(bytes: &[u8]) -> Option<Index> {
 /// with no id when `count` is -1 (the directory changed since its tree was written).
 fn cache_tree(body: &[u8], trees: &mut HashMap<String, Oid>) -> Option<()> {
     let mut r = Reader { bytes: body, at: 0 };
-    node(&mut r, "", trees)?;
+    node(&mut r, "", 0, trees)?;
     (r.at == body.len()).then_some(())
 }
 
-fn node(r: &mut Reader, parent: &str, trees: &mut HashMap<String, Oid>) -> Option<()> {
+fn node(r: &mut Reader, parent: &str, depth: usize, trees: &mut HashMap<String, Oid>) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     let name = std::str::from_utf8(r.until_nul()?).ok()?;
     let dir = if name.is_empty() { String::new() } else { format!("{parent}{name}/") };
     let count: i64 = std::str::from_utf8(r.until(b' ')?).ok()?.parse().ok()?;
@@ -117,7 +123,7 @@ fn node(r: &mut Reader, parent: &str, trees: &mut HashMap<String, Oid>) -> Optio
         trees.insert(dir.clone(), Oid::from_bytes(r.take(ID_LEN)?).ok()?);
     }
     for _ in 0..subtrees {
-        node(r, &dir, trees)?;
+        node(r, &dir, depth + 1, trees)?;
     }
     Some(())
 }
@@ -213,5 +219,14 @@ mod tests {
         let mut wrong_count = bytes.clone();
         wrong_count[11] += 1;
         assert!(parse(&wrong_count).is_none());
+    }
+
+    #[test]
+    fn a_cache_tree_nested_beyond_any_path_is_refused_without_recursing_into_it() {
+        let mut body = Vec::new();
+        for _ in 0..100_000 {
+            body.extend_from_slice(b"d\0-1 1\n");
+        }
+        assert!(cache_tree(&body, &mut HashMap::new()).is_none());
     }
 }

@@ -12,6 +12,9 @@ use git2::{ErrorCode, FileMode, ObjectType, Odb, Oid, Repository};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+/// Directories compared level by level, at most: see `changed`.
+const MAX_DEPTH: usize = 256;
+
 /// A path the next commit will contain, and the blob the index holds for it.
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -92,6 +95,12 @@ fn changed(
     if tree.is_some() && trees.get(dir) == tree.as_ref() {
         return Ok(());
     }
+    // Deeper than any real tree: everything under it is scanned rather than compared, so that
+    // a crafted index cannot exhaust the stack.
+    if dir.bytes().filter(|&b| b == b'/').count() >= MAX_DEPTH {
+        out.extend(entries.iter().filter(|e| scannable(e)).map(|e| Entry { path: e.path.clone(), id: e.id }));
+        return Ok(());
+    }
     let head = match tree {
         Some(id) => {
             Some(repo.find_tree(id).map_err(|e| Error::git(format!("cannot read HEAD's tree {id}"), e))?)
@@ -107,7 +116,7 @@ fn changed(
                 .as_ref()
                 .and_then(|h| h.get_name(rest))
                 .is_some_and(|h| h.id() == entry.id && u32::try_from(h.filemode()).ok() == Some(entry.mode));
-            if !same && entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero() {
+            if !same && scannable(entry) {
                 out.push(Entry { path: entry.path.clone(), id: entry.id });
             }
             at += 1;
@@ -126,8 +135,13 @@ fn changed(
     Ok(())
 }
 
+/// Gitlinks (submodule commits) and intent-to-add entries hold nothing to scan.
+fn scannable(entry: &index::Entry) -> bool {
+    entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero()
+}
+
 /// Index entries for the given paths (relative to the current directory): a file's own entry,
-/// or every entry under a directory. Gitlinks and intent-to-add entries hold nothing to scan.
+/// or every entry under a directory.
 fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -> Result<Selection> {
     let workdir = repo.workdir().ok_or_else(|| {
         Error::Usage("--staged needs a repository with a working tree (this one is bare)".into())
@@ -158,8 +172,7 @@ fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -
             selection.missing.push(path.clone());
         }
         for entry in found {
-            let scannable = entry.mode != u32::from(FileMode::Commit) && !entry.id.is_zero();
-            if scannable && taken.insert(entry.path.clone()) {
+            if scannable(entry) && taken.insert(entry.path.clone()) {
                 selection.entries.push(Entry { path: entry.path.clone(), id: entry.id });
             }
         }
