@@ -101,8 +101,13 @@ pub fn scan(
         }
     };
     let walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
-    let mut collector =
-        Collector { repo, walk_range: walk.is_range(), index: HashMap::new(), pending: Vec::new() };
+    let mut collector = Collector {
+        repo,
+        walk_range: walk.is_range(),
+        index: HashMap::new(),
+        pending: Vec::new(),
+        tree_of: HashMap::new(),
+    };
     let mut messages = messages::Messages::default();
     for (order, &id) in walked.commits.iter().enumerate() {
         match repo.find_commit(id) {
@@ -132,6 +137,8 @@ struct Collector<'r> {
     /// Where each blob is in `pending`.
     index: HashMap<Oid, usize>,
     pending: Vec<Pending>,
+    /// The root tree of each commit walked so far (parents come before their children).
+    tree_of: HashMap<Oid, Oid>,
 }
 
 impl<'r> Collector<'r> {
@@ -144,12 +151,15 @@ impl<'r> Collector<'r> {
         };
         let mut parents = Vec::new();
         for parent_id in commit.parent_ids() {
-            match self.repo.find_commit(parent_id).and_then(|p| p.tree()) {
+            // A parent the walk has seen: its tree is known without reading the commit again.
+            let known = self.tree_of.get(&parent_id).map(|&tree| self.repo.find_tree(tree));
+            match known.unwrap_or_else(|| self.repo.find_commit(parent_id).and_then(|p| p.tree())) {
                 Ok(tree) => parents.push(tree),
                 Err(e) => sink
                     .error(Error::git(format!("commit {}: cannot read parent {parent_id}", commit.id()), e)),
             }
         }
+        self.tree_of.insert(commit.id(), tree.id());
         self.tree(&tree, &parents, "", info, sink);
     }
 
