@@ -24,6 +24,10 @@ pub struct Pins {
 /// tried at that many starts.
 const MAX_SPREAD: usize = 16;
 
+/// Each known byte is paired with at most this many of the next ones: a rule's regex comes from
+/// a config a pull request can change, and a long literal must not make the pairing quadratic.
+const MAX_PAIRED: usize = 32;
+
 /// Punctuation in code, most frequent first (letters, digits and white space are commoner
 /// still): the anchor is the rarer byte of a pair, so fewer places are looked at.
 const COMMON: &[u8] = b" /.()_:\"-,`=>;[]{}<#&!|'*?\\+$@^~%";
@@ -55,14 +59,21 @@ pub fn of(regex: &str) -> Option<Pins> {
             }
         }
     }
+    // How many pieces of varying length come before each piece: two bytes are a fixed distance
+    // apart when none lies between them.
+    let mut varying_before = Vec::with_capacity(pieces.len() + 1);
+    let mut varying = 0;
+    for piece in &pieces {
+        varying_before.push(varying);
+        if let Piece::Span { min, max } = *piece {
+            varying += usize::from(max != Some(min));
+        }
+    }
+    varying_before.push(varying);
     let mut best: Option<(usize, Pins)> = None;
     for (a, &(i, first, first_lo, first_hi)) in bytes.iter().enumerate() {
-        for &(j, second, second_lo, second_hi) in &bytes[a + 1..] {
-            let between = &pieces[i + 1..j];
-            if !between.iter().all(|p| matches!(p, Piece::Byte(_) | Piece::Span { max: Some(_), .. })) {
-                break;
-            }
-            if between.iter().any(|p| matches!(p, Piece::Span { min, max: Some(max) } if min != max)) {
+        for &(j, second, second_lo, second_hi) in bytes[a + 1..].iter().take(MAX_PAIRED) {
+            if varying_before[j] != varying_before[i + 1] {
                 break;
             }
             let distance = (second_lo - first_lo) as isize;

@@ -216,3 +216,19 @@ fn a_rule_id_in_an_error_or_warning_is_escaped() {
     assert!(run.stderr.contains("rule 'ok\\u{1b}[2J': skipReport"), "{}", run.stderr);
     assert!(run.stderr.contains("rule 'bad\\u{1b}[2J': empty regex"), "{}", run.stderr);
 }
+
+/// A rule's regex comes from a config a pull request can change: a long literal (no keyword, so
+/// it searches whole texts) must not make reading its syntax quadratic.
+#[test]
+fn a_rule_with_a_long_literal_regex_does_not_hang_the_scan() {
+    let dir = plain_dir();
+    let literal = "a-".repeat(5000);
+    std::fs::write(
+        dir.path().join(".keyrot.toml"),
+        format!("[[rules]]\nid = \"long\"\nregex = '''{literal}'''\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello key\n".repeat(10)).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", "notes.txt"], Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{}", run.all());
+}
