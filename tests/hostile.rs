@@ -348,3 +348,18 @@ fn a_staged_copy_of_a_pushed_secret_is_pushed_not_staged() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert_eq!(run.json()["findings"][0]["exposure"], "pushed", "{}", run.stdout);
 }
+
+/// git's reader (and a plain read) would wait forever on a FIFO where the index belongs: the
+/// pre-commit scan names it and fails instead.
+#[test]
+fn a_fifo_as_the_index_is_an_error_not_a_hang() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("init");
+    let index = repo.path().join(".git/index");
+    std::fs::remove_file(&index).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&index).status().unwrap().success());
+    let run = keyrot_within(repo.path(), &["scan", "--staged"], std::time::Duration::from_secs(20));
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains(".git/index") && run.stderr.contains("not a regular file"), "{}", run.stderr);
+}

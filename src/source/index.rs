@@ -8,10 +8,14 @@
 //! not know, a version other than 2 to 4, anything malformed) return `None`, and the caller uses
 //! libgit2, which reads them or says why it cannot.
 
+use crate::error::Result;
+use crate::textfile;
 use git2::Oid;
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The largest index read into memory here; libgit2 reads larger ones its own way.
+const MAX_BYTES: u64 = 1 << 30;
 const ID_LEN: usize = 20;
 /// ctime, mtime, dev, ino, mode, uid, gid, size: ten 32-bit fields.
 const STAT_LEN: usize = 40;
@@ -40,10 +44,16 @@ pub struct Index {
     pub trees: HashMap<String, Oid>,
 }
 
-/// Reads the index file at `path`; `None` when this reader leaves it to libgit2.
-pub fn read(path: &Path) -> Option<Index> {
-    let bytes = std::fs::read(path).ok()?;
-    parse(&bytes)
+/// Reads the index file at `path`; `None` when this reader leaves it to libgit2 (no index
+/// yet, one too large to hold, or a format it does not read). Anything there that is not a
+/// regular file (a FIFO would block git's reader and this one) is an error naming it.
+pub fn read(path: &Path) -> Result<Option<Index>> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(metadata) if metadata.is_file() && metadata.len() > MAX_BYTES => return Ok(None),
+        _ => {}
+    }
+    Ok(parse(&textfile::read_bytes(path, MAX_BYTES)?))
 }
 
 fn parse(bytes: &[u8]) -> Option<Index> {
