@@ -73,9 +73,12 @@ fn read_index(repo: &Repository) -> Result<index::Index> {
     Ok(index::Index { entries, trees: Default::default() })
 }
 
+/// The id of HEAD's tree (read by `changed`, once), or None before the first commit.
 fn head_tree(repo: &Repository) -> Result<Option<Oid>> {
     match repo.head() {
-        Ok(head) => Ok(Some(head.peel_to_tree().map_err(|e| Error::git("cannot read HEAD's tree", e))?.id())),
+        Ok(head) => {
+            Ok(Some(head.peel_to_commit().map_err(|e| Error::git("cannot read HEAD's commit", e))?.tree_id()))
+        }
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
         Err(e) => Err(Error::git("cannot resolve HEAD", e)),
     }
