@@ -24,7 +24,7 @@ const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma:
 /// Matches kept per blob: a generated file with a million `password=` lines must not turn into
 /// a million findings (and gigabytes of report). Past this the blob's scan stops, with a warning.
 pub const MAX_MATCHES: usize = 1000;
-/// Up to this size, a text of a small workload is searched by its keywords' first two bytes
+/// Up to this size, a text of a small workload is searched by its keywords' first bytes
 /// (`grams.rs`) rather than with the prefilter, which would first have to be built.
 const SMALL_TEXT: usize = 64 << 10;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
@@ -82,6 +82,16 @@ fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
         }
     }
     merged
+}
+
+/// Anchored tries at these starts, when they are few enough to beat one search of the text.
+fn starts_or_whole(starts: Vec<Range<usize>>, len: usize) -> Plan {
+    let count: usize = starts.iter().map(|s| s.len()).sum();
+    if count < len / 16 {
+        Plan::Starts(starts)
+    } else {
+        Plan::Whole
+    }
 }
 
 /// Where a blob was found, as path conditions and allowlists see it.
@@ -420,18 +430,20 @@ impl Matcher {
     /// match holds occur), or (nothing proven, or too little to gain) over the whole text.
     fn plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
         match self.keyword_plan(index, bytes, hits) {
-            Plan::Whole => self.pinned_plan(index, bytes).unwrap_or(Plan::Whole),
+            Plan::Whole => self.pinned_plan(index, bytes),
             plan => plan,
         }
     }
 
     /// The starts allowed by the rule's pinned bytes, if it has them and they are few.
-    fn pinned_plan(&self, index: usize, bytes: &[u8]) -> Option<Plan> {
-        let regex = self.rules.rules[index].regex.as_ref()?;
-        let pins = self.pins.as_ref()?[index].get_or_init(|| pins::of(regex.source())).as_ref()?;
-        let starts = pins.starts(bytes);
-        let count: usize = starts.iter().map(|s| s.len()).sum();
-        (count < bytes.len() / 16).then_some(Plan::Starts(starts))
+    fn pinned_plan(&self, index: usize, bytes: &[u8]) -> Plan {
+        let (Some(regex), Some(pins)) = (&self.rules.rules[index].regex, &self.pins) else {
+            return Plan::Whole;
+        };
+        match pins[index].get_or_init(|| pins::of(regex.source())) {
+            Some(pins) => starts_or_whole(pins.starts(bytes), bytes.len()),
+            None => Plan::Whole,
+        }
     }
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
@@ -458,12 +470,7 @@ impl Matcher {
         }
         let Some(lead) = reach.lead else { return Plan::Whole };
         let starts = merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect());
-        let count: usize = starts.iter().map(|s| s.len()).sum();
-        if count < bytes.len() / 16 {
-            Plan::Starts(starts)
-        } else {
-            Plan::Whole
-        }
+        starts_or_whole(starts, bytes.len())
     }
 
     fn run_rule(&self, index: usize, bytes: &[u8], plan: &Plan, found: &mut Vec<Found>) -> Result<()> {
