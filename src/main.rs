@@ -391,7 +391,8 @@ fn list_rules(cli: &Cli, show_reach: bool) -> Result<u8> {
         ));
         if let (true, Some(regex)) = (show_reach, &rule.regex) {
             let mut runs = reach::explain(regex.source(), &rule.keywords, rule.near);
-            if let Some(pins) = pins::of(regex.source()).filter(|_| runs.starts_with("whole text")) {
+            let whole = reach::of(regex.source(), &rule.keywords, rule.near).is_none();
+            if let Some(pins) = pins::of(regex.source()).filter(|_| whole) {
                 runs = format!("where {pins}, else {runs}");
             }
             text.push_str(&format!("\n    regex runs {runs}"));
