@@ -15,6 +15,7 @@ mod grams;
 mod hooks;
 mod ignores;
 mod install;
+mod lanes;
 mod ledger;
 mod matcher;
 mod pins;

@@ -9,12 +9,13 @@
 use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
+use crate::lanes::Lanes;
 use crate::pins::{self, Pins};
 use crate::reach::{self, Reach};
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
 use crate::utf16;
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::AhoCorasick;
 use regex_automata::{Anchored, Input};
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -116,8 +117,8 @@ pub struct Matcher {
     keywords: Vec<String>,
     /// Built on first use, and for a small workload only for a text too large for `grams`:
     /// building it for 1,700 keywords was a quarter of a pre-commit run.
-    prefilter: OnceLock<Option<AhoCorasick>>,
-    kind: Option<AhoCorasickKind>,
+    prefilter: OnceLock<Option<Prefilter>>,
+    workload: Workload,
     /// For small texts of a small workload: the keywords by their first bytes (`grams.rs`).
     grams: OnceLock<Grams>,
     /// For each prefilter pattern, the rules that listed it.
@@ -139,6 +140,13 @@ pub struct Matcher {
     /// For a large workload, two bytes each rule's matches hold (`pins.rs`), worked out the
     /// first time its regex would otherwise search a whole text.
     pins: Option<Vec<OnceLock<Option<Pins>>>>,
+}
+
+/// The keyword automaton: for a large workload a DFA walked in lanes (`lanes.rs`), for the
+/// rare large text of a small one whatever the aho-corasick crate builds fastest.
+enum Prefilter {
+    Lanes(Box<Lanes>),
+    Searcher(AhoCorasick),
 }
 
 /// Where the prefilter's keywords occur in one piece of text.
@@ -211,11 +219,6 @@ impl Matcher {
                 rule_keywords[index].push(k);
             }
         }
-        let kind = match workload {
-            // A DFA takes ~7 ms to build for the built-in keywords but scans ~35% faster.
-            Workload::Large => Some(AhoCorasickKind::DFA),
-            Workload::Small => None,
-        };
         let reach =
             (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
         let pins =
@@ -224,7 +227,7 @@ impl Matcher {
             rules,
             keywords,
             prefilter: OnceLock::new(),
-            kind,
+            workload,
             grams: OnceLock::new(),
             keyword_rules,
             rule_keywords,
@@ -389,16 +392,21 @@ impl Matcher {
             });
         } else if let Some(prefilter) = self.prefilter() {
             let mut seen_keyword = vec![false; self.keyword_rules.len()];
-            for m in prefilter.find_overlapping_iter(bytes) {
-                let k = m.pattern().as_usize();
+            let mut occurs = |k: usize, span: Range<usize>| {
                 if self.reach.is_some() {
-                    spans.push((k, m.start(), m.end()));
+                    spans.push((k, span.start, span.end));
                 }
                 if !std::mem::replace(&mut seen_keyword[k], true) {
                     for &index in &self.keyword_rules[k] {
                         hit[index] = true;
                     }
                 }
+            };
+            match prefilter {
+                Prefilter::Lanes(lanes) => lanes.each(bytes, occurs),
+                Prefilter::Searcher(searcher) => searcher
+                    .find_overlapping_iter(bytes)
+                    .for_each(|m| occurs(m.pattern().as_usize(), m.range())),
             }
         }
         for (byte, indexes) in &self.byte_keywords {
@@ -412,14 +420,17 @@ impl Matcher {
         Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans }
     }
 
-    fn prefilter(&self) -> Option<&AhoCorasick> {
+    fn prefilter(&self) -> Option<&Prefilter> {
         let build = || {
-            (!self.keywords.is_empty()).then(|| {
-                AhoCorasick::builder()
-                    .kind(self.kind)
-                    .ascii_case_insensitive(true)
-                    .build(&self.keywords)
-                    .expect("keywords are plain literals")
+            (!self.keywords.is_empty()).then(|| match self.workload {
+                // A DFA takes ~7 ms to build for the built-in keywords but scans faster.
+                Workload::Large => Prefilter::Lanes(Box::new(Lanes::new(&self.keywords))),
+                Workload::Small => Prefilter::Searcher(
+                    AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .build(&self.keywords)
+                        .expect("keywords are plain literals"),
+                ),
             })
         };
         self.prefilter.get_or_init(build).as_ref()
