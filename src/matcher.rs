@@ -343,6 +343,17 @@ impl Matcher {
         Ok(found)
     }
 
+    /// Whether a content rule limited to some paths applies at one of `places`: the content
+    /// stage's result then depends on the places it was given.
+    pub fn gated_at(&self, places: &[Place]) -> Result<bool> {
+        for &index in &self.gated {
+            if self.on_its_paths(index, places)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether one of `places` is on a path rule `index` is limited to (any, if it is not).
     fn on_its_paths(&self, index: usize, places: &[Place]) -> Result<bool> {
         let Some(pattern) = &self.rules.rules[index].path else { return Ok(true) };

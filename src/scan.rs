@@ -6,12 +6,12 @@
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet, MAX_FINDINGS};
-use crate::matcher::{count_allow_markers, Matcher, Place, MAX_MATCHES};
+use crate::matcher::{count_allow_markers, Content, Matcher, Place, MAX_MATCHES};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
-use crate::source::{dir, staged, Blob, Limits, Sink};
-use git2::Repository;
-use std::collections::{BTreeMap, HashSet};
+use crate::source::{dir, staged, Blob, Limits, Seen, Sink};
+use git2::{Oid, Repository};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -75,6 +75,23 @@ struct Collect<'m> {
     /// Pieces of content matched, and their bytes.
     files: AtomicU64,
     bytes: AtomicU64,
+    /// What `prepare` kept, by blob id, until the blob's places are known.
+    prepared: Mutex<HashMap<Oid, Prepared>>,
+}
+
+/// A blob's content stage and what its places are judged with.
+struct Prepared {
+    content: Content,
+    size: usize,
+    /// With `watch`: how many allow markers it holds.
+    markers: usize,
+}
+
+/// Where each of `seen` is, as the matcher judges places.
+fn places(seen: &[Seen]) -> Vec<Place<'_>> {
+    seen.iter()
+        .map(|seen| Place { path: &seen.path, commit: seen.commit.as_ref().map(|c| c.id.as_str()) })
+        .collect()
 }
 
 impl<'m> Collect<'m> {
@@ -86,6 +103,7 @@ impl<'m> Collect<'m> {
             collected: Mutex::default(),
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            prepared: Mutex::default(),
         }
     }
 
@@ -97,25 +115,14 @@ impl<'m> Collect<'m> {
         Scanned { files: self.files.load(Ordering::Relaxed), bytes: self.bytes.load(Ordering::Relaxed) }
     }
 
-    fn finish(self) -> Collected {
-        self.collected.into_inner().expect("no worker panicked")
+    fn prepared_lock(&self) -> std::sync::MutexGuard<'_, HashMap<Oid, Prepared>> {
+        self.prepared.lock().expect("no worker panicked")
     }
-}
 
-impl Sink for Collect<'_> {
-    /// Matches the content once, then judges each place it was seen at on its own: a rule's
-    /// path condition and the path, glob and commit allowlists depend on the place.
-    fn blob(&self, blob: Blob) {
-        let Some(first) = blob.seen.first() else { return };
-        let places: Vec<Place> = blob
-            .seen
-            .iter()
-            .map(|seen| Place { path: &seen.path, commit: seen.commit.as_ref().map(|c| c.id.as_str()) })
-            .collect();
-        let content = match self.matcher.content(blob.bytes, &places) {
-            Ok(content) => content,
-            Err(e) => return self.error(e),
-        };
+    /// The place stage: each place of `seen` judged on its own, and the findings kept.
+    fn judge(&self, prepared: &Prepared, seen: &[Seen], places: &[Place]) {
+        let Some(first) = seen.first() else { return };
+        let content = &prepared.content;
         if content.truncated {
             self.warn(format!(
                 "{}: stopped after {MAX_MATCHES} matches; the rest of it was not scanned",
@@ -123,10 +130,10 @@ impl Sink for Collect<'_> {
             ));
         }
         let mut by_place = Vec::with_capacity(places.len());
-        for &place in &places {
+        for &place in places {
             let judged = self.matcher.scan_path(place.path, place.commit).and_then(|mut matches| {
                 if !content.is_empty() {
-                    matches.extend(self.matcher.judge(&content, place)?);
+                    matches.extend(self.matcher.judge(content, place)?);
                 }
                 Ok(matches)
             });
@@ -136,23 +143,61 @@ impl Sink for Collect<'_> {
             }
         }
         self.progress.found(by_place.iter().map(Vec::len).sum::<usize>());
-        let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
         self.files.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(blob.bytes.len() as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(prepared.size as u64, Ordering::Relaxed);
         if by_place.iter().all(Vec::is_empty) && !self.watch {
             return;
         }
         let rules = &self.matcher.rules.rules;
         let mut collected = self.lock();
-        for (seen, matches) in blob.seen.iter().zip(&by_place) {
+        for (seen, matches) in seen.iter().zip(&by_place) {
             for m in matches {
                 collected.findings.add(&rules[m.rule].meta, m, seen);
             }
             if self.watch {
                 let count = collected.markers.entry(seen.path.clone()).or_default();
-                *count = (*count).max(markers);
+                *count = (*count).max(prepared.markers);
             }
         }
+    }
+
+    fn finish(self) -> Collected {
+        self.collected.into_inner().expect("no worker panicked")
+    }
+}
+
+impl Sink for Collect<'_> {
+    /// Matches the content once, then judges each place it was seen at on its own: a rule's
+    /// path condition and the path, glob and commit allowlists depend on the place.
+    fn blob(&self, blob: Blob) {
+        let places = places(blob.seen);
+        match self.matcher.content(blob.bytes, &places) {
+            Ok(content) => {
+                let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
+                self.judge(&Prepared { content, size: blob.bytes.len(), markers }, blob.seen, &places);
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// The content stage without places: rules limited to some paths wait for `blob`.
+    fn prepare(&self, id: Oid, bytes: &[u8]) {
+        // An error is not kept: the blob comes again as a `blob`, which reports it.
+        if let Ok(content) = self.matcher.content(bytes, &[]) {
+            let markers = if self.watch { count_allow_markers(bytes) } else { 0 };
+            self.prepared_lock().insert(id, Prepared { content, size: bytes.len(), markers });
+        }
+    }
+
+    fn prepared(&self, id: Oid, seen: &[Seen]) -> Option<usize> {
+        let places = places(seen);
+        // A rule limited to one of these paths did not run without them: match again.
+        if self.matcher.gated_at(&places).unwrap_or(true) {
+            return None;
+        }
+        let prepared = self.prepared_lock().remove(&id)?;
+        self.judge(&prepared, seen, &places);
+        Some(prepared.size)
     }
 
     fn error(&self, error: Error) {
@@ -264,4 +309,90 @@ fn not_a_repository() -> Error {
         "not inside a git repository (run keyrot from a repository, or `keyrot scan PATH` for plain files)"
             .into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Workload;
+    use crate::rules::Rules;
+
+    const TOKEN: &[u8] = b"GITHUB_TOKEN = \"ghp_Zr7mQ2xLp9WvK4nT8bYc3HdF6gJ1sA5eU0oR\"\n";
+    const NETRC: &[u8] = b"machine git.acme.io login deploy password Vq8zL2mK9xR4tP7wN3bY\n";
+
+    fn matcher(extra: &str) -> Matcher {
+        let mut config = crate::config::builtin().unwrap();
+        if !extra.is_empty() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join(".keyrot.toml");
+            std::fs::write(&file, extra).unwrap();
+            config = crate::config::load_file(&file, crate::config::DefaultBase::Extend).unwrap();
+        }
+        Matcher::new(Rules::build(&config).unwrap(), Workload::Large)
+    }
+
+    fn at(paths: &[&str]) -> Vec<Seen> {
+        paths.iter().map(|p| Seen { path: p.to_string(), commit: None, blob: None }).collect()
+    }
+
+    /// (rule, path) of each finding.
+    type Found = Vec<(String, String)>;
+
+    fn found(collect: Collect) -> Found {
+        let mut all: Found = collect
+            .finish()
+            .findings
+            .into_sorted()
+            .into_iter()
+            .flat_map(|f| f.locations.iter().map(|l| (f.rule.id.clone(), l.path.clone())).collect::<Vec<_>>())
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// What `blob` finds, and what `prepare` then `prepared` finds, for the same content and
+    /// places; `None` in the second when the sink asked for the content again.
+    fn both_ways(matcher: &Matcher, bytes: &[u8], seen: &[Seen]) -> (Found, Option<Found>) {
+        let progress = Progress::hidden();
+        let direct = Collect::new(matcher, &progress, false);
+        direct.blob(Blob { bytes, seen });
+        let later = Collect::new(matcher, &progress, false);
+        let id = Oid::hash_object(git2::ObjectType::Blob, bytes).unwrap();
+        later.prepare(id, bytes);
+        let judged = later.prepared(id, seen);
+        (
+            found(direct),
+            judged.map(|size| {
+                assert_eq!(size, bytes.len());
+                found(later)
+            }),
+        )
+    }
+
+    #[test]
+    fn content_matched_before_its_places_are_known_is_judged_at_each_place() {
+        let matcher = matcher("[[allowlists]]\npaths = ['''^vendor/''']\n");
+        let (direct, later) = both_ways(&matcher, TOKEN, &at(&["vendor/conf.py", "app/conf.py"]));
+        assert_eq!(direct, [("github-classic-token".to_string(), "app/conf.py".to_string())]);
+        assert_eq!(later, Some(direct));
+    }
+
+    #[test]
+    fn content_at_a_path_a_rule_is_limited_to_is_asked_for_again() {
+        let matcher = matcher("");
+        let (direct, later) = both_ways(&matcher, NETRC, &at(&["notes.txt", ".netrc"]));
+        assert!(direct.contains(&("netrc-password".to_string(), ".netrc".to_string())), "{direct:?}");
+        assert_eq!(later, None, "the .netrc rule did not run without its path");
+        let (direct, later) = both_ways(&matcher, NETRC, &at(&["notes.txt"]));
+        assert_eq!(later, Some(direct), "no rule is limited to notes.txt");
+    }
+
+    #[test]
+    fn a_blob_that_was_not_prepared_is_asked_for() {
+        let matcher = matcher("");
+        let progress = Progress::hidden();
+        let collect = Collect::new(&matcher, &progress, false);
+        let id = Oid::hash_object(git2::ObjectType::Blob, TOKEN).unwrap();
+        assert_eq!(collect.prepared(id, &at(&["app/conf.py"])), None);
+    }
 }

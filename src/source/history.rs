@@ -3,9 +3,10 @@
 //! handed to `messages`. Each commit is compared with *every* parent, and a blob counts as
 //! introduced by the commit only if no parent has it at that path: so an evil merge's own content
 //! is found and attributed to the merge, and unchanged files are never re-read. Each distinct
-//! blob is then scanned once, with the list of every (path, commit) that introduced it: packed
-//! blobs by `pack`, which resolves each delta chain once, the rest by workers that each open
-//! their own repository handle.
+//! blob is scanned once, with the list of every (path, commit) that introduced it: packed blobs
+//! by `pack`, which resolves each delta chain once, the rest by workers that each open their own
+//! repository handle. Over a whole history the packs are read while the commits are walked: a
+//! blob read before the walk knows its places is matched then and judged at its places after.
 //!
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
@@ -18,7 +19,7 @@ use crate::progress::Progress;
 use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Which commits to walk.
 #[derive(Clone, Debug)]
@@ -54,6 +55,8 @@ struct Pending {
     id: Oid,
     introduced: Vec<Seen>,
     before: Vec<Seen>,
+    /// Delivered (or judged from what the sink prepared).
+    done: AtomicBool,
 }
 
 impl Pending {
@@ -93,6 +96,70 @@ pub fn scan(
         );
     }
     super::check_packs(repo)?;
+    if !walk.is_range() {
+        return whole_history(repo, walk, limits, threads, progress, sinks);
+    }
+    let (pending, index) = collect(repo, walk, progress, sinks)?;
+    progress.scanning(pending.len() as u64);
+    from_packs(repo, &pending, &index, limits, threads, progress, sinks);
+    through_libgit2(repo, &pending, limits, threads, progress, sinks);
+    Ok(())
+}
+
+/// Over a whole history every blob of the packs is introduced somewhere, so the packs are read
+/// while this thread walks the commits. A blob read before the walk has found its places is
+/// matched then and its places judged after the walk (`Sink::prepare`); once the walk is done
+/// this thread joins the readers, and blobs go to the sink with their places. What the packs
+/// did not hold is read afterwards through libgit2.
+fn whole_history(
+    repo: &Repository,
+    walk: &Walk,
+    limits: Limits,
+    threads: usize,
+    progress: &Progress,
+    sinks: &Sinks,
+) -> Result<()> {
+    let every = pack::EveryBlob::open(&repo.commondir().join("objects"), limits.max_file_bytes);
+    let walked: OnceLock<(Vec<Pending>, HashMap<Oid, usize>)> = OnceLock::new();
+    let each = |id: Oid, bytes: &[u8]| match walked.get() {
+        None => sinks.introduced.prepare(id, bytes),
+        Some((pending, index)) => {
+            // A blob no commit introduced (unreachable, or already delivered) is passed over.
+            let Some(item) = index.get(&id).map(|&slot| &pending[slot]) else { return };
+            if !item.done.swap(true, Ordering::Relaxed) {
+                deliver(item, &Content::Bytes(bytes), limits, progress, sinks);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(|| every.work(each));
+        }
+        let collected = collect(repo, walk, progress, sinks)?;
+        progress.scanning(collected.0.len() as u64);
+        walked.set(collected).unwrap_or_else(|_| unreachable!("set once, here"));
+        every.work(each);
+        Ok::<(), Error>(())
+    })?;
+    let (pending, _) = walked.into_inner().expect("set after the walk");
+    for item in pending.iter().filter(|item| !item.done.load(Ordering::Relaxed)) {
+        if let Some(size) = sinks.introduced.prepared(item.id, &item.introduced) {
+            item.done.store(true, Ordering::Relaxed);
+            progress.scanned(size);
+        }
+    }
+    through_libgit2(repo, &pending, limits, threads, progress, sinks);
+    Ok(())
+}
+
+/// Walks the commits and collects, in walk order, the blobs they introduced (and, for a
+/// range, those they replaced), with where each blob is in the list.
+fn collect(
+    repo: &Repository,
+    walk: &Walk,
+    progress: &Progress,
+    sinks: &Sinks,
+) -> Result<(Vec<Pending>, HashMap<Oid, usize>)> {
     let tips = match walk {
         Walk::All => commits::Tips::All,
         Walk::Range(range) => commits::Tips::Range(range.clone()),
@@ -125,9 +192,7 @@ pub fn scan(
         collector.tagged(*id, *kind, name, sinks.introduced);
     }
     let Collector { pending, index, .. } = collector;
-    progress.scanning(pending.len() as u64);
-    scan_blobs(repo, &pending, &index, limits, threads, progress, sinks);
-    Ok(())
+    Ok((pending, index))
 }
 
 /// Collects, in walk order, every blob introduced by the walked commits.
@@ -235,7 +300,12 @@ impl<'r> Collector<'r> {
         let next = self.pending.len();
         let slot = *self.index.entry(id).or_insert(next);
         if slot == next {
-            self.pending.push(Pending { id, introduced: Vec::new(), before: Vec::new() });
+            self.pending.push(Pending {
+                id,
+                introduced: Vec::new(),
+                before: Vec::new(),
+                done: AtomicBool::new(false),
+            });
         }
         let pending = &mut self.pending[slot];
         let seen = match role {
@@ -253,11 +323,9 @@ fn place(info: &Option<Arc<CommitInfo>>) -> String {
     info.as_ref().map_or_else(|| "tagged tree".to_string(), |c| format!("commit {}", c.id))
 }
 
-/// Scans the pending blobs on `threads` workers. Blobs in pack files are read by `pack`, each
-/// delta chain resolved once; the rest (loose objects, alternates, anything `pack` could not
-/// read) by workers that each open their own repository handle and pull the next blob from a
-/// shared counter.
-fn scan_blobs(
+/// Scans the pending blobs that pack files hold, on `threads` workers, each delta chain
+/// resolved once (`pack`).
+fn from_packs(
     repo: &Repository,
     pending: &[Pending],
     index: &HashMap<Oid, usize>,
@@ -266,16 +334,26 @@ fn scan_blobs(
     progress: &Progress,
     sinks: &Sinks,
 ) {
-    let done: Vec<AtomicBool> = pending.iter().map(|_| AtomicBool::new(false)).collect();
-    let want = |id: &Oid| index.get(id).copied().filter(|&slot| !done[slot].load(Ordering::Relaxed));
+    let want = |id: &Oid| index.get(id).copied().filter(|&slot| !pending[slot].done.load(Ordering::Relaxed));
     let found = |slot: usize, content: Content| {
-        done[slot].store(true, Ordering::Relaxed);
+        pending[slot].done.store(true, Ordering::Relaxed);
         deliver(&pending[slot], &content, limits, progress, sinks);
     };
     pack::read_blobs(&repo.commondir().join("objects"), want, limits.max_file_bytes, threads, found);
+}
 
-    let rest: Vec<&Pending> =
-        pending.iter().zip(&done).filter(|(_, done)| !done.load(Ordering::Relaxed)).map(|(p, _)| p).collect();
+/// Scans the pending blobs not yet `done` (loose objects, alternates, anything `pack` could
+/// not read) on `threads` workers that each open their own repository handle and pull the
+/// next blob from a shared counter. libgit2 names an object that is really broken.
+fn through_libgit2(
+    repo: &Repository,
+    pending: &[Pending],
+    limits: Limits,
+    threads: usize,
+    progress: &Progress,
+    sinks: &Sinks,
+) {
+    let rest: Vec<&Pending> = pending.iter().filter(|p| !p.done.load(Ordering::Relaxed)).collect();
     let git_dir = repo.path();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {

@@ -68,6 +68,12 @@ pub struct Blob<'a> {
 /// Receives what a source finds. Implementations are shared across worker threads.
 pub trait Sink: Sync {
     fn blob(&self, blob: Blob);
+    /// Content whose places are not known yet (a history's packs are read while its commits are
+    /// walked): the sink may match it now and keep what it needs to judge places later.
+    fn prepare(&self, id: Oid, bytes: &[u8]);
+    /// Judges `seen` from what `prepare` kept for blob `id`, and returns the content's size; or
+    /// `None` if it kept nothing usable for these places, and the blob must come as a `blob`.
+    fn prepared(&self, id: Oid, seen: &[Seen]) -> Option<usize>;
     fn error(&self, error: Error);
     fn warn(&self, message: String);
 }

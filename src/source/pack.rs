@@ -46,10 +46,81 @@ where
     E: Fn(usize, Content) + Sync,
 {
     for idx in pack_indexes(objects_dir) {
-        if let Some(pack) = Pack::open(&idx, &want) {
+        let Some(mut layout) = Layout::read(&idx) else { continue };
+        let ids = std::mem::take(&mut layout.ids);
+        let pack = Pack::open(layout, |i| Oid::from_bytes(&ids[i]).ok().and_then(|id| want(&id)));
+        drop(ids);
+        if let Some(pack) = pack {
             pack.read(max_bytes, threads, &each);
         }
     }
+}
+
+/// Every blob of every pack in `objects_dir/pack`, read before anyone asked for it by the
+/// threads that call `work`, which can join at any time. Blobs over the size limit, and
+/// anything that cannot be read, are not delivered; an object stored in two packs may be
+/// delivered twice.
+pub struct EveryBlob {
+    /// Each pack's plan, the ids of its blobs by slot, and the next delta tree to take.
+    packs: Vec<(Pack, Vec<[u8; 20]>, AtomicUsize)>,
+    max_bytes: u64,
+}
+
+impl EveryBlob {
+    pub fn open(objects_dir: &Path, max_bytes: u64) -> EveryBlob {
+        let mut packs = Vec::new();
+        for idx in pack_indexes(objects_dir) {
+            let Some(mut layout) = Layout::read(&idx) else { continue };
+            let all_ids = std::mem::take(&mut layout.ids);
+            // Every object is wanted; the plan keeps the blobs, whose slots then become their
+            // places in `ids`.
+            let Some(mut pack) = Pack::open(layout, Some) else { continue };
+            let mut ids = Vec::with_capacity(pack.entries.len());
+            for entry in &mut pack.entries {
+                entry.slot = entry.slot.map(|position| {
+                    ids.push(all_ids[position]);
+                    ids.len() - 1
+                });
+            }
+            packs.push((pack, ids, AtomicUsize::new(0)));
+        }
+        EveryBlob { packs, max_bytes }
+    }
+
+    /// One worker: reads delta trees no other worker took until none is left, handing `each`
+    /// every blob's id and content.
+    pub fn work(&self, each: impl Fn(Oid, &[u8])) {
+        for (pack, ids, next) in &self.packs {
+            pack.work(next, self.max_bytes, &|slot, content| {
+                if let (Content::Bytes(bytes), Ok(id)) = (content, Oid::from_bytes(&ids[slot])) {
+                    each(id, bytes);
+                }
+            });
+        }
+    }
+}
+
+/// The children of each entry among those `counted`, as ranges into one list.
+fn children_of(entries: &[Entry], counted: &[bool]) -> (Vec<u32>, Vec<u32>) {
+    let mut child_start = vec![0u32; entries.len() + 1];
+    for (n, entry) in entries.iter().enumerate() {
+        if counted[n] && entry.base != NO_BASE {
+            child_start[entry.base as usize + 1] += 1;
+        }
+    }
+    for n in 0..entries.len() {
+        child_start[n + 1] += child_start[n];
+    }
+    let mut fill = child_start.clone();
+    let mut child_list = vec![0u32; child_start[entries.len()] as usize];
+    for (n, entry) in entries.iter().enumerate() {
+        if counted[n] && entry.base != NO_BASE {
+            let at = &mut fill[entry.base as usize];
+            child_list[*at as usize] = n as u32;
+            *at += 1;
+        }
+    }
+    (child_start, child_list)
 }
 
 /// One object of a pack, in offset order.
@@ -280,17 +351,19 @@ fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
 }
 
 impl Pack {
-    /// Reads the index and the object headers. `None` if the pack is not one this reader knows
-    /// (the caller's fallback then reads its objects) or nothing in it is wanted.
-    fn open<W: Fn(&Oid) -> Option<usize>>(idx_path: &Path, want: &W) -> Option<Pack> {
-        let Layout { path, ids, mut entries, order } = Layout::read(idx_path)?;
+    /// The pack `layout` describes, with the objects `want` gives a slot (`want` gets each
+    /// object's position in the index). `None` if nothing in it is wanted.
+    fn open(layout: Layout, want: impl Fn(usize) -> Option<usize>) -> Option<Pack> {
+        let Layout { path, mut entries, order, .. } = layout;
         for (entry, &i) in entries.iter_mut().zip(&order) {
-            entry.slot = want(&Oid::from_bytes(&ids[i as usize]).ok()?);
+            entry.slot = want(i as usize);
         }
         Pack::plan(path, entries)
     }
 
-    /// Marks the entries on the way from each wanted object to its base, and the trees to walk.
+    /// Keeps the entries on the way from each wanted blob to its base, and orders the trees to
+    /// walk. Commits, trees and unwanted delta trees are dropped: a history's pack is mostly
+    /// those, and the plan is held while the whole pack is read.
     fn plan(path: PathBuf, entries: Vec<Entry>) -> Option<Pack> {
         let mut needed = vec![false; entries.len()];
         for (n, entry) in entries.iter().enumerate() {
@@ -303,34 +376,40 @@ impl Pack {
                 at = entries[at as usize].base;
             }
         }
-        let mut child_start = vec![0u32; entries.len() + 1];
-        for (n, entry) in entries.iter().enumerate() {
-            if needed[n] && entry.base != NO_BASE {
-                child_start[entry.base as usize + 1] += 1;
+        let (child_start, child_list) = children_of(&entries, &needed);
+        // What a walk from a full blob reaches: other roots (a wanted tree or commit) are not read.
+        let mut keep = vec![false; entries.len()];
+        let mut stack: Vec<u32> = (0..entries.len() as u32)
+            .filter(|&n| needed[n as usize] && entries[n as usize].kind == BLOB)
+            .collect();
+        while let Some(n) = stack.pop() {
+            keep[n as usize] = true;
+            stack.extend(&child_list[child_start[n as usize] as usize..child_start[n as usize + 1] as usize]);
+        }
+        let mut new_index = vec![NO_BASE; entries.len()];
+        let mut kept: Vec<Entry> = Vec::with_capacity(keep.iter().filter(|&&k| k).count());
+        for (n, entry) in entries.into_iter().enumerate() {
+            if keep[n] {
+                new_index[n] = kept.len() as u32;
+                kept.push(entry);
             }
         }
-        for n in 0..entries.len() {
-            child_start[n + 1] += child_start[n];
-        }
-        let mut fill = child_start.clone();
-        let mut child_list = vec![0u32; child_start[entries.len()] as usize];
-        for (n, entry) in entries.iter().enumerate() {
-            if needed[n] && entry.base != NO_BASE {
-                let at = &mut fill[entry.base as usize];
-                child_list[*at as usize] = n as u32;
-                *at += 1;
+        for entry in &mut kept {
+            if entry.base != NO_BASE {
+                entry.base = new_index[entry.base as usize];
             }
         }
+        let entries = kept;
+        let (child_start, child_list) = children_of(&entries, &vec![true; entries.len()]);
         let mut weight: Vec<u64> = entries.iter().map(|e| e.size).collect();
         for n in (0..entries.len()).rev() {
             let base = entries[n].base;
-            if needed[n] && base != NO_BASE {
+            if base != NO_BASE {
                 weight[base as usize] += weight[n];
             }
         }
-        let mut roots: Vec<u32> = (0..entries.len() as u32)
-            .filter(|&n| needed[n as usize] && entries[n as usize].kind == BLOB)
-            .collect();
+        let mut roots: Vec<u32> =
+            (0..entries.len() as u32).filter(|&n| entries[n as usize].base == NO_BASE).collect();
         if roots.is_empty() {
             return None;
         }
@@ -348,17 +427,20 @@ impl Pack {
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..threads.max(1) {
-                scope.spawn(|| {
-                    let Ok(file) = File::open(&self.path) else { return };
-                    let mut worker = Worker { file, compressed: Vec::new(), inflater: Decompress::new(true) };
-                    while let Some(&root) = self.roots.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        // An object that cannot be read is left to the caller's fallback, and so is
-                        // what remains of its tree.
-                        let _ = self.walk(root, &mut worker, max_bytes, each);
-                    }
-                });
+                scope.spawn(|| self.work(&next, max_bytes, each));
             }
         });
+    }
+
+    /// One worker with its own file handle: walks the trees whose index `next` hands out.
+    fn work<E: Fn(usize, Content)>(&self, next: &AtomicUsize, max_bytes: u64, each: &E) {
+        let Ok(file) = File::open(&self.path) else { return };
+        let mut worker = Worker { file, compressed: Vec::new(), inflater: Decompress::new(true) };
+        while let Some(&root) = self.roots.get(next.fetch_add(1, Ordering::Relaxed)) {
+            // An object that cannot be read is left to the caller's fallback, and so is what
+            // remains of its tree.
+            let _ = self.walk(root, &mut worker, max_bytes, each);
+        }
     }
 
     /// Builds every needed object of one delta tree, depth first, delivering the wanted ones.
@@ -705,7 +787,10 @@ mod tests {
             .map(|e| e.unwrap().path())
             .find(|p| p.extension().is_some_and(|e| e == "idx"))
             .expect("one pack");
-        let pack = Pack::open(&idx, &|id: &Oid| ids.iter().position(|x| x == id)).expect("pack opens");
+        let layout = Layout::read(&idx).expect("a pack this reader knows");
+        let layout_ids = layout.ids.clone();
+        let pack = Pack::open(layout, |i| ids.iter().position(|x| x.as_bytes() == layout_ids[i]))
+            .expect("pack opens");
         let kind = if by_id { REF_DELTA } else { OFS_DELTA };
         let deltas = pack.entries.iter().filter(|e| e.kind == kind && e.base != NO_BASE).count();
         assert!(deltas >= 50, "the fixture has delta chains ({deltas} deltas)");
@@ -726,6 +811,33 @@ mod tests {
             let got = got.into_inner().unwrap();
             assert_eq!(got.len(), 1, "{id} delivered once");
             assert_eq!(got[0], repo.find_blob(*id).unwrap().content(), "{id} has libgit2's content");
+        }
+    }
+
+    #[test]
+    fn every_blob_of_the_packs_is_delivered_once_by_id_without_being_asked_for() {
+        let dir = packed_repo(false);
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let every = EveryBlob::open(&dir.path().join(".git/objects"), 1000);
+        let read: std::sync::Mutex<Vec<(Oid, Vec<u8>)>> = Default::default();
+        let each = |id, bytes: &[u8]| read.lock().unwrap().push((id, bytes.to_vec()));
+        // Two workers, one of them joining late, share the work.
+        std::thread::scope(|scope| {
+            scope.spawn(|| every.work(each));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            every.work(each);
+        });
+        let mut read = read.into_inner().unwrap();
+        read.sort();
+        let mut small: Vec<Oid> = blob_ids(dir.path())
+            .into_iter()
+            .filter(|id| repo.find_blob(*id).unwrap().content().len() <= 1000)
+            .collect();
+        small.sort();
+        assert!(small.len() >= 50, "the fixture has small blobs ({})", small.len());
+        assert_eq!(read.iter().map(|(id, _)| *id).collect::<Vec<_>>(), small, "each small blob, once");
+        for (id, bytes) in read {
+            assert_eq!(bytes, repo.find_blob(id).unwrap().content(), "{id} has libgit2's content");
         }
     }
 
