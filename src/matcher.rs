@@ -28,6 +28,8 @@ pub const MAX_MATCHES: usize = 1000;
 /// Up to this size, a text of a small workload is searched by its keywords' first bytes
 /// (`grams.rs`) rather than with the prefilter, which would first have to be built.
 const SMALL_TEXT: usize = 64 << 10;
+/// How much of a line, on each side of a match, allow markers and line allowlists see.
+const LINE_CONTEXT: usize = 4096;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
 const BINARY_PROBE: usize = 8000;
 
@@ -705,9 +707,14 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The line holding `offset`, without its line terminator.
+/// The line around `offset`, at most `LINE_CONTEXT` bytes of it on each side: what allow
+/// markers and `regexTarget = "line"` look at. Unbounded, a 20 MB one-line file with a thousand
+/// tokens made a thousand copies of the whole line (20 GB).
 fn line_around(bytes: &[u8], offset: usize) -> &[u8] {
-    let start = bytes[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let end = bytes[offset..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |p| offset + p);
+    let from = offset.saturating_sub(LINE_CONTEXT);
+    let to = (offset + LINE_CONTEXT).min(bytes.len());
+    let start = memchr::memrchr(b'\n', &bytes[from..offset]).map_or(from, |p| from + p + 1);
+    let end = memchr::memchr(b'\n', &bytes[offset..to]).map_or(to, |p| offset + p);
     &bytes[start..end]
 }
 

@@ -321,6 +321,33 @@ fn utf16_text_is_scanned() {
 }
 
 #[test]
+fn a_long_line_with_many_tokens_is_scanned_in_bounded_memory() {
+    let dir = plain_dir();
+    // Minified or generated text: one 4 MB line. Each match once kept a copy of its whole line,
+    // so this file took 2 GB (a 20 MB one with 1,000 tokens was killed at 24 GB).
+    let mut seed = 11u64;
+    let tokens: Vec<String> = (0..500)
+        .map(|_| {
+            let body: String = (0..36)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    char::from(
+                        b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+                            [(seed >> 33) as usize % 57],
+                    )
+                })
+                .collect();
+            format!("ghp_{body}")
+        })
+        .collect();
+    let line = tokens.join(&format!(" {} ", "x".repeat(8000)));
+    std::fs::write(dir.path().join("bundle.min.js"), line).unwrap();
+    let run = keyrot_within_memory(dir.path(), &["scan", ".", "--format", "json"], LIMIT, 1024);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.json()["findings"].as_array().unwrap().len(), 500, "{}", run.stderr);
+}
+
+#[test]
 fn a_million_matches_are_capped_with_a_warning() {
     let dir = plain_dir();
     // One secret on every line keeps the test fast (a fingerprint is slow on purpose); what is

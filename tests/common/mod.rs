@@ -115,8 +115,12 @@ pub fn git_output(dir: &Path, args: &[&str], date: &str) -> Output {
 /// The keyrot under test, run in `dir` with the tests' environment.
 fn keyrot_command(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_keyrot"));
+    command.args(args);
+    with_test_env(command, dir)
+}
+
+fn with_test_env(mut command: Command, dir: &Path) -> Command {
     command
-        .args(args)
         .current_dir(dir)
         .env_remove("KEYROT_CONFIG")
         .env_remove("GIT_DIR")
@@ -166,7 +170,23 @@ pub fn fixture(path: &str) -> PathBuf {
 
 /// Runs keyrot like `keyrot_in`, but kills it and fails the test if it runs past `limit`.
 pub fn keyrot_within(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {
-    let mut child = keyrot_command(dir, args)
+    wait_within(keyrot_command(dir, args), args, dir, limit)
+}
+
+/// Runs keyrot like `keyrot_within`, its address space limited to `megabytes` (`ulimit -v`):
+/// an allocation past the limit aborts it.
+pub fn keyrot_within_memory(dir: &Path, args: &[&str], limit: std::time::Duration, megabytes: u64) -> Run {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", megabytes * 1024))
+        .arg(env!("CARGO_BIN_EXE_keyrot"))
+        .args(args);
+    wait_within(with_test_env(command, dir), args, dir, limit)
+}
+
+fn wait_within(mut command: Command, args: &[&str], dir: &Path, limit: std::time::Duration) -> Run {
+    let mut child = command
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
