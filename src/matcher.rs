@@ -28,6 +28,8 @@ pub const MAX_MATCHES: usize = 1000;
 /// Up to this size, a text of a small workload is searched by its keywords' first bytes
 /// (`grams.rs`) rather than with the prefilter, which would first have to be built.
 const SMALL_TEXT: usize = 64 << 10;
+/// Keyword occurrences are recorded for windows up to one per this many bytes of text.
+const DENSE: usize = 16;
 /// How much of a line, on each side of a match, allow markers and line allowlists see.
 const LINE_CONTEXT: usize = 4096;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
@@ -157,6 +159,8 @@ struct Hits {
     rules: Vec<usize>,
     /// Every keyword occurrence as (keyword, start, end), sorted, when windows are wanted.
     spans: Vec<(usize, usize, usize)>,
+    /// Keywords occur so densely that their occurrences were not kept: rules run whole.
+    dense: bool,
 }
 
 /// What allowlists look at for one candidate match.
@@ -395,6 +399,7 @@ impl Matcher {
             hit[index] = true;
         }
         let mut spans = Vec::new();
+        let mut dense = false;
         if self.reach.is_none() && bytes.len() <= SMALL_TEXT {
             // A small text of a small workload: keywords found by their first bytes.
             let grams = self.grams.get_or_init(|| Grams::new(&self.keywords));
@@ -405,9 +410,13 @@ impl Matcher {
             });
         } else if let Some(prefilter) = self.prefilter() {
             let mut seen_keyword = vec![false; self.keyword_rules.len()];
+            // Past one occurrence per `DENSE` bytes windows would cover the whole text anyway:
+            // occurrences stop being recorded (a 45 MB file of `key=` lines had 9 million).
+            let most = bytes.len() / DENSE;
             let mut occurs = |k: usize, span: Range<usize>| {
-                if self.reach.is_some() {
+                if self.reach.is_some() && !dense {
                     spans.push((k, span.start, span.end));
+                    dense = spans.len() > most;
                 }
                 if !std::mem::replace(&mut seen_keyword[k], true) {
                     for &index in &self.keyword_rules[k] {
@@ -429,8 +438,11 @@ impl Matcher {
                 }
             }
         }
+        if dense {
+            spans = Vec::new();
+        }
         spans.sort_unstable();
-        Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans }
+        Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans, dense }
     }
 
     fn prefilter(&self) -> Option<&Prefilter> {
@@ -472,6 +484,9 @@ impl Matcher {
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
         let Some(reach) = &self.reach else { return Plan::Whole };
+        if hits.dense {
+            return Plan::Whole;
+        }
         let rule = &self.rules.rules[index];
         let Some(regex) = &rule.regex else { return Plan::Whole };
         // Occurrences are recorded only for the prefilter's keywords: a rule limited to some
@@ -488,7 +503,7 @@ impl Matcher {
             hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
         });
         if reach.bytes.is_some() || reach.lines.is_some() {
-            let windows = merge(spans.map(|span| reach.window(bytes, span)).collect());
+            let windows = merge(reach.windows(bytes, spans));
             let covered: usize = windows.iter().map(|w| w.len()).sum();
             return if covered < bytes.len() / 2 { Plan::Windows(windows) } else { Plan::Whole };
         }

@@ -75,6 +75,30 @@ fn analyse(regex: &str, keywords: &[String], near: Option<usize>) -> Result<Reac
 }
 
 impl Reach {
+    /// The windows of keyword occurrences `spans` (each run of them sorted by start), as
+    /// `window` gives them; without a byte bound, an occurrence on the same line as the one
+    /// before it shares its window, so a long line with many occurrences (minified code) is
+    /// searched for its line breaks once rather than once per occurrence.
+    pub fn windows(
+        &self,
+        text: &[u8],
+        spans: impl Iterator<Item = std::ops::Range<usize>>,
+    ) -> Vec<std::ops::Range<usize>> {
+        let mut windows: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut last: Option<usize> = None;
+        for at in spans {
+            let same_line = self.bytes.is_none()
+                && last.is_some_and(|from| {
+                    from <= at.start && memchr::memchr(b'\n', &text[from..at.end]).is_none()
+                });
+            if !same_line {
+                windows.push(self.window(text, at.clone()));
+            }
+            last = Some(at.start);
+        }
+        windows
+    }
+
     /// The part of `text` that holds every match containing the keyword at `at`: no further than
     /// the longest match from the keyword, and within as many lines around it as a match spans.
     pub fn window(&self, text: &[u8], at: std::ops::Range<usize>) -> std::ops::Range<usize> {

@@ -348,6 +348,28 @@ fn a_long_line_with_many_tokens_is_scanned_in_bounded_memory() {
 }
 
 #[test]
+fn a_long_line_dense_with_keywords_is_scanned_in_time() {
+    let dir = plain_dir();
+    // Each keyword occurrence once looked for the line breaks around it across the whole line:
+    // a 4.5 MB line of `password=` ran for more than two minutes. Here a 16 MB line with one
+    // occurrence per 111 bytes, not so dense that occurrences stop being recorded.
+    let chunk = format!("password=abc123def456 {} ", "x".repeat(88));
+    std::fs::write(dir.path().join("dump.txt"), chunk.repeat(150_000)).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", "."], LIMIT);
+    assert!(run.code <= 1, "{}", run.all());
+}
+
+#[test]
+fn a_file_dense_with_keywords_is_scanned_in_bounded_memory() {
+    let dir = plain_dir();
+    // Every keyword occurrence was kept for windows: 1.6 million of them here, 9 million (and
+    // 624 MB) in a 45 MB file.
+    std::fs::write(dir.path().join("keys.txt"), "key=\n".repeat(1_600_000)).unwrap();
+    let run = keyrot_within_memory(dir.path(), &["scan", "."], LIMIT, 200);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
 fn a_million_matches_are_capped_with_a_warning() {
     let dir = plain_dir();
     // One secret on every line keeps the test fast (a fingerprint is slow on purpose); what is
