@@ -28,6 +28,9 @@ pub const MAX_MATCHES: usize = 1000;
 /// Up to this size, a text of a small workload is searched by its keywords' first bytes
 /// (`grams.rs`) rather than with the prefilter, which would first have to be built.
 const SMALL_TEXT: usize = 64 << 10;
+/// Up to this many keywords, a large workload's keyword pass is a DFA (`lanes.rs`); past it,
+/// the automaton the aho-corasick crate picks, whose memory grows far slower.
+const MAX_DFA_KEYWORDS: usize = 20_000;
 /// Keyword occurrences are recorded for windows up to one per this many bytes of text.
 const DENSE: usize = 16;
 /// How much of a line, on each side of a match, allow markers and line allowlists see.
@@ -448,9 +451,12 @@ impl Matcher {
     fn prefilter(&self) -> Option<&Prefilter> {
         let build = || {
             (!self.keywords.is_empty()).then(|| match self.workload {
-                // A DFA takes ~7 ms to build for the built-in keywords but scans faster.
-                Workload::Large => Prefilter::Lanes(Box::new(Lanes::new(&self.keywords))),
-                Workload::Small => Prefilter::Searcher(
+                // A DFA takes ~7 ms to build for the built-in keywords but scans faster. Its size
+                // grows with the keywords: a rules file with 300,000 of them made it 1.6 GB.
+                Workload::Large if self.keywords.len() <= MAX_DFA_KEYWORDS => {
+                    Prefilter::Lanes(Box::new(Lanes::new(&self.keywords)))
+                }
+                _ => Prefilter::Searcher(
                     AhoCorasick::builder()
                         .ascii_case_insensitive(true)
                         .build(&self.keywords)

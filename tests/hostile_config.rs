@@ -62,6 +62,21 @@ fn a_huge_config_is_refused_naming_it() {
 }
 
 #[test]
+fn a_config_with_too_many_keywords_is_refused_naming_file_and_rule() {
+    let dir = plain_dir();
+    // 300,000 keywords once built a 1.6 GB automaton; a million fit in the size limit.
+    let keywords: Vec<String> = (0..100_000).map(|n| format!("\"kw{n:08}\"")).collect();
+    let config = format!(
+        "[[rules]]\nid = \"crowded\"\nregex = '''zz[0-9]{{20}}'''\nkeywords = [{}]\n",
+        keywords.join(",")
+    );
+    std::fs::write(dir.path().join(".keyrot.toml"), config).unwrap();
+    std::fs::write(dir.path().join("a.txt"), "nothing\n").unwrap();
+    let run = keyrot_bounded(dir.path(), &["scan", "a.txt"]);
+    assert_one_line_error(&run, ".keyrot.toml: rule 'crowded': more than 100000 keywords");
+}
+
+#[test]
 fn a_fifo_or_device_as_baseline_is_refused() {
     let dir = plain_dir();
     mkfifo(&dir.path().join("baseline.json"));
