@@ -78,8 +78,9 @@ pub struct Sinks<'a> {
     pub before: &'a dyn Sink,
 }
 
-/// Walks the commits, then scans the blobs they introduced. Errors that stop the walk itself
-/// (a bad revision) are returned; per-object errors go to the sinks and the scan goes on.
+/// Walks the commits and scans the blobs they introduced (over a whole history, both at once).
+/// Errors that stop the walk itself (a bad revision) are returned; per-object errors go to the
+/// sinks and the scan goes on.
 pub fn scan(
     repo: &Repository,
     walk: &Walk,
