@@ -204,10 +204,17 @@ impl Rules {
         Ok(Rules { rules, global })
     }
 
-    /// Compiles every pattern now, so that a bad regex, or a group that is not in its regex, is
-    /// reported before scanning.
+    /// Compiles every pattern of a rules file now, so that a bad regex, or a group that is not
+    /// in its regex, is reported before scanning. The built-in rules are left to compile when
+    /// their keywords occur: the build and the tests check them, and compiling all of them made
+    /// every pre-commit run of a repository with a `.keyrot.toml` take 320 ms instead of 20.
     pub fn validate(&self) -> Result<()> {
-        for rule in &self.rules {
+        self.validate_where(|rule| rule.origin != crate::config::BUILTIN_NAME)
+    }
+
+    /// `validate` for the rules `which` picks (and the global allowlists).
+    pub fn validate_where(&self, which: impl Fn(&Rule) -> bool) -> Result<()> {
+        for rule in self.rules.iter().filter(|rule| which(rule)) {
             rule.validate().map_err(|e| in_file(&rule.origin, e))?;
         }
         for pattern in self.global.iter().flat_map(Allowlist::patterns) {
