@@ -77,6 +77,20 @@ fn a_config_with_too_many_keywords_is_refused_naming_file_and_rule() {
 }
 
 #[test]
+fn rules_whose_regexes_compile_too_large_together_are_refused_naming_file_and_rule() {
+    let dir = plain_dir();
+    // Forty rules like these (at a quarter of the size) once took 1.1 GB; a thousand fit in the
+    // file size limit. Each here compiles to about 23 MB; the third crosses the 64 MB budget.
+    let rules: Vec<String> = (0..3)
+        .map(|n| format!("[[rules]]\nid = \"big{n}\"\nregex = '''(?:(?:[a-f]|[0-9]|x{n}){{300}}){{600}}'''\nkeywords = [\"zz{n}\"]\n"))
+        .collect();
+    std::fs::write(dir.path().join(".keyrot.toml"), rules.join("\n")).unwrap();
+    std::fs::write(dir.path().join("a.txt"), "nothing\n").unwrap();
+    let run = keyrot_within(dir.path(), &["scan", "a.txt"], Duration::from_secs(60));
+    assert_one_line_error(&run, ".keyrot.toml: rule 'big2': the rules' regexes take more than 64 MB");
+}
+
+#[test]
 fn a_fifo_or_device_as_baseline_is_refused() {
     let dir = plain_dir();
     mkfifo(&dir.path().join("baseline.json"));
