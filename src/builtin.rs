@@ -70,6 +70,7 @@ impl StaticRule {
             near: self.near,
             confidence: self.confidence.map(String::from),
             rotate: self.rotate.as_ref().map(|r| RawRotate { url: r.url.into(), steps: strings(r.steps) }),
+            origin: crate::config::BUILTIN_NAME.into(),
             ..RawRule::default()
         }
     }

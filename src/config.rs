@@ -150,10 +150,18 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
+/// The built-in rules alone: taken as they are, without the merge a file goes through (their
+/// ids are unique, which `Rules::build` checks, and they use no unsupported field).
 pub fn builtin() -> Result<Config> {
-    let mut config = Config { includes_builtin: true, ..Config::default() };
-    config.merge(crate::builtin::raw(), BUILTIN_NAME);
-    Ok(config)
+    let raw = crate::builtin::raw();
+    Ok(Config {
+        rules: raw.rules,
+        allowlists: raw.allowlists,
+        origins: vec![BUILTIN_NAME.to_string()],
+        title: raw.title,
+        includes_builtin: true,
+        unsupported: Vec::new(),
+    })
 }
 
 /// Loads a user rules file and resolves its `[extend]` chain (at most two levels, as gitleaks).
