@@ -68,6 +68,20 @@ impl Content {
     pub fn is_empty(&self) -> bool {
         self.found.is_empty()
     }
+
+    /// The memory it holds, about: a kept content stage must not grow with the blob.
+    pub fn held_bytes(&self) -> usize {
+        self.found
+            .iter()
+            .map(|f| {
+                std::mem::size_of::<Found>()
+                    + f.secret.bytes().len()
+                    + f.public.as_ref().map_or(0, String::len)
+                    + f.whole.len()
+                    + f.line_text.len()
+            })
+            .sum()
+    }
 }
 
 /// Where one rule's regex runs on one text.
@@ -727,7 +741,6 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && memchr::memmem::find(haystack, needle).is_some()
 }
 
-/// The line holding `offset`, without its line terminator.
 /// The line around `offset`, at most `LINE_CONTEXT` bytes of it on each side: what allow
 /// markers and `regexTarget = "line"` look at. Unbounded, a 20 MB one-line file with a thousand
 /// tokens made a thousand copies of the whole line (20 GB).

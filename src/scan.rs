@@ -13,7 +13,7 @@ use crate::source::{dir, staged, Blob, Limits, Seen, Sink};
 use git2::{Oid, Repository};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Files whose change in a pull request changes what keyrot reports.
@@ -77,7 +77,15 @@ struct Collect<'m> {
     bytes: AtomicU64,
     /// What `prepare` kept, by blob id, until the blob's places are known.
     prepared: Mutex<HashMap<Oid, Prepared>>,
+    /// The matches `prepare` keeps, in bytes (`Content::held_bytes`), and the most it may keep.
+    held: AtomicUsize,
+    hold_limit: usize,
 }
+
+/// What `prepare` keeps of the matches of blobs whose places are not known yet: a history whose
+/// blobs each hold a thousand matches on long lines would otherwise keep gigabytes until its
+/// walk ends. Past it a blob keeps nothing and is matched again with its places.
+const HOLD_LIMIT: usize = 64 << 20;
 
 /// A blob's content stage and what its places are judged with.
 struct Prepared {
@@ -104,6 +112,8 @@ impl<'m> Collect<'m> {
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             prepared: Mutex::default(),
+            held: AtomicUsize::new(0),
+            hold_limit: HOLD_LIMIT,
         }
     }
 
@@ -182,10 +192,18 @@ impl Sink for Collect<'_> {
 
     /// The content stage without places: rules limited to some paths wait for `blob`.
     fn prepare(&self, id: Oid, bytes: &[u8]) {
-        // An error is not kept: the blob comes again as a `blob`, which reports it.
-        if let Ok(content) = self.matcher.content(bytes, &[]) {
-            let markers = if self.watch { count_allow_markers(bytes) } else { 0 };
-            self.prepared_lock().insert(id, Prepared { content, size: bytes.len(), markers });
+        // What is not kept (an error, or matches past the limit) comes again as a `blob`.
+        let Ok(content) = self.matcher.content(bytes, &[]) else { return };
+        let held = content.held_bytes();
+        if self.held.fetch_add(held, Ordering::Relaxed) + held > self.hold_limit {
+            self.held.fetch_sub(held, Ordering::Relaxed);
+            return;
+        }
+        let markers = if self.watch { count_allow_markers(bytes) } else { 0 };
+        if let Some(replaced) =
+            self.prepared_lock().insert(id, Prepared { content, size: bytes.len(), markers })
+        {
+            self.held.fetch_sub(replaced.content.held_bytes(), Ordering::Relaxed);
         }
     }
 
@@ -196,6 +214,7 @@ impl Sink for Collect<'_> {
             return None;
         }
         let prepared = self.prepared_lock().remove(&id)?;
+        self.held.fetch_sub(prepared.content.held_bytes(), Ordering::Relaxed);
         self.judge(&prepared, seen, &places);
         Some(prepared.size)
     }
@@ -385,6 +404,28 @@ mod tests {
         assert_eq!(later, None, "the .netrc rule did not run without its path");
         let (direct, later) = both_ways(&matcher, NETRC, &at(&["notes.txt"]));
         assert_eq!(later, Some(direct), "no rule is limited to notes.txt");
+    }
+
+    #[test]
+    fn matches_past_the_hold_limit_are_not_kept_and_the_blob_is_asked_for() {
+        let matcher = matcher("");
+        let progress = Progress::hidden();
+        let mut collect = Collect::new(&matcher, &progress, false);
+        collect.hold_limit = 100;
+        let clean = b"nothing to see here\n";
+        let (clean_id, token_id) = (
+            Oid::hash_object(git2::ObjectType::Blob, clean).unwrap(),
+            Oid::hash_object(git2::ObjectType::Blob, TOKEN).unwrap(),
+        );
+        collect.prepare(clean_id, clean);
+        collect.prepare(token_id, TOKEN);
+        assert_eq!(
+            collect.prepared(token_id, &at(&["app/conf.py"])),
+            None,
+            "the token's match was over the limit"
+        );
+        assert_eq!(collect.prepared(clean_id, &at(&["notes.txt"])), Some(clean.len()), "nothing held, kept");
+        assert_eq!(collect.held.load(Ordering::Relaxed), 0);
     }
 
     #[test]
