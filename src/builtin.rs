@@ -71,6 +71,7 @@ impl StaticRule {
             confidence: self.confidence.map(String::from),
             rotate: self.rotate.as_ref().map(|r| RawRotate { url: r.url.into(), steps: strings(r.steps) }),
             origin: crate::config::BUILTIN_NAME.into(),
+            builtin: true,
             ..RawRule::default()
         }
     }

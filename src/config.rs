@@ -77,6 +77,9 @@ pub struct RawRule {
     /// The file this rule was read from (set when merging, not a field of the file).
     #[serde(skip)]
     pub origin: String,
+    /// One of the built-in rules, which the build and the tests check (not a field of the file).
+    #[serde(skip)]
+    pub builtin: bool,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -262,8 +265,10 @@ pub fn resolve(explicit: Option<&Path>, root: &Path) -> Result<Config> {
 /// The built-in rules with their examples.
 #[cfg(test)]
 pub fn builtin_with_examples() -> Result<Config> {
+    let mut raw = parse(BUILTIN_RULES, BUILTIN_NAME)?;
+    raw.rules.iter_mut().for_each(|rule| rule.builtin = true);
     let mut config = Config { includes_builtin: true, ..Config::default() };
-    config.merge(parse(BUILTIN_RULES, BUILTIN_NAME)?, BUILTIN_NAME);
+    config.merge(raw, BUILTIN_NAME);
     Ok(config)
 }
 

@@ -74,6 +74,22 @@ fn a_bad_regex_exits_2_naming_the_rule() {
     assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
 }
 
+/// Built-in rules are told apart by what they are, not by their file's name: a rules file named
+/// like the built-in one is checked up front too, even if its keywords never occur.
+#[test]
+fn a_bad_regex_in_a_file_named_like_the_built_in_rules_exits_2() {
+    let dir = plain_dir();
+    std::fs::write(
+        dir.path().join("built-in rules.toml"),
+        "[[rules]]\nid = \"broken-rule\"\nregex = '''([a-z'''\nkeywords = [\"zzqq\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.txt"), "hello\n").unwrap();
+    let run = keyrot_in(dir.path(), &["scan", "--config", "built-in rules.toml", "a.txt"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("rule 'broken-rule'"), "{}", run.stderr);
+}
+
 #[test]
 fn a_rules_file_that_does_not_parse_exits_2_naming_file_and_line() {
     let dir = plain_dir();
