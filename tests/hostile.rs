@@ -253,7 +253,7 @@ fn verifying_a_key_read_from_a_named_pipe_does_not_read_the_pipe_again() {
     // be read only once, and opening it again would wait for a writer forever.
     let dir = plain_dir();
     let fifo = dir.path().join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    mkfifo(&fifo);
     let writer = {
         let fifo = fifo.clone();
         let text = "AWS_ACCESS_KEY_ID=AKIAZCEYYKC33JDNH5OY\naws_secret_access_key = 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\n";
@@ -285,7 +285,7 @@ fn standard_input_pipes_and_devices_are_read_bounded() {
     assert!(run.stdout.contains("stdin"), "{}", run.stdout);
 
     let fifo = dir.path().join("fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    mkfifo(&fifo);
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, format!("TOKEN = \"{GITHUB}\"\n")).unwrap())
@@ -407,7 +407,7 @@ fn a_fifo_as_the_index_is_an_error_not_a_hang() {
     repo.commit("init");
     let index = repo.path().join(".git/index");
     std::fs::remove_file(&index).unwrap();
-    assert!(std::process::Command::new("mkfifo").arg(&index).status().unwrap().success());
+    mkfifo(&index);
     let run = keyrot_within(repo.path(), &["scan", "--staged"], std::time::Duration::from_secs(20));
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains(".git/index") && run.stderr.contains("not a regular file"), "{}", run.stderr);

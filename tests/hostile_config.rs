@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 /// Runs keyrot in `dir`, failing the test if it has not finished within ten seconds (a FIFO
@@ -20,11 +19,6 @@ fn assert_one_line_error(run: &Run, naming: &str) {
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{}", run.stderr);
     assert!(lines[0].starts_with("keyrot: error: ") && lines[0].contains(naming), "{}", run.stderr);
-}
-
-fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
-    assert!(status.success());
 }
 
 #[test]

@@ -141,6 +141,12 @@ pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
     Run::from(output)
 }
 
+/// Makes a named pipe at `path`.
+pub fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success());
+}
+
 /// A temporary directory that is not a git repository.
 pub fn plain_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
