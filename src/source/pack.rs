@@ -62,7 +62,7 @@ where
 /// delivered twice.
 pub struct EveryBlob {
     /// Each pack's plan, the ids of its blobs by slot, and the next delta tree to take.
-    packs: Vec<(Pack, Vec<[u8; 20]>, AtomicUsize)>,
+    packs: Vec<(Pack, Vec<Oid>, AtomicUsize)>,
     max_bytes: u64,
 }
 
@@ -78,7 +78,7 @@ impl EveryBlob {
             let mut ids = Vec::with_capacity(pack.entries.len());
             for entry in &mut pack.entries {
                 entry.slot = entry.slot.map(|position| {
-                    ids.push(all_ids[position]);
+                    ids.push(Oid::from_bytes(&all_ids[position]).expect("an id is 20 bytes"));
                     ids.len() - 1
                 });
             }
@@ -92,8 +92,8 @@ impl EveryBlob {
     pub fn work(&self, each: impl Fn(Oid, &[u8])) {
         for (pack, ids, next) in &self.packs {
             pack.work(next, self.max_bytes, &|slot, content| {
-                if let (Content::Bytes(bytes), Ok(id)) = (content, Oid::from_bytes(&ids[slot])) {
-                    each(id, bytes);
+                if let Content::Bytes(bytes) = content {
+                    each(ids[slot], bytes);
                 }
             });
         }
