@@ -1,4 +1,4 @@
-//! Which keywords occur in a small text, without building an automaton. Keywords of four bytes
+//! Where keywords occur in a small text, without building an automaton. Keywords of four bytes
 //! or more are grouped by a 16-bit hash of their first four bytes, shorter ones by their first
 //! two; a 64 Kbit table per group size says which values begin a keyword, and only where one does
 //! are that value's keywords compared. A pre-commit run checks a few files against 1,700
@@ -69,9 +69,9 @@ impl Grams {
         Grams { keywords, long, short }
     }
 
-    /// Calls `found(keyword, start)` for every occurrence of a keyword in `text`, ignoring ASCII
-    /// case, in order of `start`, overlapping ones included.
-    fn each(&self, text: &[u8], mut found: impl FnMut(usize, usize)) {
+    /// Calls `found(keyword, span)` for every occurrence of a keyword in `text`, ignoring ASCII
+    /// case, in order of start, overlapping ones included.
+    pub fn each(&self, text: &[u8], mut found: impl FnMut(usize, std::ops::Range<usize>)) {
         for at in 0..text.len() {
             let rest = &text[at..];
             for table in [&self.long, &self.short] {
@@ -81,21 +81,11 @@ impl Grams {
                 for &(_, index) in table.candidates(rest) {
                     let keyword = &self.keywords[index];
                     if rest.len() >= keyword.len() && rest[..keyword.len()].eq_ignore_ascii_case(keyword) {
-                        found(index, at);
+                        found(index, at..at + keyword.len());
                     }
                 }
             }
         }
-    }
-
-    /// Calls `found` once for each keyword that occurs in `text`, ignoring ASCII case.
-    pub fn each_present(&self, text: &[u8], mut found: impl FnMut(usize)) {
-        let mut seen = vec![false; self.keywords.len()];
-        self.each(text, |index, _| {
-            if !std::mem::replace(&mut seen[index], true) {
-                found(index);
-            }
-        });
     }
 }
 
@@ -106,8 +96,9 @@ mod tests {
     fn present(keywords: &[&str], text: &str) -> Vec<usize> {
         let keywords: Vec<String> = keywords.iter().map(|k| k.to_string()).collect();
         let mut found = Vec::new();
-        Grams::new(&keywords).each_present(text.as_bytes(), |k| found.push(k));
+        Grams::new(&keywords).each(text.as_bytes(), |k, _| found.push(k));
         found.sort_unstable();
+        found.dedup();
         found
     }
 
@@ -122,6 +113,10 @@ mod tests {
         assert_eq!(present(&keywords, ""), Vec::<usize>::new());
         assert_eq!(present(&["\u{e9}t\u{e9}"], "l'\u{c9}T\u{c9} \u{e9}t\u{e9}"), vec![0]);
         assert_eq!(present(&["a_b"], "A_B a@b"), vec![0]);
+        let mut spans = Vec::new();
+        Grams::new(&["key".into(), "token".into(), "to".into()])
+            .each(b"API_KEY = Token", |k, s| spans.push((k, s)));
+        assert_eq!(spans, vec![(0, 4..7), (1, 10..15), (2, 10..12)]);
         assert_eq!(
             present(&["a_bc"], "a\u{7f}bc A`BC"),
             Vec::<usize>::new(),

@@ -20,6 +20,7 @@ mod ledger;
 mod matcher;
 mod pins;
 mod pipeline;
+mod precheck;
 mod progress;
 mod reach;
 mod report;

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
 use crate::pins::{self, Pins};
+use crate::precheck::Precheck;
 use crate::reach::{self, Reach};
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -155,9 +156,8 @@ pub struct Matcher {
     /// out of the prefilter and are looked for only in blobs found at such a path.
     gated: Vec<usize>,
     path_rules: Vec<usize>,
-    /// For a large workload, how far each rule's matches reach from its keywords (`reach.rs`),
-    /// worked out the first time its keywords hit: such a rule's regex runs only near them.
-    reach: Option<Vec<OnceLock<Option<Reach>>>>,
+    /// What each rule's regex says of where it matches, read the first time its keywords hit.
+    shapes: Vec<OnceLock<Shape>>,
     /// For a large workload, two bytes each rule's matches hold (`pins.rs`), worked out the
     /// first time its regex would otherwise search a whole text.
     pins: Option<Vec<OnceLock<Option<Pins>>>>,
@@ -168,6 +168,14 @@ pub struct Matcher {
 enum Prefilter {
     Lanes(Box<Lanes>),
     Searcher(AhoCorasick),
+}
+
+/// What a rule's syntax tree says of where its regex can match.
+struct Shape {
+    /// How far its matches reach from its keywords (`reach.rs`): it runs only near them.
+    reach: Option<Reach>,
+    /// For a small workload, its precheck (`precheck.rs`): it compiles only where that passes.
+    precheck: Option<Precheck>,
 }
 
 /// Where the prefilter's keywords occur in one piece of text.
@@ -242,8 +250,7 @@ impl Matcher {
                 rule_keywords[index].push(k);
             }
         }
-        let reach =
-            (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
+        let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let pins =
             (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
         Matcher {
@@ -258,7 +265,7 @@ impl Matcher {
             unfiltered,
             gated,
             path_rules,
-            reach,
+            shapes,
             pins,
         }
     }
@@ -417,30 +424,25 @@ impl Matcher {
         }
         let mut spans = Vec::new();
         let mut dense = false;
-        if self.reach.is_none() && bytes.len() <= SMALL_TEXT {
-            // A small text of a small workload: keywords found by their first bytes.
-            let grams = self.grams.get_or_init(|| Grams::new(&self.keywords));
-            grams.each_present(bytes, |k| {
+        let mut seen_keyword = vec![false; self.keyword_rules.len()];
+        // Past one occurrence per `DENSE` bytes windows would cover the whole text anyway:
+        // occurrences stop being recorded (a 45 MB file of `key=` lines had 9 million).
+        let most = bytes.len() / DENSE;
+        let mut occurs = |k: usize, span: Range<usize>| {
+            if !dense {
+                spans.push((k, span.start, span.end));
+                dense = spans.len() > most;
+            }
+            if !std::mem::replace(&mut seen_keyword[k], true) {
                 for &index in &self.keyword_rules[k] {
                     hit[index] = true;
                 }
-            });
+            }
+        };
+        if self.workload == Workload::Small && bytes.len() <= SMALL_TEXT {
+            // A small text of a small workload: keywords found by their first bytes.
+            self.grams.get_or_init(|| Grams::new(&self.keywords)).each(bytes, occurs);
         } else if let Some(prefilter) = self.prefilter() {
-            let mut seen_keyword = vec![false; self.keyword_rules.len()];
-            // Past one occurrence per `DENSE` bytes windows would cover the whole text anyway:
-            // occurrences stop being recorded (a 45 MB file of `key=` lines had 9 million).
-            let most = bytes.len() / DENSE;
-            let mut occurs = |k: usize, span: Range<usize>| {
-                if self.reach.is_some() && !dense {
-                    spans.push((k, span.start, span.end));
-                    dense = spans.len() > most;
-                }
-                if !std::mem::replace(&mut seen_keyword[k], true) {
-                    for &index in &self.keyword_rules[k] {
-                        hit[index] = true;
-                    }
-                }
-            };
             match prefilter {
                 Prefilter::Lanes(lanes) => lanes.each(bytes, occurs),
                 Prefilter::Searcher(searcher) => searcher
@@ -503,21 +505,16 @@ impl Matcher {
     }
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
-        let Some(reach) = &self.reach else { return Plan::Whole };
         if hits.dense {
             return Plan::Whole;
         }
         let rule = &self.rules.rules[index];
-        let Some(regex) = &rule.regex else { return Plan::Whole };
         // Occurrences are recorded only for the prefilter's keywords: a rule limited to some
         // paths, or with a one-byte keyword, has occurrences that were not.
         if rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
             return Plan::Whole;
         }
-        let Some(reach) = reach[index].get_or_init(|| reach::of(regex.source(), &rule.keywords, rule.near))
-        else {
-            return Plan::Whole;
-        };
+        let Some(reach) = &self.shape(index).reach else { return Plan::Whole };
         let spans = self.rule_keywords[index].iter().flat_map(|&k| {
             let first = hits.spans.partition_point(|&(other, _, _)| other < k);
             hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
@@ -532,10 +529,35 @@ impl Matcher {
         starts_or_whole(starts, bytes.len())
     }
 
+    /// Rule `index`'s shape, its regex parsed once for all it tells.
+    fn shape(&self, index: usize) -> &Shape {
+        self.shapes[index].get_or_init(|| {
+            let rule = &self.rules.rules[index];
+            let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());
+            let Some(tree) = tree else { return Shape { reach: None, precheck: None } };
+            Shape {
+                reach: reach::of_tree(&tree, &rule.keywords, rule.near),
+                precheck: (self.workload == Workload::Small).then(|| Precheck::of(&tree)).flatten(),
+            }
+        })
+    }
+
     fn run_rule(&self, index: usize, bytes: &[u8], plan: &Plan, found: &mut Vec<Found>) -> Result<()> {
         let Some(pattern) = &self.rules.rules[index].regex else {
             return Ok(());
         };
+        if self.workload == Workload::Small {
+            if let Some(precheck) = &self.shape(index).precheck {
+                let may_match = match plan {
+                    Plan::Whole => precheck.may_match(bytes),
+                    Plan::Windows(windows) => precheck.may_match_within(bytes, windows),
+                    Plan::Starts(starts) => precheck.may_match_from(bytes, starts),
+                };
+                if !may_match {
+                    return Ok(());
+                }
+            }
+        }
         let groups = |caps: &regex::bytes::Captures| -> Vec<Option<Range<usize>>> {
             caps.iter().map(|m| m.map(|m| m.range())).collect()
         };

@@ -39,10 +39,13 @@ enum Piece {
 }
 
 pub fn of(regex: &str) -> Option<Pins> {
-    let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
-    let hir = parser.parse(regex).ok()?;
+    of_tree(&crate::rules::syntax_tree(regex)?)
+}
+
+/// The pins of a regex's syntax tree (`rules::syntax_tree`).
+pub fn of_tree(hir: &Hir) -> Option<Pins> {
     let mut pieces = Vec::new();
-    flatten(&hir, &mut pieces);
+    flatten(hir, &mut pieces);
     // Each known byte with the range of its offset from the match's start.
     let mut bytes: Vec<(usize, u8, usize, Option<usize>)> = Vec::new();
     let (mut lo, mut hi) = (0usize, Some(0usize));

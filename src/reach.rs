@@ -27,18 +27,26 @@ pub struct Reach {
 /// within `near` bytes of a match if given, or `None` when its matches cannot be confined to
 /// windows around the keywords.
 pub fn of(regex: &str, keywords: &[String], near: Option<usize>) -> Option<Reach> {
-    analyse(regex, keywords, near).ok()
+    of_tree(&crate::rules::syntax_tree(regex)?, keywords, near)
+}
+
+/// The reach of a regex given by its syntax tree (`rules::syntax_tree`).
+pub fn of_tree(hir: &Hir, keywords: &[String], near: Option<usize>) -> Option<Reach> {
+    analyse(hir, keywords, near).ok()
 }
 
 /// What `keyrot rules --reach` says of a rule: where its regex runs, and why.
 pub fn explain(regex: &str, keywords: &[String], near: Option<usize>) -> String {
     if let Some(near) = near {
-        return match analyse(regex, keywords, Some(near)) {
+        return match crate::rules::syntax_tree(regex)
+            .ok_or(UNPARSED)
+            .and_then(|h| analyse(&h, keywords, Some(near)))
+        {
             Ok(_) => format!("near keywords (a keyword within {near} bytes of a match)"),
             Err(why) => format!("whole text ({why}; a keyword within {near} bytes of a match)"),
         };
     }
-    match analyse(regex, keywords, None) {
+    match crate::rules::syntax_tree(regex).ok_or(UNPARSED).and_then(|h| analyse(&h, keywords, None)) {
         Ok(Reach { bytes: Some(bytes), .. }) => format!("near keywords (matches of at most {bytes} bytes)"),
         Ok(Reach { lines: Some(lines), .. }) => {
             format!("near keywords (matches span at most {} lines)", lines + 1)
@@ -51,23 +59,23 @@ pub fn explain(regex: &str, keywords: &[String], near: Option<usize>) -> String 
     }
 }
 
-fn analyse(regex: &str, keywords: &[String], near: Option<usize>) -> Result<Reach, &'static str> {
+const UNPARSED: &str = "pattern not analysed";
+
+fn analyse(hir: &Hir, keywords: &[String], near: Option<usize>) -> Result<Reach, &'static str> {
     if keywords.is_empty() {
         return Err("no keywords");
     }
-    let mut parser = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build();
-    let hir = parser.parse(regex).map_err(|_| "pattern not analysed")?;
     if let Some(near) = near {
         // A keyword lies within `near` bytes of each match: a match ends at most its length plus
         // `near` bytes after a keyword's start, and starts as far before its end.
         let longest = hir.properties().maximum_len().ok_or("a match's length is unbounded")?;
         return Ok(Reach { bytes: Some(longest + near), lines: None, lead: None });
     }
-    if !requires(&hir, keywords) {
+    if !requires(hir, keywords) {
         return Err("a match need not contain a keyword: the keyword is context");
     }
     let reach =
-        Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(&hir), lead: lead(&hir, keywords) };
+        Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(hir), lead: lead(hir, keywords) };
     if reach.bytes.is_none() && reach.lines.is_none() && reach.lead.is_none() {
         return Err("a match can span any number of lines, and start far from its keyword");
     }

@@ -7,6 +7,7 @@ use crate::config::{Config, RawAllowlist, RawRule};
 use crate::error::{one_line, Error, Result};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{meta, util::syntax, MatchKind};
+use regex_syntax::hir::Hir;
 use std::sync::{Arc, OnceLock};
 
 /// The farthest `near` can ask a keyword to be from a match, in bytes.
@@ -81,6 +82,12 @@ impl Pattern {
         &self.source
     }
 
+    /// The pattern's syntax tree, as it compiles (ASCII, bytes), for what is read from it
+    /// (`reach.rs`, `pins.rs`, `precheck.rs`); `None` if it does not parse.
+    pub fn syntax_tree(&self) -> Option<Hir> {
+        syntax_tree(&self.source)
+    }
+
     pub fn get(&self) -> Result<&Regex> {
         let compiled = self.compiled.get_or_init(|| {
             // ASCII classes and case folding, as gitleaks' Go regexes have them: NFAs thirty times
@@ -116,6 +123,12 @@ impl Pattern {
     fn error(&self, message: &str) -> Error {
         Error::Rule { rule: self.rule.clone(), message: format!("bad regex {:?}: {message}", self.source) }
     }
+}
+
+/// A regex's syntax tree, parsed as rules' regexes compile: ASCII classes and case folding, on
+/// bytes.
+pub fn syntax_tree(regex: &str) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(regex).ok()
 }
 
 /// What an allowlist regex is tested against.
