@@ -1,8 +1,9 @@
 //! Compiles the built-in rules into the binary as static data: `rules.toml` minus its examples,
-//! written out as Rust constants (`src/builtin.rs` includes them), so a run parses no TOML or
-//! JSON at start (keyrot runs at every commit). The examples stay in `rules.toml`, where the
-//! tests read them. A field this generator does not know fails the build, so nothing in
-//! `rules.toml` is silently left out of the binary.
+//! written out as the `RawRule` values a rules file parses to, every text borrowed from the
+//! binary (`src/builtin.rs` includes them). A run parses no TOML at start and copies no rule
+//! (keyrot runs at every commit). The examples stay in `rules.toml`, where the tests read them.
+//! A field this generator does not know fails the build, so nothing in `rules.toml` is silently
+//! left out of the binary. Keywords are written lower-case, as the matcher uses them.
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -43,12 +44,13 @@ fn main() {
             "rules.toml: unknown top-level {key}"
         );
     }
-    writeln!(out, "pub static TITLE: Option<&str> = {};", opt_str(rules.get("title"))).unwrap();
-    writeln!(out, "pub static ALLOWLISTS: &[StaticAllowlist] = &[").unwrap();
+    let title = rules.get("title").map(|t| t.as_str().expect("title is a string"));
+    writeln!(out, "pub static TITLE: Option<&str> = {title:?};").unwrap();
+    writeln!(out, "pub static ALLOWLISTS: &[RawAllowlist] = &[").unwrap();
     for allowlist in list(rules.get("allowlists")) {
         allowlist_literal(&mut out, allowlist, true);
     }
-    writeln!(out, "];\npub static RULES: &[StaticRule] = &[").unwrap();
+    writeln!(out, "];\npub static RULES: &[RawRule] = &[").unwrap();
     for rule in list(rules.get("rules")) {
         let rule = rule.as_table().expect("a rule is a table");
         let id = rule.get("id").and_then(Value::as_str).unwrap_or("?");
@@ -56,9 +58,13 @@ fn main() {
             let known = RULE_FIELDS.contains(&key.as_str()) || EXAMPLE_FIELDS.contains(&key.as_str());
             assert!(known, "rules.toml: rule {id}: field {key} is not compiled into the binary");
         }
+        for keyword in list(rule.get("keywords")) {
+            let keyword = keyword.as_str().expect("a keyword is a string");
+            assert!(!keyword.is_empty(), "rules.toml: rule {id}: empty keyword");
+        }
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
             Some(rotate) => format!(
-                "Some(StaticRotate {{ url: {:?}, steps: {} }})",
+                "Some(RawRotate {{ url: Cow::Borrowed({:?}), steps: {} }})",
                 rotate.get("url").and_then(Value::as_str).expect("rotate has a url"),
                 strs(rotate.get("steps"))
             ),
@@ -66,16 +72,23 @@ fn main() {
         };
         writeln!(
             out,
-            "StaticRule {{ id: {:?}, description: {}, regex: {}, secret_group: {}, entropy: {}, path: {}, \
-             keywords: {}, tags: {}, provider: {}, public_group: {}, near: {}, confidence: {}, rotate: {rotate}, \
-             allowlists: &[",
+            "RawRule {{ id: Cow::Borrowed({:?}), description: {}, regex: {}, secret_group: {}, entropy: {}, \
+             path: {}, keywords: {}, tags: {}, provider: {}, public_group: {}, near: {}, confidence: {}, \
+             rotate: {rotate}, skip_report: None, allowlist: None, required: None, example_path: None, \
+             examples: Vec::new(), negative_examples: Vec::new(), origin: Cow::Borrowed(BUILTIN_NAME), \
+             builtin: true, allowlists: Cow::Borrowed(&[",
             id,
             opt_str(rule.get("description")),
             opt_str(rule.get("regex")),
             opt_int(rule.get("secretGroup")),
             opt_float(rule.get("entropy")),
             opt_str(rule.get("path")),
-            strs(rule.get("keywords")),
+            strs(Some(&Value::Array(
+                list(rule.get("keywords"))
+                    .iter()
+                    .map(|k| Value::String(k.as_str().unwrap().to_lowercase()))
+                    .collect()
+            ))),
             strs(rule.get("tags")),
             opt_str(rule.get("provider")),
             opt_int(rule.get("publicGroup")),
@@ -86,7 +99,7 @@ fn main() {
         for allowlist in list(rule.get("allowlists")) {
             allowlist_literal(&mut out, allowlist, false);
         }
-        writeln!(out, "] }},").unwrap();
+        writeln!(out, "]) }},").unwrap();
     }
     writeln!(out, "];").unwrap();
     let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("rules.rs");
@@ -101,8 +114,8 @@ fn allowlist_literal(out: &mut String, allowlist: &Value, global: bool) {
     }
     writeln!(
         out,
-        "StaticAllowlist {{ condition: {}, commits: {}, paths: {}, globs: {}, regex_target: {}, regexes: {}, \
-         stopwords: {}, target_rules: {} }},",
+        "RawAllowlist {{ description: None, condition: {}, commits: {}, paths: {}, globs: {}, regex_target: {}, \
+         regexes: {}, stopwords: {}, target_rules: {} }},",
         opt_str(table.get("condition")),
         strs(table.get("commits")),
         strs(table.get("paths")),
@@ -120,7 +133,7 @@ fn list(value: Option<&Value>) -> &[Value] {
 }
 
 fn opt_str(value: Option<&Value>) -> String {
-    value.map_or("None".into(), |v| format!("Some({:?})", v.as_str().expect("a string")))
+    value.map_or("None".into(), |v| format!("Some(Cow::Borrowed({:?}))", v.as_str().expect("a string")))
 }
 
 fn opt_int(value: Option<&Value>) -> String {
@@ -134,6 +147,6 @@ fn opt_float(value: Option<&Value>) -> String {
 
 fn strs(value: Option<&Value>) -> String {
     let items: Vec<String> =
-        list(value).iter().map(|v| format!("{:?}", v.as_str().expect("a string"))).collect();
-    format!("&[{}]", items.join(", "))
+        list(value).iter().map(|v| format!("Cow::Borrowed({:?})", v.as_str().expect("a string"))).collect();
+    format!("Cow::Borrowed(&[{}])", items.join(", "))
 }

@@ -148,7 +148,7 @@ impl Baseline {
                 fingerprint.clone(),
                 Entry {
                     fingerprint,
-                    rule: finding.rule.id.clone(),
+                    rule: finding.rule.id.to_string(),
                     masked: shown_secret(finding, Reveal::Masked),
                     path: first.path.clone(),
                     line: first.line,

@@ -8,8 +8,14 @@
 use crate::error::{one_line, without_values, Error, Result};
 use crate::textfile;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+
+/// A text of a rules file: borrowed from the binary for the built-in rules, owned when read.
+pub type Text = Cow<'static, str>;
+/// A list of texts, likewise.
+pub type Texts = Cow<'static, [Text]>;
 
 /// The built-in rules as written, examples included (for the tests of the rules themselves).
 #[cfg(test)]
@@ -43,30 +49,30 @@ pub struct RawExtend {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawRule {
-    pub id: String,
-    pub description: Option<String>,
-    pub regex: Option<String>,
+    pub id: Text,
+    pub description: Option<Text>,
+    pub regex: Option<Text>,
     pub secret_group: Option<usize>,
     pub entropy: Option<f64>,
-    pub path: Option<String>,
+    pub path: Option<Text>,
     #[serde(default)]
-    pub keywords: Vec<String>,
+    pub keywords: Texts,
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Texts,
     pub skip_report: Option<bool>,
     #[serde(default)]
-    pub allowlists: Vec<RawAllowlist>,
+    pub allowlists: Cow<'static, [RawAllowlist]>,
     pub allowlist: Option<RawAllowlist>,
     pub required: Option<toml::Value>,
     // keyrot's own fields.
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// Capture group naming the key's public identifier (a FAL key id, an AWS access key id).
     pub public_group: Option<usize>,
     /// A keyword must occur within this many bytes of a match (before, inside or after it): for
     /// keys with no prefix, recognised by the provider's name nearby.
     pub near: Option<usize>,
     /// How sure a match of this rule is to be a secret: high, medium or low.
-    pub confidence: Option<String>,
+    pub confidence: Option<Text>,
     /// For a rule restricted by `path`: the path its examples are checked at.
     pub example_path: Option<String>,
     pub rotate: Option<RawRotate>,
@@ -76,7 +82,7 @@ pub struct RawRule {
     pub negative_examples: Vec<String>,
     /// The file this rule was read from (set when merging, not a field of the file).
     #[serde(skip)]
-    pub origin: String,
+    pub origin: Text,
     /// One of the built-in rules, which the build and the tests check (not a field of the file).
     #[serde(skip)]
     pub builtin: bool,
@@ -85,9 +91,9 @@ pub struct RawRule {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRotate {
-    pub url: String,
+    pub url: Text,
     #[serde(default)]
-    pub steps: Vec<String>,
+    pub steps: Texts,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -95,22 +101,22 @@ pub struct RawRotate {
 pub struct RawAllowlist {
     /// Documentation only.
     #[allow(dead_code)]
-    pub description: Option<String>,
-    pub condition: Option<String>,
+    pub description: Option<Text>,
+    pub condition: Option<Text>,
     #[serde(default)]
-    pub commits: Vec<String>,
+    pub commits: Texts,
     #[serde(default)]
-    pub paths: Vec<String>,
+    pub paths: Texts,
     /// keyrot: path globs, as an alternative to `paths` regexes.
     #[serde(default)]
-    pub globs: Vec<String>,
-    pub regex_target: Option<String>,
+    pub globs: Texts,
+    pub regex_target: Option<Text>,
     #[serde(default)]
-    pub regexes: Vec<String>,
+    pub regexes: Texts,
     #[serde(default)]
-    pub stopwords: Vec<String>,
+    pub stopwords: Texts,
     #[serde(default)]
-    pub target_rules: Vec<String>,
+    pub target_rules: Texts,
 }
 
 /// Whether a user file adds to the built-in rules or replaces them when it has no `[extend]`.
@@ -125,8 +131,9 @@ pub enum DefaultBase {
 /// A parsed and merged configuration, with the name of every file it came from.
 #[derive(Debug, Default)]
 pub struct Config {
-    pub rules: Vec<RawRule>,
-    pub allowlists: Vec<RawAllowlist>,
+    /// Borrowed from the binary while they are the built-in rules alone.
+    pub rules: Cow<'static, [RawRule]>,
+    pub allowlists: Cow<'static, [RawAllowlist]>,
     /// Files the rules came from, outermost last, for `keyrot config show`.
     pub origins: Vec<String>,
     /// The `title` of the outermost file that has one.
@@ -153,15 +160,14 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-/// The built-in rules alone: taken as they are, without the merge a file goes through (their
+/// The built-in rules alone: borrowed as they are, without the merge a file goes through (their
 /// ids are unique, which `Rules::build` checks, and they use no unsupported field).
 pub fn builtin() -> Result<Config> {
-    let raw = crate::builtin::raw();
     Ok(Config {
-        rules: raw.rules,
-        allowlists: raw.allowlists,
+        rules: Cow::Borrowed(crate::builtin::RULES),
+        allowlists: Cow::Borrowed(crate::builtin::ALLOWLISTS),
         origins: vec![BUILTIN_NAME.to_string()],
-        title: raw.title,
+        title: crate::builtin::TITLE.map(String::from),
         includes_builtin: true,
         unsupported: Vec::new(),
     })
@@ -197,8 +203,10 @@ fn load_with_depth(path: &Path, base: DefaultBase, depth: usize) -> Result<Confi
     if let Some(url) = extend.and_then(|e| e.url.as_ref()) {
         config.unsupported.push(format!("{name}: [extend] url = {url:?} (not fetched)"));
     }
-    if let Some(disabled) = extend.map(|e| e.disabled_rules.iter().collect::<HashSet<_>>()) {
-        config.rules.retain(|r| !disabled.contains(&r.id));
+    if let Some(disabled) =
+        extend.map(|e| e.disabled_rules.iter().map(String::as_str).collect::<HashSet<_>>())
+    {
+        config.rules.to_mut().retain(|r| !disabled.contains(r.id.as_ref()));
     }
     config.merge(raw, &name);
     Ok(config)
@@ -211,11 +219,12 @@ impl Config {
         if raw.min_version.is_some() {
             self.unsupported.push(format!("{name}: minVersion (ignored)"));
         }
-        let mut index: HashMap<String, usize> =
+        let mut index: HashMap<Text, usize> =
             self.rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
-        self.rules.reserve(raw.rules.len());
+        let rules = self.rules.to_mut();
+        rules.reserve(raw.rules.len());
         for mut rule in raw.rules {
-            rule.origin = name.to_string();
+            rule.origin = name.to_string().into();
             let id = || crate::report::escape(&rule.id);
             if rule.required.is_some() {
                 self.unsupported
@@ -225,16 +234,16 @@ impl Config {
                 self.unsupported.push(format!("{name}: rule '{}': skipReport", id()));
             }
             match index.get(&rule.id) {
-                Some(&i) => self.rules[i] = rule,
+                Some(&i) => rules[i] = rule,
                 None => {
-                    index.insert(rule.id.clone(), self.rules.len());
-                    self.rules.push(rule);
+                    index.insert(rule.id.clone(), rules.len());
+                    rules.push(rule);
                 }
             }
         }
         self.title = raw.title.or(self.title.take());
-        self.allowlists.extend(raw.allowlist);
-        self.allowlists.extend(raw.allowlists);
+        self.allowlists.to_mut().extend(raw.allowlist);
+        self.allowlists.to_mut().extend(raw.allowlists);
         self.origins.push(name.to_string());
     }
 }
@@ -294,7 +303,7 @@ mod tests {
         config.merge(parse("[[rules]]\nid = \"a\"\n[[rules]]\nid = \"b\"\n", "one").unwrap(), "one");
         let second = "[[rules]]\nid = \"c\"\n[[rules]]\nid = \"a\"\ndescription = \"new\"\n";
         config.merge(parse(second, "two").unwrap(), "two");
-        let ids: Vec<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
+        let ids: Vec<&str> = config.rules.iter().map(|r| r.id.as_ref()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(config.rules[0].description.as_deref(), Some("new"));
     }
@@ -303,7 +312,7 @@ mod tests {
     fn merging_many_rules_takes_linear_time() {
         let rules = |from: usize| RawConfig {
             rules: (from..from + 100_000)
-                .map(|i| RawRule { id: format!("rule-{i}"), ..RawRule::default() })
+                .map(|i| RawRule { id: format!("rule-{i}").into(), ..RawRule::default() })
                 .collect(),
             ..RawConfig::default()
         };
@@ -321,23 +330,22 @@ mod tests {
         assert!(config.rules.len() > 10);
     }
 
-    /// What build.rs compiled into the binary is rules.toml, field for field, minus examples.
+    /// What build.rs compiled into the binary is rules.toml, field for field, minus examples, with
+    /// keywords lower-case.
     #[test]
     fn the_compiled_rules_are_rules_toml() {
         let compiled = builtin().unwrap();
         let mut parsed = builtin_with_examples().unwrap();
-        for rule in &mut parsed.rules {
+        for rule in parsed.rules.to_mut().iter_mut() {
             rule.examples.clear();
             rule.negative_examples.clear();
             rule.example_path = None;
+            rule.keywords = rule.keywords.iter().map(|k| Text::from(k.to_lowercase())).collect();
+            rule.allowlists.to_mut().iter_mut().for_each(|a| a.description = None);
         }
-        for allowlist in
-            parsed.allowlists.iter_mut().chain(parsed.rules.iter_mut().flat_map(|r| &mut r.allowlists))
-        {
-            allowlist.description = None;
-        }
+        parsed.allowlists.to_mut().iter_mut().for_each(|a| a.description = None);
         assert_eq!(compiled.rules.len(), parsed.rules.len());
-        for (compiled, parsed) in compiled.rules.iter().zip(&parsed.rules) {
+        for (compiled, parsed) in compiled.rules.iter().zip(parsed.rules.iter()) {
             assert_eq!(format!("{compiled:?}"), format!("{parsed:?}"));
         }
         assert_eq!(format!("{:?}", compiled.allowlists), format!("{:?}", parsed.allowlists));

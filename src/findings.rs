@@ -124,7 +124,7 @@ impl FindingSet {
             Evidence::Secret { secret, .. } => secret.bytes(),
             Evidence::File => path.as_bytes(),
         };
-        let identity = Identity { rule: rule.id.clone(), value: value.to_vec() };
+        let identity = Identity { rule: rule.id.to_string(), value: value.to_vec() };
         let location = Location {
             path: path.to_string(),
             line: m.line,
@@ -215,7 +215,7 @@ mod tests {
             id: "generic".into(),
             description: "d".into(),
             provider: None,
-            tags: Vec::new(),
+            tags: Default::default(),
             rotate: None,
             confidence: crate::rules::Confidence::High,
         });

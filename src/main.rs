@@ -411,12 +411,16 @@ fn check_rules(file: &Path) -> Result<u8> {
     let config = config::load_file(file, config::DefaultBase::Extend)?;
     let own: std::collections::HashSet<String> = {
         let text = std::fs::read_to_string(file).map_err(|e| Error::io(file.display().to_string(), e))?;
-        config::parse(&text, &file.display().to_string())?.rules.into_iter().map(|r| r.id).collect()
+        config::parse(&text, &file.display().to_string())?
+            .rules
+            .into_iter()
+            .map(|r| r.id.into_owned())
+            .collect()
     };
     let rules = rules::Rules::build(&config)?;
     rules.validate()?;
     let matcher = Matcher::new(rules, Workload::Small);
-    let failures = rulecheck::check(&matcher, &|rule| own.contains(&rule.meta.id));
+    let failures = rulecheck::check(&matcher, &|rule| own.contains(rule.meta.id.as_ref()));
     for failure in &failures {
         eprintln!("{}: rule '{}': {}", file.display(), failure.rule, failure.message);
     }
@@ -424,7 +428,7 @@ fn check_rules(file: &Path) -> Result<u8> {
         .rules
         .rules
         .iter()
-        .filter(|r| own.contains(&r.meta.id))
+        .filter(|r| own.contains(r.meta.id.as_ref()))
         .map(|r| r.examples.len() + r.negative_examples.len())
         .sum();
     if failures.is_empty() {

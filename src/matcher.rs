@@ -6,6 +6,7 @@
 //! are matched decoded and reported where they are encoded, and UTF-16 text is matched as UTF-8.
 //! It never touches git and never prints.
 
+use crate::config::Text;
 use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
@@ -136,7 +137,7 @@ pub enum Workload {
 pub struct Matcher {
     pub rules: Rules,
     /// The keywords, lower-case: the prefilter's patterns.
-    keywords: Vec<String>,
+    keywords: Vec<Text>,
     /// Built on first use, and for a small workload only for a text too large for `grams`:
     /// building it for 1,700 keywords was a quarter of a pre-commit run.
     prefilter: OnceLock<Option<Prefilter>>,
@@ -215,7 +216,7 @@ struct Found {
 
 impl Matcher {
     pub fn new(rules: Rules, workload: Workload) -> Matcher {
-        let mut keywords: Vec<String> = Vec::new();
+        let mut keywords: Vec<Text> = Vec::new();
         let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut rule_keywords: Vec<Vec<usize>> = vec![Vec::new(); rules.rules.len()];
@@ -233,7 +234,7 @@ impl Matcher {
                 gated.push(index);
                 continue;
             }
-            for keyword in &rule.keywords {
+            for keyword in rule.keywords.iter() {
                 if let [byte] = keyword.as_bytes() {
                     match byte_keywords.iter_mut().find(|(b, _)| b == byte) {
                         Some((_, indexes)) => indexes.push(index),
@@ -469,13 +470,13 @@ impl Matcher {
             (!self.keywords.is_empty()).then(|| match self.workload {
                 // A DFA takes ~7 ms to build for the built-in keywords but scans faster. Its size
                 // grows with the keywords: a rules file with 300,000 of them made it 1.6 GB.
-                Workload::Large if self.keywords.len() <= MAX_DFA_KEYWORDS => {
-                    Prefilter::Lanes(Box::new(Lanes::new(&self.keywords)))
-                }
+                Workload::Large if self.keywords.len() <= MAX_DFA_KEYWORDS => Prefilter::Lanes(Box::new(
+                    Lanes::new(&self.keywords.iter().map(|k| k.as_bytes()).collect::<Vec<_>>()),
+                )),
                 _ => Prefilter::Searcher(
                     AhoCorasick::builder()
                         .ascii_case_insensitive(true)
-                        .build(&self.keywords)
+                        .build(self.keywords.iter().map(|k| k.as_bytes()))
                         .expect("keywords are plain literals"),
                 ),
             })
@@ -664,7 +665,9 @@ impl Matcher {
     fn allowed(&self, index: usize, candidate: &Candidate) -> Result<bool> {
         let rule: &Rule = &self.rules.rules[index];
         for allowlist in &self.rules.global {
-            if !allowlist.target_rules.is_empty() && !allowlist.target_rules.contains(&rule.meta.id) {
+            if !allowlist.target_rules.is_empty()
+                && !allowlist.target_rules.iter().any(|id| *id == rule.meta.id)
+            {
                 continue;
             }
             if allowlist.allows(candidate)? {
@@ -793,7 +796,7 @@ fn public_prefix(rule: &Rule, secret: &[u8]) -> usize {
     }
     rule.keywords
         .iter()
-        .map(String::as_bytes)
+        .map(|k| k.as_bytes())
         .filter(|k| secret.get(..k.len()).is_some_and(|start| start.eq_ignore_ascii_case(k)))
         .map(<[u8]>::len)
         .max()
@@ -1093,8 +1096,11 @@ path = '''\.cfg$'''
     fn the_matcher_table() {
         for case in CASES {
             let raw = config::parse(case.rules, "t.toml").unwrap();
-            let config =
-                config::Config { rules: raw.rules, allowlists: raw.allowlists, ..Default::default() };
+            let config = config::Config {
+                rules: raw.rules.into(),
+                allowlists: raw.allowlists.into(),
+                ..Default::default()
+            };
             for workload in [Workload::Small, Workload::Large] {
                 let matcher = Matcher::new(Rules::build(&config).unwrap(), workload);
                 let got: Vec<(String, String, usize, usize)> = matcher
@@ -1106,7 +1112,7 @@ path = '''\.cfg$'''
                             Evidence::Secret { secret, .. } => secret.expose(),
                             Evidence::File => String::new(),
                         };
-                        (matcher.rules.rules[m.rule].meta.id.clone(), secret, m.line, m.column)
+                        (matcher.rules.rules[m.rule].meta.id.to_string(), secret, m.line, m.column)
                     })
                     .collect();
                 let expected: Vec<(String, String, usize, usize)> =

@@ -9,6 +9,7 @@
 //! like a provider's name elsewhere in the file; a `\s*` that can cross any number of lines)
 //! keep whole-blob matching. Nothing here approximates: when in doubt, a rule does not qualify.
 
+use crate::config::Text;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// The bounds on a rule's matches, at least one of them known.
@@ -26,17 +27,17 @@ pub struct Reach {
 /// The reach of a rule with this regex and these (lower-case) keywords, one of which must occur
 /// within `near` bytes of a match if given, or `None` when its matches cannot be confined to
 /// windows around the keywords.
-pub fn of(regex: &str, keywords: &[String], near: Option<usize>) -> Option<Reach> {
+pub fn of(regex: &str, keywords: &[Text], near: Option<usize>) -> Option<Reach> {
     of_tree(&crate::rules::syntax_tree(regex)?, keywords, near)
 }
 
 /// The reach of a regex given by its syntax tree (`rules::syntax_tree`).
-pub fn of_tree(hir: &Hir, keywords: &[String], near: Option<usize>) -> Option<Reach> {
+pub fn of_tree(hir: &Hir, keywords: &[Text], near: Option<usize>) -> Option<Reach> {
     analyse(hir, keywords, near).ok()
 }
 
 /// What `keyrot rules --reach` says of a rule: where its regex runs, and why.
-pub fn explain(regex: &str, keywords: &[String], near: Option<usize>) -> String {
+pub fn explain(regex: &str, keywords: &[Text], near: Option<usize>) -> String {
     if let Some(near) = near {
         return match crate::rules::syntax_tree(regex)
             .ok_or(UNPARSED)
@@ -61,7 +62,7 @@ pub fn explain(regex: &str, keywords: &[String], near: Option<usize>) -> String 
 
 const UNPARSED: &str = "pattern not analysed";
 
-fn analyse(hir: &Hir, keywords: &[String], near: Option<usize>) -> Result<Reach, &'static str> {
+fn analyse(hir: &Hir, keywords: &[Text], near: Option<usize>) -> Result<Reach, &'static str> {
     if keywords.is_empty() {
         return Err("no keywords");
     }
@@ -144,7 +145,7 @@ impl Reach {
 }
 
 /// Whether every match of `hir` contains one of `keywords` (ASCII case-insensitively).
-fn requires(hir: &Hir, keywords: &[String]) -> bool {
+fn requires(hir: &Hir, keywords: &[Text]) -> bool {
     if let Some(strings) = strings(hir) {
         return strings.iter().all(|s| holds_keyword(s, keywords));
     }
@@ -167,7 +168,7 @@ fn requires(hir: &Hir, keywords: &[String]) -> bool {
 /// The longest the part of a match up to the end of its first keyword can be: in a sequence,
 /// the items up to one that holds a keyword (alone, or as a run of few strings with the items
 /// before it), when all of them have a maximum length.
-fn lead(hir: &Hir, keywords: &[String]) -> Option<usize> {
+fn lead(hir: &Hir, keywords: &[Text]) -> Option<usize> {
     match hir.kind() {
         HirKind::Capture(capture) => lead(&capture.sub, keywords),
         HirKind::Alternation(branches) => {
@@ -259,7 +260,7 @@ fn class_bytes(class: &Class) -> Option<Vec<u8>> {
     (bytes.len() <= 8).then_some(bytes)
 }
 
-fn holds_keyword(text: &[u8], keywords: &[String]) -> bool {
+fn holds_keyword(text: &[u8], keywords: &[Text]) -> bool {
     let lower = text.to_ascii_lowercase();
     keywords.iter().any(|k| crate::matcher::contains(&lower, k.as_bytes()))
 }
@@ -295,7 +296,7 @@ mod tests {
     use super::*;
 
     fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
-        of(regex, &keywords.iter().map(|k| k.to_string()).collect::<Vec<_>>(), None)
+        of(regex, &keywords.iter().map(|k| Text::from(k.to_string())).collect::<Vec<_>>(), None)
     }
 
     #[test]
@@ -333,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_context_keyword_within_near_bytes_bounds_the_window() {
-        let keywords = ["clockify".to_string()];
+        let keywords = [Text::from("clockify")];
         let near = of(r"\b([a-f0-9]{32})\b", &keywords, Some(40));
         assert_eq!(near, Some(Reach { bytes: Some(72), lines: None, lead: None }), "32 bytes of match + 40");
         assert!(of(r"\b([a-f0-9]{32,})\b", &keywords, Some(40)).is_none(), "unbounded match");

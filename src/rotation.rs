@@ -127,10 +127,10 @@ mod tests {
         Finding {
             fingerprint: Fingerprint::of(id, id.as_bytes()),
             rule: Arc::new(RuleMeta {
-                id: id.into(),
-                description: id.into(),
+                id: id.to_string().into(),
+                description: id.to_string().into(),
                 provider: None,
-                tags: vec![],
+                tags: Default::default(),
                 rotate: None,
                 confidence: crate::rules::Confidence::High,
             }),

@@ -23,7 +23,7 @@ pub fn check(matcher: &Matcher, select: &dyn Fn(&Rule) -> bool) -> Vec<Failure> 
         if !select(rule) {
             continue;
         }
-        let fail = |message: String| Failure { rule: rule.meta.id.clone(), message };
+        let fail = |message: String| Failure { rule: rule.meta.id.to_string(), message };
         let fires = |sample: &str| -> Result<bool, String> {
             let matches = match &rule.regex {
                 None => matcher.scan_path(sample, None),
@@ -142,8 +142,10 @@ keywords = ["demo_"]
 examples = ["x = demo_abc"]
 negative_examples = ["x = demo_a1b2c3d4e5f6"]
 "#;
-        let cfg =
-            config::Config { rules: config::parse(toml, "t.toml").unwrap().rules, ..Default::default() };
+        let cfg = config::Config {
+            rules: config::parse(toml, "t.toml").unwrap().rules.into(),
+            ..Default::default()
+        };
         let matcher = Matcher::new(Rules::build(&cfg).unwrap(), Workload::Small);
         let failures = check(&matcher, &|_| true);
         assert_eq!(failures.len(), 2, "{failures:?}");

@@ -3,7 +3,7 @@
 //! the rule, so a pre-commit run pays only for the rules it needs; user-supplied files are
 //! compiled up front by `Rules::validate` so a bad regex is reported even if it never runs.
 
-use crate::config::{Config, RawAllowlist, RawRule};
+use crate::config::{Config, RawAllowlist, RawRule, Text, Texts};
 use crate::error::{one_line, Error, Result};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{meta, util::syntax, MatchKind};
@@ -22,10 +22,10 @@ const MAX_COMPILED: usize = 64 << 20;
 /// What a report needs to know about the rule behind a finding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleMeta {
-    pub id: String,
-    pub description: String,
-    pub provider: Option<String>,
-    pub tags: Vec<String>,
+    pub id: Text,
+    pub description: Text,
+    pub provider: Option<Text>,
+    pub tags: Texts,
     pub rotate: Option<Rotation>,
     pub confidence: Confidence,
 }
@@ -53,25 +53,25 @@ impl Confidence {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rotation {
-    pub url: String,
-    pub steps: Vec<String>,
+    pub url: Text,
+    pub steps: Texts,
 }
 
 /// A regex compiled on first use. The error, if any, names the rule it belongs to.
 #[derive(Debug)]
 pub struct Pattern {
-    rule: String,
-    source: String,
+    rule: Text,
+    source: Text,
     compiled: OnceLock<Result<Regex, String>>,
     /// The same pattern for searches anchored at a given position (see `anchored`).
     anchored: OnceLock<Result<meta::Regex, String>>,
 }
 
 impl Pattern {
-    fn new(rule: &str, source: &str) -> Self {
+    fn new(rule: &Text, source: &Text) -> Self {
         Pattern {
-            rule: rule.to_string(),
-            source: source.to_string(),
+            rule: rule.clone(),
+            source: source.clone(),
             compiled: OnceLock::new(),
             anchored: OnceLock::new(),
         }
@@ -121,7 +121,10 @@ impl Pattern {
     }
 
     fn error(&self, message: &str) -> Error {
-        Error::Rule { rule: self.rule.clone(), message: format!("bad regex {:?}: {message}", self.source) }
+        Error::Rule {
+            rule: self.rule.to_string(),
+            message: format!("bad regex {:?}: {message}", self.source),
+        }
     }
 }
 
@@ -157,7 +160,7 @@ pub struct Allowlist {
     /// Lower-cased.
     pub stopwords: Vec<String>,
     /// For global allowlists: only these rule ids (empty = all).
-    pub target_rules: Vec<String>,
+    pub target_rules: Texts,
 }
 
 #[derive(Debug)]
@@ -169,7 +172,7 @@ pub struct Rule {
     pub public_group: Option<usize>,
     pub entropy: Option<f64>,
     /// Lower-cased.
-    pub keywords: Vec<String>,
+    pub keywords: Texts,
     /// A keyword must occur within this many bytes of a match.
     pub near: Option<usize>,
     pub allowlists: Vec<Allowlist>,
@@ -177,7 +180,7 @@ pub struct Rule {
     pub negative_examples: Vec<String>,
     pub example_path: Option<String>,
     /// The file the rule was read from, for errors.
-    pub origin: String,
+    pub origin: Text,
     /// One of the built-in rules: compiled when its keywords occur, not up front.
     pub builtin: bool,
 }
@@ -201,23 +204,23 @@ impl Rules {
         let mut seen = std::collections::HashSet::new();
         let mut rules = Vec::with_capacity(config.rules.len());
         let mut keywords = 0;
-        for raw in &config.rules {
-            if !seen.insert(raw.id.as_str()) {
-                return Err(Error::Rule { rule: raw.id.clone(), message: "duplicate rule id".into() });
+        for raw in config.rules.iter() {
+            if !seen.insert(raw.id.as_ref()) {
+                return Err(Error::Rule { rule: raw.id.to_string(), message: "duplicate rule id".into() });
             }
             keywords += raw.keywords.len();
             if keywords > MAX_KEYWORDS {
                 let message = format!(
                     "more than {MAX_KEYWORDS} keywords in all (the keyword automaton would take gigabytes)"
                 );
-                return Err(in_file(&raw.origin, Error::Rule { rule: raw.id.clone(), message }));
+                return Err(in_file(&raw.origin, Error::Rule { rule: raw.id.to_string(), message }));
             }
             rules.push(build_rule(raw).map_err(|e| in_file(&raw.origin, e))?);
         }
         let global = config
             .allowlists
             .iter()
-            .map(|a| build_allowlist("global allowlist", a))
+            .map(|a| build_allowlist(&Text::Borrowed("global allowlist"), a))
             .collect::<Result<_>>()?;
         Ok(Rules { rules, global })
     }
@@ -240,7 +243,7 @@ impl Rules {
             if compiled > MAX_COMPILED {
                 let message =
                     format!("the rules' regexes take more than {} MB compiled together", MAX_COMPILED >> 20);
-                return Err(in_file(&rule.origin, Error::Rule { rule: rule.meta.id.clone(), message }));
+                return Err(in_file(&rule.origin, Error::Rule { rule: rule.meta.id.to_string(), message }));
             }
         }
         for rule in self.rules.iter().filter(|rule| which(rule)) {
@@ -265,7 +268,7 @@ impl Rule {
         for (field, group) in [("secretGroup", Some(self.secret_group)), ("publicGroup", self.public_group)] {
             if let Some(n) = group.filter(|&n| n > groups) {
                 return Err(Error::Rule {
-                    rule: self.meta.id.clone(),
+                    rule: self.meta.id.to_string(),
                     message: format!("{field} = {n}, but the regex has {groups} capture groups"),
                 });
             }
@@ -301,7 +304,7 @@ impl Allowlist {
 }
 
 fn build_rule(raw: &RawRule) -> Result<Rule> {
-    let fail = |message: &str| Error::Rule { rule: raw.id.clone(), message: message.into() };
+    let fail = |message: &str| Error::Rule { rule: raw.id.to_string(), message: message.into() };
     if raw.id.trim().is_empty() {
         return Err(Error::Rule { rule: "(no id)".into(), message: "a rule needs an id".into() });
     }
@@ -335,7 +338,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
         .chain(&raw.allowlist)
         .map(|a| build_allowlist(&raw.id, a))
         .collect::<Result<_>>()?;
-    allowlists.iter_mut().for_each(|a| a.target_rules.clear());
+    allowlists.iter_mut().for_each(|a| a.target_rules = Texts::default());
     let rotate = raw.rotate.as_ref().map(|r| Rotation { url: r.url.clone(), steps: r.steps.clone() });
     Ok(Rule {
         meta: Arc::new(RuleMeta {
@@ -346,12 +349,12 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
             rotate,
             confidence,
         }),
-        regex: raw.regex.as_deref().map(|s| Pattern::new(&raw.id, s)),
-        path: raw.path.as_deref().map(|s| Pattern::new(&raw.id, s)),
+        regex: raw.regex.as_ref().map(|s| Pattern::new(&raw.id, s)),
+        path: raw.path.as_ref().map(|s| Pattern::new(&raw.id, s)),
         secret_group: raw.secret_group.unwrap_or(0),
         public_group: raw.public_group,
         entropy: raw.entropy.filter(|&e| e > 0.0),
-        keywords: raw.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| !k.is_empty()).collect(),
+        keywords: lower_case(&raw.keywords),
         near: raw.near,
         allowlists,
         examples: raw.examples.clone(),
@@ -362,7 +365,16 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
     })
 }
 
-fn build_allowlist(owner: &str, raw: &RawAllowlist) -> Result<Allowlist> {
+/// `texts` lower-cased, without empty ones; borrowed as they are when they already are so (the
+/// built-in rules' keywords are).
+fn lower_case(texts: &Texts) -> Texts {
+    if texts.iter().all(|t| !t.is_empty() && !t.bytes().any(|b| b.is_ascii_uppercase())) {
+        return texts.clone();
+    }
+    texts.iter().filter(|t| !t.is_empty()).map(|t| Text::from(t.to_ascii_lowercase())).collect()
+}
+
+fn build_allowlist(owner: &Text, raw: &RawAllowlist) -> Result<Allowlist> {
     let fail = |message: String| Error::Rule { rule: owner.to_string(), message };
     let condition = match raw.condition.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("OR") => Condition::Any,
@@ -379,7 +391,7 @@ fn build_allowlist(owner: &str, raw: &RawAllowlist) -> Result<Allowlist> {
         None
     } else {
         let mut set = globset::GlobSetBuilder::new();
-        for glob in &raw.globs {
+        for glob in raw.globs.iter() {
             let glob = globset::GlobBuilder::new(glob)
                 .literal_separator(true)
                 .build()

@@ -363,7 +363,9 @@ mod tests {
             .findings
             .into_sorted()
             .into_iter()
-            .flat_map(|f| f.locations.iter().map(|l| (f.rule.id.clone(), l.path.clone())).collect::<Vec<_>>())
+            .flat_map(|f| {
+                f.locations.iter().map(|l| (f.rule.id.to_string(), l.path.clone())).collect::<Vec<_>>()
+            })
             .collect();
         all.sort();
         all

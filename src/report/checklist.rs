@@ -100,7 +100,7 @@ fn item(out: &mut String, row: &Row) {
     match &f.rule.rotate {
         Some(rotate) => {
             let _ = writeln!(out, "  - [ ] Open {}", link(&rotate.url));
-            for step in &rotate.steps {
+            for step in rotate.steps.iter() {
                 let _ = writeln!(out, "  - [ ] {}", plain(step));
             }
         }

@@ -5,20 +5,21 @@
 
 use super::stream::{self, Part};
 use super::{shown_secret, Report, Reveal, Scope};
+use crate::config::Text;
 use crate::findings::{Finding, Location};
 use serde_json::{json, Value};
 use std::io::Write;
 
 /// Writes the report; results are made and written one at a time (`stream.rs`).
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut rule_ids: Vec<&str> = report.reported().map(|r| r.finding.rule.id.as_str()).collect();
+    let mut rule_ids: Vec<&str> = report.reported().map(|r| r.finding.rule.id.as_ref()).collect();
     rule_ids.sort_unstable();
     rule_ids.dedup();
     let rules: Vec<Value> = rule_ids
         .iter()
         .filter_map(|id| report.rules.iter().find(|r| r.id == *id))
         .map(|r| {
-            let mut help = r.description.clone();
+            let mut help = r.description.to_string();
             if let Some(rotate) = &r.rotate {
                 help.push_str(&format!("\n\nRotate it at {}", rotate.url));
                 for (i, step) in rotate.steps.iter().enumerate() {
@@ -78,9 +79,9 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     )
 }
 
-fn tags(tags: &[String]) -> Vec<String> {
+fn tags(tags: &[Text]) -> Vec<String> {
     let mut all = vec!["security".to_string(), "secret".to_string()];
-    all.extend(tags.iter().cloned());
+    all.extend(tags.iter().map(|t| t.to_string()));
     all
 }
 
