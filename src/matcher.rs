@@ -158,7 +158,8 @@ pub struct Matcher {
     gated: Vec<usize>,
     path_rules: Vec<usize>,
     /// What each rule's regex says of where it matches, read the first time its keywords hit.
-    shapes: Vec<OnceLock<Shape>>,
+    /// Boxed: one per rule is made at every start, and few are ever filled.
+    shapes: Vec<OnceLock<Box<Shape>>>,
     /// For a large workload, two bytes each rule's matches hold (`pins.rs`), worked out the
     /// first time its regex would otherwise search a whole text.
     pins: Option<Vec<OnceLock<Option<Pins>>>>,
@@ -324,7 +325,7 @@ impl Matcher {
         for f in &content.found {
             let rule = &self.rules.rules[f.rule];
             if let Some(pattern) = &rule.path {
-                if !pattern.get()?.is_match(place.path.as_bytes()) {
+                if !pattern.is_match(place.path.as_bytes())? {
                     continue;
                 }
             }
@@ -388,8 +389,12 @@ impl Matcher {
     /// Whether one of `places` is on a path rule `index` is limited to (any, if it is not).
     fn on_its_paths(&self, index: usize, places: &[Place]) -> Result<bool> {
         let Some(pattern) = &self.rules.rules[index].path else { return Ok(true) };
-        let pattern = pattern.get()?;
-        Ok(places.iter().any(|place| pattern.is_match(place.path.as_bytes())))
+        for place in places {
+            if pattern.is_match(place.path.as_bytes())? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Matches of the rules that look at the path alone.
@@ -398,7 +403,7 @@ impl Matcher {
         for &index in &self.path_rules {
             let rule = &self.rules.rules[index];
             let Some(pattern) = &rule.path else { continue };
-            if !pattern.get()?.is_match(path.as_bytes()) {
+            if !pattern.is_match(path.as_bytes())? {
                 continue;
             }
             let candidate = Candidate {
@@ -521,9 +526,11 @@ impl Matcher {
             hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
         });
         if reach.bytes.is_some() || reach.lines.is_some() {
-            let windows = merge(reach.windows(bytes, spans));
-            let covered: usize = windows.iter().map(|w| w.len()).sum();
-            return if covered < bytes.len() / 2 { Plan::Windows(windows) } else { Plan::Whole };
+            // Windows covering half the text or more are not worth it.
+            return match reach.windows(bytes, spans, bytes.len() / 2) {
+                Some(windows) => Plan::Windows(merge(windows)),
+                None => Plan::Whole,
+            };
         }
         let Some(lead) = reach.lead else { return Plan::Whole };
         let starts = merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect());
@@ -535,11 +542,11 @@ impl Matcher {
         self.shapes[index].get_or_init(|| {
             let rule = &self.rules.rules[index];
             let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());
-            let Some(tree) = tree else { return Shape { reach: None, precheck: None } };
-            Shape {
+            let Some(tree) = tree else { return Box::new(Shape { reach: None, precheck: None }) };
+            Box::new(Shape {
                 reach: reach::of_tree(&tree, &rule.keywords, rule.near),
                 precheck: (self.workload == Workload::Small).then(|| Precheck::of(&tree)).flatten(),
-            }
+            })
         })
     }
 
@@ -714,7 +721,7 @@ impl Allowlist {
 
 fn any_match(patterns: &[crate::rules::Pattern], haystack: &[u8]) -> Result<bool> {
     for pattern in patterns {
-        if pattern.get()?.is_match(haystack) {
+        if pattern.is_match(haystack)? {
             return Ok(true);
         }
     }

@@ -87,13 +87,18 @@ impl Reach {
     /// The windows of keyword occurrences `spans` (each run of them sorted by start), as
     /// `window` gives them; without a byte bound, an occurrence on the same line as the one
     /// before it shares its window, so a long line with many occurrences (minified code) is
-    /// searched for its line breaks once rather than once per occurrence.
+    /// searched for its line breaks once rather than once per occurrence. `None` once the
+    /// windows together pass `budget` bytes: finding a window's line breaks costs its length, and
+    /// a rule whose matches span 300 lines, keyed on a word that occurs on most lines of a file,
+    /// would otherwise read the file hundreds of times to decide to search it whole.
     pub fn windows(
         &self,
         text: &[u8],
         spans: impl Iterator<Item = std::ops::Range<usize>>,
-    ) -> Vec<std::ops::Range<usize>> {
+        budget: usize,
+    ) -> Option<Vec<std::ops::Range<usize>>> {
         let mut windows: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut total = 0;
         let mut last: Option<usize> = None;
         for at in spans {
             let same_line = self.bytes.is_none()
@@ -101,11 +106,16 @@ impl Reach {
                     from <= at.start && memchr::memchr(b'\n', &text[from..at.end]).is_none()
                 });
             if !same_line {
-                windows.push(self.window(text, at.clone()));
+                let window = self.window(text, at.clone());
+                total += window.len();
+                if total > budget {
+                    return None;
+                }
+                windows.push(window);
             }
             last = Some(at.start);
         }
-        windows
+        Some(windows)
     }
 
     /// The part of `text` that holds every match containing the keyword at `at`: no further than
