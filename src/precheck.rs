@@ -17,7 +17,7 @@ use regex_syntax::hir::{Hir, HirKind, Repetition};
 use std::ops::Range;
 
 /// Repetition bounds up to this are kept as written; larger ones are relaxed to it.
-const BOUND: u32 = 16;
+const BOUND: u32 = 8;
 
 pub struct Precheck {
     dfa: DFA,

@@ -165,12 +165,10 @@ fn requires(hir: &Hir, keywords: &[Text]) -> bool {
         HirKind::Alternation(branches) => branches.iter().all(|b| requires(b, keywords)),
         // One item requires a keyword on its own, or a run of consecutive items, each matching
         // one of a few strings, spells a keyword in every combination.
-        HirKind::Concat(items) => (0..items.len()).any(|i| {
-            requires(&items[i], keywords)
-                || (i + 1..=items.len())
-                    .map_while(|j| strings_of(&items[i..j]))
-                    .any(|run| run.iter().all(|s| holds_keyword(s, keywords)))
-        }),
+        HirKind::Concat(items) => {
+            let each = Strings::of(items);
+            (0..items.len()).any(|i| requires(&items[i], keywords) || each.spell(i, false, keywords))
+        }
         HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => false,
     }
 }
@@ -185,13 +183,8 @@ fn lead(hir: &Hir, keywords: &[Text]) -> Option<usize> {
             branches.iter().try_fold(0usize, |most, branch| Some(most.max(lead(branch, keywords)?)))
         }
         HirKind::Concat(items) => {
-            let holds = |j: usize| {
-                requires(&items[j], keywords)
-                    || (0..=j).any(|i| {
-                        strings_of(&items[i..=j])
-                            .is_some_and(|run| run.iter().all(|s| holds_keyword(s, keywords)))
-                    })
-            };
+            let each = Strings::of(items);
+            let holds = |j: usize| requires(&items[j], keywords) || each.spell(j, true, keywords);
             let end = (0..items.len()).find(|&j| holds(j))?;
             items[..=end]
                 .iter()
@@ -199,6 +192,37 @@ fn lead(hir: &Hir, keywords: &[Text]) -> Option<usize> {
         }
         _ if requires(hir, keywords) => hir.properties().maximum_len(),
         _ => None,
+    }
+}
+
+/// The strings of each item of a sequence (`strings`), worked out when first asked for.
+struct Strings<'a> {
+    items: &'a [Hir],
+    each: Vec<std::cell::OnceCell<Option<Vec<Vec<u8>>>>>,
+}
+
+impl<'a> Strings<'a> {
+    fn of(items: &'a [Hir]) -> Strings<'a> {
+        Strings { items, each: items.iter().map(|_| std::cell::OnceCell::new()).collect() }
+    }
+
+    /// Whether a run of consecutive items spells one of `keywords` in every combination of
+    /// their strings: a run from item `from` growing forwards, or ending at item `from` and
+    /// growing backwards. It grows one item at a time, and stops at an item with many strings.
+    fn spell(&self, from: usize, backwards: bool, keywords: &[Text]) -> bool {
+        let order: Box<dyn Iterator<Item = usize>> =
+            if backwards { Box::new((0..=from).rev()) } else { Box::new(from..self.items.len()) };
+        let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+        for k in order {
+            let Some(strings) = self.each[k].get_or_init(|| strings(&self.items[k])) else { return false };
+            let grown = if backwards { product(strings, &run) } else { product(&run, strings) };
+            let Some(grown) = grown else { return false };
+            run = grown;
+            if run.iter().all(|s| holds_keyword(s, keywords)) {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -270,9 +294,9 @@ fn class_bytes(class: &Class) -> Option<Vec<u8>> {
     (bytes.len() <= 8).then_some(bytes)
 }
 
+/// Whether `text` (lower-case, as `strings` gives it) holds one of `keywords`.
 fn holds_keyword(text: &[u8], keywords: &[Text]) -> bool {
-    let lower = text.to_ascii_lowercase();
-    keywords.iter().any(|k| crate::matcher::contains(&lower, k.as_bytes()))
+    keywords.iter().any(|k| crate::matcher::contains(text, k.as_bytes()))
 }
 
 /// The most line breaks a match can contain, or `None` if there is no bound.
