@@ -160,9 +160,6 @@ pub struct Matcher {
     /// What each rule's regex says of where it matches, read the first time its keywords hit.
     /// Boxed: one per rule is made at every start, and few are ever filled.
     shapes: Vec<OnceLock<Box<Shape>>>,
-    /// For a large workload, two bytes each rule's matches hold (`pins.rs`), worked out the
-    /// first time its regex would otherwise search a whole text.
-    pins: Option<Vec<OnceLock<Option<Pins>>>>,
 }
 
 /// The keyword automaton: for a large workload a DFA walked in lanes (`lanes.rs`), for the
@@ -176,6 +173,8 @@ enum Prefilter {
 struct Shape {
     /// How far its matches reach from its keywords (`reach.rs`): it runs only near them.
     reach: Option<Reach>,
+    /// Two bytes its matches hold (`pins.rs`): else it runs only where they occur.
+    pins: Option<Pins>,
     /// For a small workload, its precheck (`precheck.rs`): it compiles only where that passes.
     precheck: Option<Precheck>,
 }
@@ -253,8 +252,6 @@ impl Matcher {
             }
         }
         let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
-        let pins =
-            (workload == Workload::Large).then(|| rules.rules.iter().map(|_| OnceLock::new()).collect());
         Matcher {
             rules,
             keywords,
@@ -268,7 +265,6 @@ impl Matcher {
             gated,
             path_rules,
             shapes,
-            pins,
         }
     }
 
@@ -501,10 +497,7 @@ impl Matcher {
 
     /// The starts allowed by the rule's pinned bytes, if it has them and they are few.
     fn pinned_plan(&self, index: usize, bytes: &[u8]) -> Plan {
-        let (Some(regex), Some(pins)) = (&self.rules.rules[index].regex, &self.pins) else {
-            return Plan::Whole;
-        };
-        match pins[index].get_or_init(|| pins::of(regex.source())) {
+        match &self.shape(index).pins {
             Some(pins) => starts_or_whole(pins.starts(bytes), bytes.len()),
             None => Plan::Whole,
         }
@@ -542,9 +535,10 @@ impl Matcher {
         self.shapes[index].get_or_init(|| {
             let rule = &self.rules.rules[index];
             let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());
-            let Some(tree) = tree else { return Box::new(Shape { reach: None, precheck: None }) };
+            let Some(tree) = tree else { return Box::new(Shape { reach: None, pins: None, precheck: None }) };
             Box::new(Shape {
                 reach: reach::of_tree(&tree, &rule.keywords, rule.near),
+                pins: pins::of_tree(&tree),
                 precheck: (self.workload == Workload::Small).then(|| Precheck::of(&tree)).flatten(),
             })
         })

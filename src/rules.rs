@@ -375,11 +375,14 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
     if raw.near.is_some() && (raw.regex.is_none() || raw.keywords.iter().all(|k| k.is_empty())) {
         return Err(fail("near needs a regex and keywords (the words that must occur near a match)"));
     }
-    let confidence = match raw.confidence.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("high") => Confidence::High,
-        Some("medium") => Confidence::Medium,
-        Some("low") => Confidence::Low,
-        Some(other) => return Err(fail(&format!("confidence {other:?} is not high, medium or low"))),
+    let confidence = match raw.confidence.as_deref() {
+        Some(c) if c.eq_ignore_ascii_case("high") => Confidence::High,
+        Some(c) if c.eq_ignore_ascii_case("medium") => Confidence::Medium,
+        Some(c) if c.eq_ignore_ascii_case("low") => Confidence::Low,
+        Some(other) => {
+            let other = other.to_ascii_lowercase();
+            return Err(fail(&format!("confidence {other:?} is not high, medium or low")));
+        }
         None if raw.id.starts_with("generic") || raw.tags.iter().any(|t| t == "generic") => Confidence::Low,
         None if raw.near.is_some() => Confidence::Medium,
         None => Confidence::High,
