@@ -519,11 +519,12 @@ impl Matcher {
             hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
         });
         if reach.bytes.is_some() || reach.lines.is_some() {
-            // Windows covering half the text or more are not worth it.
-            return match reach.windows(bytes, spans, bytes.len() / 2) {
-                Some(windows) => Plan::Windows(merge(windows)),
-                None => Plan::Whole,
-            };
+            // Windows covering half the text or more are not worth it. Finding them stops once
+            // they add up to the text's length (overlapping ones count each time).
+            let Some(windows) = reach.windows(bytes, spans, bytes.len()) else { return Plan::Whole };
+            let windows = merge(windows);
+            let covered: usize = windows.iter().map(|w| w.len()).sum();
+            return if covered < bytes.len() / 2 { Plan::Windows(windows) } else { Plan::Whole };
         }
         let Some(lead) = reach.lead else { return Plan::Whole };
         let starts = merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect());
