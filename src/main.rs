@@ -16,6 +16,7 @@ mod hooks;
 mod ignores;
 mod install;
 mod lanes;
+mod lazy;
 mod ledger;
 mod matcher;
 mod pins;

@@ -6,12 +6,12 @@
 //! The precheck is the regex relaxed: repetitions bounded above by more than `BOUND` become
 //! unbounded, their minimum at most `BOUND`, and capture groups plain. Every match of the regex
 //! is then a match of the relaxed one (at the same place, with the same look-around), so where
-//! the relaxed one finds nothing the regex finds nothing. It runs as a forward lazy DFA, which
-//! compiles in a fraction of the time. Nothing here decides a finding: when the precheck cannot
+//! the relaxed one finds nothing the regex finds nothing. It runs as a forward lazy DFA
+//! (`lazy.rs`), which compiles in a fraction of the time and keeps what it learnt for the next
+//! file. Nothing here decides a finding: when the precheck cannot
 //! be built or gives up, the text may match and the regex itself is run.
 
-use regex_automata::hybrid::dfa::DFA;
-use regex_automata::nfa::thompson::{self, WhichCaptures};
+use crate::lazy::LazyDfa;
 use regex_automata::{Anchored, Input};
 use regex_syntax::hir::{Hir, HirKind, Repetition};
 use std::ops::Range;
@@ -20,37 +20,30 @@ use std::ops::Range;
 const BOUND: u32 = 8;
 
 pub struct Precheck {
-    dfa: DFA,
+    dfa: LazyDfa,
 }
 
 impl Precheck {
     /// The precheck of a regex given by its syntax tree (`rules::syntax_tree`), or `None` when
     /// it cannot be built.
     pub fn of(hir: &Hir) -> Option<Precheck> {
-        let hir = relax(hir);
-        let nfa = thompson::Compiler::new()
-            .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None))
-            .build_from_hir(&hir)
-            .ok()?;
-        Some(Precheck { dfa: DFA::builder().build_from_nfa(nfa).ok()? })
+        Some(Precheck { dfa: LazyDfa::new(&relax(hir))? })
     }
 
     /// Whether the regex may have a match inside one of `windows` of `text`, searched as the
     /// matcher searches windows: the text cut one byte past each.
     pub fn may_match_within(&self, text: &[u8], windows: &[Range<usize>]) -> bool {
-        let mut cache = self.dfa.create_cache();
         windows.iter().any(|w| {
-            let input = Input::new(&text[..(w.end + 1).min(text.len())]).range(w.start..).earliest(true);
-            self.dfa.try_search_fwd(&mut cache, &input).map_or(true, |m| m.is_some())
+            let input = Input::new(&text[..(w.end + 1).min(text.len())]).range(w.start..);
+            self.dfa.is_match(input).unwrap_or(true)
         })
     }
 
     /// Whether the regex may have a match starting at one of the positions of `starts`.
     pub fn may_match_from(&self, text: &[u8], starts: &[Range<usize>]) -> bool {
-        let mut cache = self.dfa.create_cache();
         starts.iter().flat_map(|r| r.clone()).any(|at| {
-            let input = Input::new(text).range(at..).anchored(Anchored::Yes).earliest(true);
-            self.dfa.try_search_fwd(&mut cache, &input).map_or(true, |m| m.is_some())
+            let input = Input::new(text).range(at..).anchored(Anchored::Yes);
+            self.dfa.is_match(input).unwrap_or(true)
         })
     }
 

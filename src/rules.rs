@@ -5,12 +5,11 @@
 
 use crate::config::{Config, RawAllowlist, RawRule, Text, Texts};
 use crate::error::{one_line, Error, Result};
+use crate::lazy::LazyDfa;
 use regex::bytes::{Regex, RegexBuilder};
-use regex_automata::nfa::thompson::{self, WhichCaptures};
-use regex_automata::util::pool::Pool;
-use regex_automata::{hybrid, meta, util::syntax, Input, MatchKind};
+use regex_automata::nfa::thompson;
+use regex_automata::{meta, util::syntax, Input, MatchKind};
 use regex_syntax::hir::Hir;
-use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -69,51 +68,17 @@ pub struct Pattern {
     compiled: OnceLock<Result<Regex, String>>,
     /// The same pattern for searches anchored at a given position (see `anchored`).
     anchored: OnceLock<Result<meta::Regex, String>>,
-    /// The same pattern for `is_match` alone (`None` if it cannot be built). Boxed: a thousand
-    /// rules are built at every start, and most never use it.
-    tester: OnceLock<Option<Box<Tester>>>,
+    /// The same pattern for `is_match` alone (`None` if it cannot be built): a lazy DFA is
+    /// built in a tenth of a regex's time (the twelve path patterns of the built-in rules took
+    /// 1.4 ms to compile as regexes, 0.14 ms so), and a pre-commit run asks every one of them.
+    /// Boxed: a thousand rules are built at every start, and most never use it.
+    tester: OnceLock<Option<Box<LazyDfa>>>,
     /// How many times `is_match` was asked.
     asked: AtomicU32,
 }
 
 /// See `Pattern::is_match`.
 const TESTS_BEFORE_COMPILING: u32 = 64;
-
-/// A pattern as a forward lazy DFA, which only says whether it matches: built in a tenth of a
-/// regex's time (a regex also plans literal prefilters, a reverse search and capture engines).
-/// The twelve path patterns of the built-in rules took 1.4 ms to compile as regexes, 0.14 ms so,
-/// and a pre-commit run tests every one of them.
-struct Tester {
-    dfa: hybrid::dfa::DFA,
-    caches: Pool<hybrid::dfa::Cache, CacheFn>,
-}
-
-type CacheFn = Box<dyn Fn() -> hybrid::dfa::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
-
-impl Tester {
-    fn new(source: &str) -> Option<Box<Tester>> {
-        let nfa = thompson::Compiler::new()
-            .syntax(syntax::Config::new().unicode(false).utf8(false))
-            .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None))
-            .build(source)
-            .ok()?;
-        let dfa = hybrid::dfa::DFA::builder().build_from_nfa(nfa).ok()?;
-        let for_caches = dfa.clone();
-        Some(Box::new(Tester { dfa, caches: Pool::new(Box::new(move || for_caches.create_cache())) }))
-    }
-
-    /// Whether `haystack` has a match; `None` if the DFA gave up (the regex then decides).
-    fn is_match(&self, haystack: &[u8]) -> Option<bool> {
-        let input = Input::new(haystack).earliest(true);
-        self.dfa.try_search_fwd(&mut self.caches.get(), &input).ok().map(|m| m.is_some())
-    }
-}
-
-impl std::fmt::Debug for Tester {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("Tester")
-    }
-}
 
 impl Pattern {
     fn new(rule: &Text, source: &Text) -> Self {
@@ -159,8 +124,9 @@ impl Pattern {
         if self.compiled.get().is_none()
             && self.asked.fetch_add(1, Ordering::Relaxed) < TESTS_BEFORE_COMPILING
         {
-            if let Some(found) = self.tester.get_or_init(|| Tester::new(&self.source)).as_ref() {
-                if let Some(found) = found.is_match(haystack) {
+            let tester = self.tester.get_or_init(|| Some(Box::new(LazyDfa::new(&self.syntax_tree()?)?)));
+            if let Some(tester) = tester {
+                if let Some(found) = tester.is_match(Input::new(haystack)) {
                     return Ok(found);
                 }
             }
