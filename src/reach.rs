@@ -376,6 +376,19 @@ mod tests {
     }
 
     #[test]
+    fn windows_stop_once_they_pass_their_budget() {
+        // A keyword on each of 40 lines, windows of three lines each: 40 windows, 3 lines each.
+        let text: String = (0..40).map(|i| format!("line {i:02} token\n")).collect();
+        let spans = || (0..40).map(|i| i * 14 + 8..i * 14 + 13);
+        let lines = Reach { bytes: None, lines: Some(1), lead: None };
+        let all = lines.windows(text.as_bytes(), spans(), usize::MAX).expect("no budget");
+        assert_eq!(all.len(), 40);
+        let total: usize = all.iter().map(|w| w.len()).sum();
+        assert_eq!(lines.windows(text.as_bytes(), spans(), total), Some(all), "a budget they fit");
+        assert_eq!(lines.windows(text.as_bytes(), spans(), total - 1), None, "one byte short");
+    }
+
+    #[test]
     fn windows_cover_every_match_around_a_keyword() {
         let text = b"one\ntwo token=abc\nthree\nfour";
         let at = 8..13; // "token"
