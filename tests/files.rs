@@ -60,17 +60,24 @@ fn a_file_over_the_size_limit_is_skipped_with_a_warning() {
     assert_eq!(run.code, 1, "{}", run.all());
 }
 
-#[test]
-fn a_bad_regex_exits_2_naming_the_rule() {
+/// A scan of a directory holding `a.txt` and a rules file `name` whose one rule, keyed on
+/// `keyword`, has a regex that does not compile; it must exit 2 naming the rule.
+fn scan_with_a_broken_rule(name: &str, keyword: &str, paths: &[&str]) -> Run {
     let dir = plain_dir();
-    std::fs::write(
-        dir.path().join("rules.toml"),
-        "[[rules]]\nid = \"broken-rule\"\nregex = '''([a-z'''\nkeywords = [\"x\"]\n",
-    )
-    .unwrap();
-    let run = keyrot_in(dir.path(), &["scan", "--config", "rules.toml", "."]);
+    let rule = format!("[[rules]]\nid = \"broken-rule\"\nregex = '''([a-z'''\nkeywords = [\"{keyword}\"]\n");
+    std::fs::write(dir.path().join(name), rule).unwrap();
+    std::fs::write(dir.path().join("a.txt"), "hello\n").unwrap();
+    let mut args = vec!["scan", "--config", name];
+    args.extend(paths);
+    let run = keyrot_in(dir.path(), &args);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("rule 'broken-rule'"), "{}", run.stderr);
+    run
+}
+
+#[test]
+fn a_bad_regex_exits_2_naming_the_rule() {
+    let run = scan_with_a_broken_rule("rules.toml", "x", &["."]);
     assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
 }
 
@@ -78,16 +85,7 @@ fn a_bad_regex_exits_2_naming_the_rule() {
 /// like the built-in one is checked up front too, even if its keywords never occur.
 #[test]
 fn a_bad_regex_in_a_file_named_like_the_built_in_rules_exits_2() {
-    let dir = plain_dir();
-    std::fs::write(
-        dir.path().join("built-in rules.toml"),
-        "[[rules]]\nid = \"broken-rule\"\nregex = '''([a-z'''\nkeywords = [\"zzqq\"]\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("a.txt"), "hello\n").unwrap();
-    let run = keyrot_in(dir.path(), &["scan", "--config", "built-in rules.toml", "a.txt"]);
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("rule 'broken-rule'"), "{}", run.stderr);
+    scan_with_a_broken_rule("built-in rules.toml", "zzqq", &["a.txt"]);
 }
 
 #[test]
