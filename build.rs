@@ -1,10 +1,13 @@
 //! Compiles the built-in rules into the binary as static data: `rules.toml` minus its examples,
-//! written out as the `RawRule` values a rules file parses to, every text borrowed from the
-//! binary (`src/builtin.rs` includes them). A run parses no TOML at start and copies no rule
-//! (keyrot runs at every commit). The examples stay in `rules.toml`, where the tests read them.
-//! A field this generator does not know fails the build, so nothing in `rules.toml` is silently
-//! left out of the binary. Keywords are written lower-case, as the matcher uses them.
+//! written out as the `RawRule` values a rules file parses to (`src/builtin.rs` includes them).
+//! Their texts are spans of one string and their lists spans of tables (`src/text.rs`), so the
+//! data holds no pointer and the loader has nothing to relocate. A run parses no TOML at start
+//! and copies no rule (keyrot runs at every commit). The examples stay in `rules.toml`, where
+//! the tests read them. A field this generator does not know fails the build, so nothing in
+//! `rules.toml` is silently left out of the binary; so does a rule id used twice. Keywords are
+//! written lower-case, as the matcher uses them.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::path::PathBuf;
 use toml::Value;
@@ -37,103 +40,147 @@ fn main() {
         Ok(value) => value,
         Err(e) => panic!("rules.toml does not parse: {e}"),
     };
-    let mut out = String::new();
     for key in rules.keys() {
         assert!(
             ["title", "rules", "allowlists"].contains(&key.as_str()),
             "rules.toml: unknown top-level {key}"
         );
     }
-    let title = rules.get("title").map(|t| t.as_str().expect("title is a string"));
-    writeln!(out, "pub static TITLE: Option<&str> = {title:?};").unwrap();
-    writeln!(out, "pub static ALLOWLISTS: &[RawAllowlist] = &[").unwrap();
-    for allowlist in list(rules.get("allowlists")) {
-        allowlist_literal(&mut out, allowlist, true);
-    }
-    writeln!(out, "];\npub static RULES: &[RawRule] = &[").unwrap();
+    let mut tables = Tables::default();
+    let global: Vec<String> =
+        list(rules.get("allowlists")).iter().map(|a| tables.allowlist(a, true)).collect();
+    let mut ids = HashSet::new();
+    let mut literals = Vec::new();
     for rule in list(rules.get("rules")) {
         let rule = rule.as_table().expect("a rule is a table");
         let id = rule.get("id").and_then(Value::as_str).unwrap_or("?");
+        assert!(ids.insert(id), "rules.toml: rule id {id} is used twice");
         for key in rule.keys() {
             let known = RULE_FIELDS.contains(&key.as_str()) || EXAMPLE_FIELDS.contains(&key.as_str());
             assert!(known, "rules.toml: rule {id}: field {key} is not compiled into the binary");
         }
-        for keyword in list(rule.get("keywords")) {
-            let keyword = keyword.as_str().expect("a keyword is a string");
-            assert!(!keyword.is_empty(), "rules.toml: rule {id}: empty keyword");
-        }
+        let keywords: Vec<Value> = list(rule.get("keywords"))
+            .iter()
+            .map(|keyword| {
+                let keyword = keyword.as_str().expect("a keyword is a string");
+                assert!(!keyword.is_empty(), "rules.toml: rule {id}: empty keyword");
+                Value::String(keyword.to_lowercase())
+            })
+            .collect();
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
             Some(rotate) => format!(
-                "Some(RawRotate {{ url: Cow::Borrowed({:?}), steps: {} }})",
-                rotate.get("url").and_then(Value::as_str).expect("rotate has a url"),
-                strs(rotate.get("steps"))
+                "Some(RawRotate {{ url: {}, steps: {} }})",
+                tables.text(rotate.get("url").and_then(Value::as_str).expect("rotate has a url")),
+                tables.texts(rotate.get("steps"))
             ),
             None => "None".into(),
         };
-        writeln!(
-            out,
-            "RawRule {{ id: Cow::Borrowed({:?}), description: {}, regex: {}, secret_group: {}, entropy: {}, \
-             path: {}, keywords: {}, tags: {}, provider: {}, public_group: {}, near: {}, confidence: {}, \
+        let allowlists: Vec<String> =
+            list(rule.get("allowlists")).iter().map(|a| tables.allowlist(a, false)).collect();
+        let allowlists = span("List", &mut tables.rule_allowlists, allowlists);
+        literals.push(format!(
+            "RawRule {{ id: {}, description: {}, regex: {}, secret_group: {}, entropy: {}, path: {}, \
+             keywords: {}, tags: {}, provider: {}, public_group: {}, near: {}, confidence: {}, \
              rotate: {rotate}, skip_report: None, allowlist: None, required: None, example_path: None, \
-             examples: Vec::new(), negative_examples: Vec::new(), origin: Cow::Borrowed(BUILTIN_NAME), \
-             builtin: true, allowlists: Cow::Borrowed(&[",
-            id,
-            opt_str(rule.get("description")),
-            opt_str(rule.get("regex")),
+             examples: Vec::new(), negative_examples: Vec::new(), origin: {}, builtin: true, \
+             allowlists: {allowlists} }}",
+            tables.text(id),
+            tables.opt_text(rule.get("description")),
+            tables.opt_text(rule.get("regex")),
             opt_int(rule.get("secretGroup")),
             opt_float(rule.get("entropy")),
-            opt_str(rule.get("path")),
-            strs(Some(&Value::Array(
-                list(rule.get("keywords"))
-                    .iter()
-                    .map(|k| Value::String(k.as_str().unwrap().to_lowercase()))
-                    .collect()
-            ))),
-            strs(rule.get("tags")),
-            opt_str(rule.get("provider")),
+            tables.opt_text(rule.get("path")),
+            tables.texts(Some(&Value::Array(keywords))),
+            tables.texts(rule.get("tags")),
+            tables.opt_text(rule.get("provider")),
             opt_int(rule.get("publicGroup")),
             opt_int(rule.get("near")),
-            opt_str(rule.get("confidence")),
-        )
-        .unwrap();
-        for allowlist in list(rule.get("allowlists")) {
-            allowlist_literal(&mut out, allowlist, false);
-        }
-        writeln!(out, "]) }},").unwrap();
+            tables.opt_text(rule.get("confidence")),
+            tables.text("built-in rules.toml"),
+        ));
     }
-    writeln!(out, "];").unwrap();
+    let mut out = String::new();
+    let title = rules.get("title").map(|t| t.as_str().expect("title is a string"));
+    writeln!(out, "pub static TITLE: Option<&str> = {title:?};").unwrap();
+    writeln!(out, "pub static STRINGS: &str = {:?};", tables.strings).unwrap();
+    array(&mut out, "TEXTS", "Text", &tables.texts);
+    array(&mut out, "RULE_ALLOWLISTS", "RawAllowlist", &tables.rule_allowlists);
+    array(&mut out, "ALLOWLISTS", "RawAllowlist", &global);
+    array(&mut out, "RULES", "RawRule", &literals);
     let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("rules.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");
 }
 
-fn allowlist_literal(out: &mut String, allowlist: &Value, global: bool) {
-    let table = allowlist.as_table().expect("an allowlist is a table");
-    for key in table.keys() {
-        let known = ALLOWLIST_FIELDS.contains(&key.as_str()) || (global && key == "targetRules");
-        assert!(known, "rules.toml: allowlist field {key} is not compiled into the binary");
+/// The tables the rules' texts and lists are spans of: every text once in one string, the
+/// items of each list in a row, each rule's allowlists in a row.
+#[derive(Default)]
+struct Tables {
+    strings: String,
+    spans: HashMap<String, String>,
+    texts: Vec<String>,
+    rule_allowlists: Vec<String>,
+}
+
+impl Tables {
+    /// `text` as a span of the string of texts.
+    fn text(&mut self, text: &str) -> String {
+        if let Some(span) = self.spans.get(text) {
+            return span.clone();
+        }
+        let span = format!("Text::builtin({}, {})", self.strings.len(), text.len());
+        self.strings.push_str(text);
+        self.spans.insert(text.to_string(), span.clone());
+        span
     }
-    writeln!(
-        out,
-        "RawAllowlist {{ description: None, condition: {}, commits: {}, paths: {}, globs: {}, regex_target: {}, \
-         regexes: {}, stopwords: {}, target_rules: {} }},",
-        opt_str(table.get("condition")),
-        strs(table.get("commits")),
-        strs(table.get("paths")),
-        strs(table.get("globs")),
-        opt_str(table.get("regexTarget")),
-        strs(table.get("regexes")),
-        strs(table.get("stopwords")),
-        strs(table.get("targetRules")),
-    )
-    .unwrap();
+
+    fn opt_text(&mut self, value: Option<&Value>) -> String {
+        value.map_or("None".into(), |v| format!("Some({})", self.text(v.as_str().expect("a string"))))
+    }
+
+    /// A list of texts as a span of the table of texts.
+    fn texts(&mut self, value: Option<&Value>) -> String {
+        let items = list(value).iter().map(|v| self.text(v.as_str().expect("a string"))).collect();
+        span("List", &mut self.texts, items)
+    }
+
+    fn allowlist(&mut self, allowlist: &Value, global: bool) -> String {
+        let table = allowlist.as_table().expect("an allowlist is a table");
+        for key in table.keys() {
+            let known = ALLOWLIST_FIELDS.contains(&key.as_str()) || (global && key == "targetRules");
+            assert!(known, "rules.toml: allowlist field {key} is not compiled into the binary");
+        }
+        format!(
+            "RawAllowlist {{ description: None, condition: {}, commits: {}, paths: {}, globs: {}, \
+             regex_target: {}, regexes: {}, stopwords: {}, target_rules: {} }}",
+            self.opt_text(table.get("condition")),
+            self.texts(table.get("commits")),
+            self.texts(table.get("paths")),
+            self.texts(table.get("globs")),
+            self.opt_text(table.get("regexTarget")),
+            self.texts(table.get("regexes")),
+            self.texts(table.get("stopwords")),
+            self.texts(table.get("targetRules")),
+        )
+    }
+}
+
+/// `items` appended to `table`, as the `kind` that spans them there.
+fn span(kind: &str, table: &mut Vec<String>, items: Vec<String>) -> String {
+    let span = format!("{kind}::builtin({}, {})", table.len(), items.len());
+    table.extend(items);
+    span
+}
+
+fn array(out: &mut String, name: &str, item: &str, items: &[String]) {
+    writeln!(out, "pub static {name}: [{item}; {}] = [", items.len()).unwrap();
+    for literal in items {
+        writeln!(out, "{literal},").unwrap();
+    }
+    writeln!(out, "];").unwrap();
 }
 
 fn list(value: Option<&Value>) -> &[Value] {
     value.map_or(&[], |v| v.as_array().expect("an array"))
-}
-
-fn opt_str(value: Option<&Value>) -> String {
-    value.map_or("None".into(), |v| format!("Some(Cow::Borrowed({:?}))", v.as_str().expect("a string")))
 }
 
 fn opt_int(value: Option<&Value>) -> String {
@@ -143,10 +190,4 @@ fn opt_int(value: Option<&Value>) -> String {
 fn opt_float(value: Option<&Value>) -> String {
     let float = |v: &Value| v.as_float().or(v.as_integer().map(|i| i as f64)).expect("a number");
     value.map_or("None".into(), |v| format!("Some({:?})", float(v)))
-}
-
-fn strs(value: Option<&Value>) -> String {
-    let items: Vec<String> =
-        list(value).iter().map(|v| format!("Cow::Borrowed({:?})", v.as_str().expect("a string"))).collect();
-    format!("Cow::Borrowed(&[{}])", items.join(", "))
 }

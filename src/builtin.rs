@@ -1,7 +1,8 @@
 //! The built-in rules, compiled into the binary by `build.rs` as the raw config a rules file
-//! parses to, with every text borrowed from the binary: nothing is parsed or copied at start.
+//! parses to: their texts spans of `STRINGS`, their lists spans of `TEXTS` and
+//! `RULE_ALLOWLISTS`. Nothing is parsed, copied or relocated at start.
 
-use crate::config::{RawAllowlist, RawRotate, RawRule, BUILTIN_NAME};
-use std::borrow::Cow;
+use crate::config::{RawAllowlist, RawRotate, RawRule};
+use crate::text::{List, Text};
 
 include!(concat!(env!("OUT_DIR"), "/rules.rs"));

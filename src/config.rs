@@ -12,10 +12,8 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// A text of a rules file: borrowed from the binary for the built-in rules, owned when read.
-pub type Text = Cow<'static, str>;
-/// A list of texts, likewise.
-pub type Texts = Cow<'static, [Text]>;
+use crate::text::{List, Tabled};
+pub use crate::text::{Text, Texts};
 
 /// The built-in rules as written, examples included (for the tests of the rules themselves).
 #[cfg(test)]
@@ -61,7 +59,7 @@ pub struct RawRule {
     pub tags: Texts,
     pub skip_report: Option<bool>,
     #[serde(default)]
-    pub allowlists: Cow<'static, [RawAllowlist]>,
+    pub allowlists: List<RawAllowlist>,
     pub allowlist: Option<RawAllowlist>,
     pub required: Option<toml::Value>,
     // keyrot's own fields.
@@ -119,6 +117,12 @@ pub struct RawAllowlist {
     pub target_rules: Texts,
 }
 
+impl Tabled for RawAllowlist {
+    fn table() -> &'static [RawAllowlist] {
+        &crate::builtin::RULE_ALLOWLISTS
+    }
+}
+
 /// Whether a user file adds to the built-in rules or replaces them when it has no `[extend]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DefaultBase {
@@ -164,8 +168,8 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// ids are unique, which `Rules::build` checks, and they use no unsupported field).
 pub fn builtin() -> Result<Config> {
     Ok(Config {
-        rules: Cow::Borrowed(crate::builtin::RULES),
-        allowlists: Cow::Borrowed(crate::builtin::ALLOWLISTS),
+        rules: Cow::Borrowed(&crate::builtin::RULES),
+        allowlists: Cow::Borrowed(&crate::builtin::ALLOWLISTS),
         origins: vec![BUILTIN_NAME.to_string()],
         title: crate::builtin::TITLE.map(String::from),
         includes_builtin: true,

@@ -31,6 +31,7 @@ mod rules;
 mod scan;
 mod secret;
 mod source;
+mod text;
 mod textfile;
 mod time;
 mod utf16;

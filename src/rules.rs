@@ -233,14 +233,12 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// Rule ids are unique: `build.rs` checks the built-in rules', and a rule read from a file
+    /// replaces the one of the same id (`Config::merge`).
     pub fn build(config: &Config) -> Result<Rules> {
-        let mut seen = std::collections::HashSet::new();
         let mut rules = Vec::with_capacity(config.rules.len());
         let mut keywords = 0;
         for raw in config.rules.iter() {
-            if !seen.insert(raw.id.as_ref()) {
-                return Err(Error::Rule { rule: raw.id.to_string(), message: "duplicate rule id".into() });
-            }
             keywords += raw.keywords.len();
             if keywords > MAX_KEYWORDS {
                 let message = format!(
@@ -253,7 +251,7 @@ impl Rules {
         let global = config
             .allowlists
             .iter()
-            .map(|a| build_allowlist(&Text::Borrowed("global allowlist"), a))
+            .map(|a| build_allowlist(&Text::from("global allowlist"), a))
             .collect::<Result<_>>()?;
         Ok(Rules { rules, global })
     }
