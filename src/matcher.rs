@@ -217,7 +217,8 @@ struct Found {
 impl Matcher {
     pub fn new(rules: Rules, workload: Workload) -> Matcher {
         let mut keywords: Vec<Text> = Vec::new();
-        let mut keyword_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut keyword_index: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(2 * rules.rules.len());
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         let mut rule_keywords: Vec<Vec<usize>> = vec![Vec::new(); rules.rules.len()];
         let mut byte_keywords: Vec<(u8, Vec<usize>)> = Vec::new();

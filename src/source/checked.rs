@@ -7,7 +7,6 @@
 //! can set, and is checked again; a damaged pack is never remembered. Nothing is written inside
 //! the repository, and without a cache directory every pack is checked every time.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -17,23 +16,22 @@ const MAX_ENTRIES: usize = 4096;
 
 pub struct Checked {
     file: Option<PathBuf>,
-    /// The file's lines, oldest first, then those learnt in this run.
-    lines: Vec<String>,
-    known: HashSet<String>,
-    learnt: bool,
+    /// The file as read: one pack per line, oldest first. Searched line by line: a run asks
+    /// about a pack or two, and a set of the lines cost more to build than the searches.
+    text: String,
+    /// Packs that passed in this run.
+    learnt: Vec<String>,
 }
 
 impl Checked {
     /// What the cache file holds, or nothing when there is no cache directory or no such file.
     pub fn load() -> Checked {
         let file = cache_dir().map(|dir| dir.join("keyrot/checked-packs"));
-        let lines: Vec<String> = file
+        let text = file
             .as_deref()
             .and_then(|f| crate::textfile::read(f, (MAX_ENTRIES as u64) * 128).ok())
-            .map(|text| text.lines().map(str::to_string).collect())
             .unwrap_or_default();
-        let known = lines.iter().cloned().collect();
-        Checked { file, lines, known, learnt: false }
+        Checked { file, text, learnt: Vec::new() }
     }
 
     /// The identity of the pack whose index is `idx`, or `None` when either file cannot be
@@ -58,21 +56,20 @@ impl Checked {
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.known.contains(key)
+        self.text.lines().chain(self.learnt.iter().map(String::as_str)).any(|line| line == key)
     }
 
     pub fn remember(&mut self, key: String) {
-        if self.known.insert(key.clone()) {
-            self.lines.push(key);
-            self.learnt = true;
+        if !self.contains(&key) {
+            self.learnt.push(key);
         }
     }
 
     /// Writes what was learnt (best effort: a cache that cannot be written only costs time).
-    pub fn save(mut self) {
-        let (Some(file), true) = (self.file, self.learnt) else { return };
+    pub fn save(self) {
+        let Some(file) = self.file.filter(|_| !self.learnt.is_empty()) else { return };
         let Some(dir) = file.parent() else { return };
-        let lines = &mut self.lines;
+        let mut lines: Vec<&str> = self.text.lines().chain(self.learnt.iter().map(String::as_str)).collect();
         lines.drain(..lines.len().saturating_sub(MAX_ENTRIES));
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
