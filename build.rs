@@ -5,7 +5,18 @@
 //! and copies no rule (keyrot runs at every commit). The examples stay in `rules.toml`, where
 //! the tests read them. A field this generator does not know fails the build, so nothing in
 //! `rules.toml` is silently left out of the binary; so does a rule id used twice. Keywords are
-//! written lower-case, as the matcher uses them.
+//! written lower-case, as the matcher uses them. Each rule also carries what its regex tells
+//! the matcher (its reach and pins), worked out here by the same code as at run time, so that
+//! a run parses a rule's regex only to search with it.
+
+#[allow(dead_code)]
+#[path = "src/pins.rs"]
+mod pins;
+#[allow(dead_code)]
+#[path = "src/reach.rs"]
+mod reach;
+#[path = "src/syntax.rs"]
+mod syntax;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
@@ -59,14 +70,19 @@ fn main() {
             let known = RULE_FIELDS.contains(&key.as_str()) || EXAMPLE_FIELDS.contains(&key.as_str());
             assert!(known, "rules.toml: rule {id}: field {key} is not compiled into the binary");
         }
-        let keywords: Vec<Value> = list(rule.get("keywords"))
+        let keywords: Vec<String> = list(rule.get("keywords"))
             .iter()
             .map(|keyword| {
                 let keyword = keyword.as_str().expect("a keyword is a string");
                 assert!(!keyword.is_empty(), "rules.toml: rule {id}: empty keyword");
-                Value::String(keyword.to_lowercase())
+                keyword.to_lowercase()
             })
             .collect();
+        let near = rule
+            .get("near")
+            .map(|n| usize::try_from(n.as_integer().expect("an integer")).expect("near >= 0"));
+        let analysis = analysis(rule.get("regex").map(|r| r.as_str().expect("a string")), &keywords, near);
+        let keywords = Value::Array(keywords.into_iter().map(Value::String).collect());
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
             Some(rotate) => format!(
                 "Some(RawRotate {{ url: {}, steps: {} }})",
@@ -83,14 +99,14 @@ fn main() {
              keywords: {}, tags: {}, provider: {}, public_group: {}, near: {}, confidence: {}, \
              rotate: {rotate}, skip_report: None, allowlist: None, required: None, example_path: None, \
              examples: Vec::new(), negative_examples: Vec::new(), origin: {}, builtin: true, \
-             allowlists: {allowlists} }}",
+             allowlists: {allowlists}, analysis: {analysis} }}",
             tables.text(id),
             tables.opt_text(rule.get("description")),
             tables.opt_text(rule.get("regex")),
             opt_int(rule.get("secretGroup")),
             opt_float(rule.get("entropy")),
             tables.opt_text(rule.get("path")),
-            tables.texts(Some(&Value::Array(keywords))),
+            tables.texts(Some(&keywords)),
             tables.texts(rule.get("tags")),
             tables.opt_text(rule.get("provider")),
             opt_int(rule.get("publicGroup")),
@@ -109,6 +125,19 @@ fn main() {
     array(&mut out, "RULES", "RawRule", &literals);
     let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("rules.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");
+}
+
+/// What a rule's regex tells the matcher (`config::Analysis`), as Rust: `reach.rs` and `pins.rs`
+/// derive `Debug`, which writes their plain values as the expressions that build them.
+fn analysis(regex: Option<&str>, keywords: &[String], near: Option<usize>) -> String {
+    let Some(tree) = regex.and_then(syntax::tree) else {
+        return "Some(Analysis { reach: None, pins: None })".into();
+    };
+    format!(
+        "Some(Analysis {{ reach: {:?}, pins: {:?} }})",
+        reach::of_tree(&tree, keywords, near),
+        pins::of_tree(&tree)
+    )
 }
 
 /// The tables the rules' texts and lists are spans of: every text once in one string, the

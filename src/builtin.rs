@@ -2,7 +2,9 @@
 //! parses to: their texts spans of `STRINGS`, their lists spans of `TEXTS` and
 //! `RULE_ALLOWLISTS`. Nothing is parsed, copied or relocated at start.
 
-use crate::config::{RawAllowlist, RawRotate, RawRule};
+use crate::config::{Analysis, RawAllowlist, RawRotate, RawRule};
+use crate::pins::Pins;
+use crate::reach::Reach;
 use crate::text::{List, Text};
 
 include!(concat!(env!("OUT_DIR"), "/rules.rs"));

@@ -84,6 +84,17 @@ pub struct RawRule {
     /// One of the built-in rules, which the build and the tests check (not a field of the file).
     #[serde(skip)]
     pub builtin: bool,
+    /// For a built-in rule, what its regex tells the matcher (not a field of the file).
+    #[serde(skip)]
+    pub analysis: Option<Analysis>,
+}
+
+/// What a built-in rule's regex and keywords tell the matcher, worked out by `build.rs` with
+/// `reach.rs` and `pins.rs` as a run would, so that a run does not parse the regex for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Analysis {
+    pub reach: Option<crate::reach::Reach>,
+    pub pins: Option<crate::pins::Pins>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -350,9 +361,24 @@ mod tests {
         parsed.allowlists.to_mut().iter_mut().for_each(|a| a.description = None);
         assert_eq!(compiled.rules.len(), parsed.rules.len());
         for (compiled, parsed) in compiled.rules.iter().zip(parsed.rules.iter()) {
+            let compiled = RawRule { analysis: None, ..compiled.clone() };
             assert_eq!(format!("{compiled:?}"), format!("{parsed:?}"));
         }
         assert_eq!(format!("{:?}", compiled.allowlists), format!("{:?}", parsed.allowlists));
         assert_eq!(compiled.title, parsed.title);
+    }
+
+    /// What build.rs worked out of each built-in rule's regex is what a run works out of it.
+    #[test]
+    fn the_built_in_rules_analysis_is_the_one_a_run_makes() {
+        for rule in builtin().unwrap().rules.iter() {
+            let tree = rule.regex.as_deref().and_then(crate::syntax::tree);
+            let keywords: Vec<String> = rule.keywords.iter().map(|k| k.to_lowercase()).collect();
+            let made = Analysis {
+                reach: tree.as_ref().and_then(|tree| crate::reach::of_tree(tree, &keywords, rule.near)),
+                pins: tree.as_ref().and_then(crate::pins::of_tree),
+            };
+            assert_eq!(rule.analysis, Some(made), "rule {}", rule.id);
+        }
     }
 }

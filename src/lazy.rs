@@ -18,7 +18,7 @@ pub struct LazyDfa {
 type CacheFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
 
 impl LazyDfa {
-    /// The DFA of a syntax tree (`rules::syntax_tree`), or `None` if it cannot be built.
+    /// The DFA of a syntax tree (`syntax::tree`), or `None` if it cannot be built.
     pub fn new(hir: &Hir) -> Option<LazyDfa> {
         let nfa = thompson::Compiler::new()
             .configure(thompson::Config::new().utf8(false).which_captures(WhichCaptures::None))

@@ -31,6 +31,7 @@ mod rules;
 mod scan;
 mod secret;
 mod source;
+mod syntax;
 mod text;
 mod textfile;
 mod time;

@@ -6,7 +6,7 @@
 //! are matched decoded and reported where they are encoded, and UTF-16 text is matched as UTF-8.
 //! It never touches git and never prints.
 
-use crate::config::Text;
+use crate::config::{Analysis, Text};
 use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
@@ -532,16 +532,24 @@ impl Matcher {
         starts_or_whole(starts, bytes.len())
     }
 
-    /// Rule `index`'s shape, its regex parsed once for all it tells.
+    /// Rule `index`'s shape, its regex parsed once for all it tells (a built-in rule's reach and
+    /// pins come with it: a history scan does not parse it at all).
     fn shape(&self, index: usize) -> &Shape {
         self.shapes[index].get_or_init(|| {
             let rule = &self.rules.rules[index];
-            let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());
-            let Some(tree) = tree else { return Box::new(Shape { reach: None, pins: None, precheck: None }) };
+            let wants_precheck = self.workload == Workload::Small;
+            let tree = match rule.analysis {
+                Some(_) if !wants_precheck => None,
+                _ => rule.regex.as_ref().and_then(|regex| regex.syntax_tree()),
+            };
+            let analysis = rule.analysis.unwrap_or_else(|| Analysis {
+                reach: tree.as_ref().and_then(|tree| reach::of_tree(tree, &rule.keywords, rule.near)),
+                pins: tree.as_ref().and_then(pins::of_tree),
+            });
             Box::new(Shape {
-                reach: reach::of_tree(&tree, &rule.keywords, rule.near),
-                pins: pins::of_tree(&tree),
-                precheck: (self.workload == Workload::Small).then(|| Precheck::of(&tree)).flatten(),
+                reach: analysis.reach,
+                pins: analysis.pins,
+                precheck: tree.as_ref().filter(|_| wants_precheck).and_then(Precheck::of),
             })
         })
     }

@@ -39,10 +39,10 @@ enum Piece {
 }
 
 pub fn of(regex: &str) -> Option<Pins> {
-    of_tree(&crate::rules::syntax_tree(regex)?)
+    of_tree(&crate::syntax::tree(regex)?)
 }
 
-/// The pins of a regex's syntax tree (`rules::syntax_tree`).
+/// The pins of a regex's syntax tree (`syntax::tree`).
 pub fn of_tree(hir: &Hir) -> Option<Pins> {
     let mut pieces = Vec::new();
     flatten(hir, &mut pieces);

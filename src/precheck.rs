@@ -24,7 +24,7 @@ pub struct Precheck {
 }
 
 impl Precheck {
-    /// The precheck of a regex given by its syntax tree (`rules::syntax_tree`), or `None` when
+    /// The precheck of a regex given by its syntax tree (`syntax::tree`), or `None` when
     /// it cannot be built.
     pub fn of(hir: &Hir) -> Option<Precheck> {
         Some(Precheck { dfa: LazyDfa::new(&relax(hir))? })
@@ -83,7 +83,7 @@ mod tests {
     }
 
     fn build(regex: &str) -> Precheck {
-        Precheck::of(&crate::rules::syntax_tree(regex).expect("parses")).expect("builds")
+        Precheck::of(&crate::syntax::tree(regex).expect("parses")).expect("builds")
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //! like a provider's name elsewhere in the file; a `\s*` that can cross any number of lines)
 //! keep whole-blob matching. Nothing here approximates: when in doubt, a rule does not qualify.
 
-use crate::config::Text;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// The bounds on a rule's matches, at least one of them known.
@@ -27,19 +26,19 @@ pub struct Reach {
 /// The reach of a rule with this regex and these (lower-case) keywords, one of which must occur
 /// within `near` bytes of a match if given, or `None` when its matches cannot be confined to
 /// windows around the keywords.
-pub fn of(regex: &str, keywords: &[Text], near: Option<usize>) -> Option<Reach> {
-    of_tree(&crate::rules::syntax_tree(regex)?, keywords, near)
+pub fn of(regex: &str, keywords: &[impl AsRef<str>], near: Option<usize>) -> Option<Reach> {
+    of_tree(&crate::syntax::tree(regex)?, keywords, near)
 }
 
-/// The reach of a regex given by its syntax tree (`rules::syntax_tree`).
-pub fn of_tree(hir: &Hir, keywords: &[Text], near: Option<usize>) -> Option<Reach> {
+/// The reach of a regex given by its syntax tree (`syntax::tree`).
+pub fn of_tree(hir: &Hir, keywords: &[impl AsRef<str>], near: Option<usize>) -> Option<Reach> {
     analyse(hir, keywords, near).ok()
 }
 
 /// What `keyrot rules --reach` says of a rule: where its regex runs, and why.
-pub fn explain(regex: &str, keywords: &[Text], near: Option<usize>) -> String {
+pub fn explain(regex: &str, keywords: &[impl AsRef<str>], near: Option<usize>) -> String {
     if let Some(near) = near {
-        return match crate::rules::syntax_tree(regex)
+        return match crate::syntax::tree(regex)
             .ok_or(UNPARSED)
             .and_then(|h| analyse(&h, keywords, Some(near)))
         {
@@ -47,7 +46,7 @@ pub fn explain(regex: &str, keywords: &[Text], near: Option<usize>) -> String {
             Err(why) => format!("whole text ({why}; a keyword within {near} bytes of a match)"),
         };
     }
-    match crate::rules::syntax_tree(regex).ok_or(UNPARSED).and_then(|h| analyse(&h, keywords, None)) {
+    match crate::syntax::tree(regex).ok_or(UNPARSED).and_then(|h| analyse(&h, keywords, None)) {
         Ok(Reach { bytes: Some(bytes), .. }) => format!("near keywords (matches of at most {bytes} bytes)"),
         Ok(Reach { lines: Some(lines), .. }) => {
             format!("near keywords (matches span at most {} lines)", lines + 1)
@@ -62,7 +61,7 @@ pub fn explain(regex: &str, keywords: &[Text], near: Option<usize>) -> String {
 
 const UNPARSED: &str = "pattern not analysed";
 
-fn analyse(hir: &Hir, keywords: &[Text], near: Option<usize>) -> Result<Reach, &'static str> {
+fn analyse(hir: &Hir, keywords: &[impl AsRef<str>], near: Option<usize>) -> Result<Reach, &'static str> {
     if keywords.is_empty() {
         return Err("no keywords");
     }
@@ -155,7 +154,7 @@ impl Reach {
 }
 
 /// Whether every match of `hir` contains one of `keywords` (ASCII case-insensitively).
-fn requires(hir: &Hir, keywords: &[Text]) -> bool {
+fn requires(hir: &Hir, keywords: &[impl AsRef<str>]) -> bool {
     if let Some(strings) = strings(hir) {
         return strings.iter().all(|s| holds_keyword(s, keywords));
     }
@@ -176,7 +175,7 @@ fn requires(hir: &Hir, keywords: &[Text]) -> bool {
 /// The longest the part of a match up to the end of its first keyword can be: in a sequence,
 /// the items up to one that holds a keyword (alone, or as a run of few strings with the items
 /// before it), when all of them have a maximum length.
-fn lead(hir: &Hir, keywords: &[Text]) -> Option<usize> {
+fn lead(hir: &Hir, keywords: &[impl AsRef<str>]) -> Option<usize> {
     match hir.kind() {
         HirKind::Capture(capture) => lead(&capture.sub, keywords),
         HirKind::Alternation(branches) => {
@@ -209,7 +208,7 @@ impl<'a> Strings<'a> {
     /// Whether a run of consecutive items spells one of `keywords` in every combination of
     /// their strings: a run from item `from` growing forwards, or ending at item `from` and
     /// growing backwards. It grows one item at a time, and stops at an item with many strings.
-    fn spell(&self, from: usize, backwards: bool, keywords: &[Text]) -> bool {
+    fn spell(&self, from: usize, backwards: bool, keywords: &[impl AsRef<str>]) -> bool {
         let order: Box<dyn Iterator<Item = usize>> =
             if backwards { Box::new((0..=from).rev()) } else { Box::new(from..self.items.len()) };
         let mut run: Vec<Vec<u8>> = vec![Vec::new()];
@@ -295,8 +294,11 @@ fn class_bytes(class: &Class) -> Option<Vec<u8>> {
 }
 
 /// Whether `text` (lower-case, as `strings` gives it) holds one of `keywords`.
-fn holds_keyword(text: &[u8], keywords: &[Text]) -> bool {
-    keywords.iter().any(|k| crate::matcher::contains(text, k.as_bytes()))
+fn holds_keyword(text: &[u8], keywords: &[impl AsRef<str>]) -> bool {
+    keywords
+        .iter()
+        .map(|k| k.as_ref().as_bytes())
+        .any(|k| !k.is_empty() && text.windows(k.len()).any(|w| w == k))
 }
 
 /// The most line breaks a match can contain, or `None` if there is no bound.
@@ -330,7 +332,7 @@ mod tests {
     use super::*;
 
     fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
-        of(regex, &keywords.iter().map(|k| Text::from(k.to_string())).collect::<Vec<_>>(), None)
+        of(regex, keywords, None)
     }
 
     #[test]
@@ -368,7 +370,7 @@ mod tests {
 
     #[test]
     fn a_context_keyword_within_near_bytes_bounds_the_window() {
-        let keywords = [Text::from("clockify")];
+        let keywords = ["clockify"];
         let near = of(r"\b([a-f0-9]{32})\b", &keywords, Some(40));
         assert_eq!(near, Some(Reach { bytes: Some(72), lines: None, lead: None }), "32 bytes of match + 40");
         assert!(of(r"\b([a-f0-9]{32,})\b", &keywords, Some(40)).is_none(), "unbounded match");

@@ -97,10 +97,10 @@ impl Pattern {
         &self.source
     }
 
-    /// The pattern's syntax tree, as it compiles (ASCII, bytes), for what is read from it
-    /// (`reach.rs`, `pins.rs`, `precheck.rs`); `None` if it does not parse.
+    /// The pattern's syntax tree (`syntax.rs`), for what is read from it (`reach.rs`,
+    /// `pins.rs`, `precheck.rs`); `None` if it does not parse.
     pub fn syntax_tree(&self) -> Option<Hir> {
-        syntax_tree(&self.source)
+        crate::syntax::tree(&self.source)
     }
 
     pub fn get(&self) -> Result<&Regex> {
@@ -161,12 +161,6 @@ impl Pattern {
     }
 }
 
-/// A regex's syntax tree, parsed as rules' regexes compile: ASCII classes and case folding, on
-/// bytes.
-pub fn syntax_tree(regex: &str) -> Option<Hir> {
-    regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(regex).ok()
-}
-
 /// What an allowlist regex is tested against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -216,6 +210,8 @@ pub struct Rule {
     pub origin: Text,
     /// One of the built-in rules: compiled when its keywords occur, not up front.
     pub builtin: bool,
+    /// What its regex tells the matcher, when the build worked it out.
+    pub analysis: Option<crate::config::Analysis>,
 }
 
 impl Rule {
@@ -394,6 +390,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
         example_path: raw.example_path.clone(),
         origin: raw.origin.clone(),
         builtin: raw.builtin,
+        analysis: raw.analysis,
     })
 }
 
