@@ -131,12 +131,13 @@ fn main() {
 /// derive `Debug`, which writes their plain values as the expressions that build them.
 fn analysis(regex: Option<&str>, keywords: &[String], near: Option<usize>) -> String {
     let Some(tree) = regex.and_then(syntax::tree) else {
-        return "Some(Analysis { reach: None, pins: None })".into();
+        return "Some(Analysis { reach: None, pins: None, before: None })".into();
     };
     format!(
-        "Some(Analysis {{ reach: {:?}, pins: {:?} }})",
+        "Some(Analysis {{ reach: {:?}, pins: {:?}, before: {:?} }})",
         reach::of_tree(&tree, keywords, near),
-        pins::of_tree(&tree)
+        pins::of_tree(&tree),
+        reach::before(&tree, keywords)
     )
 }
 

@@ -95,6 +95,7 @@ pub struct RawRule {
 pub struct Analysis {
     pub reach: Option<crate::reach::Reach>,
     pub pins: Option<crate::pins::Pins>,
+    pub before: Option<crate::reach::Before>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -377,6 +378,7 @@ mod tests {
             let made = Analysis {
                 reach: tree.as_ref().and_then(|tree| crate::reach::of_tree(tree, &keywords, rule.near)),
                 pins: tree.as_ref().and_then(crate::pins::of_tree),
+                before: tree.as_ref().and_then(|tree| crate::reach::before(tree, &keywords)),
             };
             assert_eq!(rule.analysis, Some(made), "rule {}", rule.id);
         }

@@ -11,9 +11,9 @@ use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
-use crate::pins::{self, Pins};
+use crate::pins;
 use crate::precheck::Precheck;
-use crate::reach::{self, Reach};
+use crate::reach;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
 use crate::utf16;
@@ -157,9 +157,12 @@ pub struct Matcher {
     /// out of the prefilter and are looked for only in blobs found at such a path.
     gated: Vec<usize>,
     path_rules: Vec<usize>,
-    /// What each rule's regex says of where it matches, read the first time its keywords hit.
-    /// Boxed: one per rule is made at every start, and few are ever filled.
-    shapes: Vec<OnceLock<Box<Shape>>>,
+    /// What the regex of each rule read from a file says of where it matches, worked out the
+    /// first time its keywords hit (the build did it for the built-in rules). Boxed: one per
+    /// rule is made at every start, and few are ever filled.
+    shapes: Vec<OnceLock<Box<Analysis>>>,
+    /// Each built-in rule's precheck, likewise.
+    prechecks: Vec<OnceLock<Option<Box<Precheck>>>>,
 }
 
 /// The keyword automaton: for a large workload a DFA walked in lanes (`lanes.rs`), for the
@@ -167,16 +170,6 @@ pub struct Matcher {
 enum Prefilter {
     Lanes(Box<Lanes>),
     Searcher(AhoCorasick),
-}
-
-/// What a rule's syntax tree says of where its regex can match.
-struct Shape {
-    /// How far its matches reach from its keywords (`reach.rs`): it runs only near them.
-    reach: Option<Reach>,
-    /// Two bytes its matches hold (`pins.rs`): else it runs only where they occur.
-    pins: Option<Pins>,
-    /// For a small workload, its precheck (`precheck.rs`): it compiles only where that passes.
-    precheck: Option<Precheck>,
 }
 
 /// Where the prefilter's keywords occur in one piece of text.
@@ -253,6 +246,7 @@ impl Matcher {
             }
         }
         let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
+        let prechecks = rules.rules.iter().map(|_| OnceLock::new()).collect();
         Matcher {
             rules,
             keywords,
@@ -266,6 +260,7 @@ impl Matcher {
             gated,
             path_rules,
             shapes,
+            prechecks,
         }
     }
 
@@ -364,7 +359,7 @@ impl Matcher {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            if !self.on_its_paths(index, places)? {
+            if !self.on_its_paths(index, places)? || self.no_keyword_fits(index, bytes, &hits) {
                 continue;
             }
             self.run_rule(index, bytes, &self.plan(index, bytes, &hits), &mut found)?;
@@ -504,21 +499,35 @@ impl Matcher {
         }
     }
 
-    fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
-        if hits.dense {
-            return Plan::Whole;
-        }
+    /// Rule `index`'s keyword occurrences in the text, if all were recorded.
+    fn occurrences<'a>(
+        &'a self,
+        index: usize,
+        hits: &'a Hits,
+    ) -> Option<impl Iterator<Item = Range<usize>> + 'a> {
         let rule = &self.rules.rules[index];
-        // Occurrences are recorded only for the prefilter's keywords: a rule limited to some
-        // paths, or with a one-byte keyword, has occurrences that were not.
-        if rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
-            return Plan::Whole;
+        // Occurrences are recorded only for the prefilter's keywords, and not past `DENSE`: a
+        // rule limited to some paths, or with a one-byte keyword, has occurrences that were not.
+        if hits.dense || rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
+            return None;
         }
-        let Some(reach) = &self.shape(index).reach else { return Plan::Whole };
-        let spans = self.rule_keywords[index].iter().flat_map(|&k| {
+        Some(self.rule_keywords[index].iter().flat_map(|&k| {
             let first = hits.spans.partition_point(|&(other, _, _)| other < k);
             hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
-        });
+        }))
+    }
+
+    /// Whether none of rule `index`'s keyword occurrences comes after a byte that the keyword
+    /// every match holds can come after (`reach::Before`): then the rule has no match here.
+    fn no_keyword_fits(&self, index: usize, bytes: &[u8], hits: &Hits) -> bool {
+        let Some(before) = self.shape(index).before else { return false };
+        self.occurrences(index, hits)
+            .is_some_and(|mut spans| !spans.any(|span| before.allows(bytes, span.start)))
+    }
+
+    fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
+        let Some(spans) = self.occurrences(index, hits) else { return Plan::Whole };
+        let Some(reach) = &self.shape(index).reach else { return Plan::Whole };
         if reach.bytes.is_some() || reach.lines.is_some() {
             // Windows covering half the text or more are not worth it. Finding them stops once
             // they add up to the text's length (overlapping ones count each time).
@@ -532,26 +541,33 @@ impl Matcher {
         starts_or_whole(starts, bytes.len())
     }
 
-    /// Rule `index`'s shape, its regex parsed once for all it tells (a built-in rule's reach and
-    /// pins come with it: a history scan does not parse it at all).
-    fn shape(&self, index: usize) -> &Shape {
+    /// What rule `index`'s regex says of where it can match: worked out by the build for a
+    /// built-in rule, else from its syntax tree.
+    fn shape(&self, index: usize) -> &Analysis {
+        let rule = &self.rules.rules[index];
+        if let Some(analysis) = &rule.analysis {
+            return analysis;
+        }
         self.shapes[index].get_or_init(|| {
-            let rule = &self.rules.rules[index];
-            let wants_precheck = self.workload == Workload::Small;
-            let tree = match rule.analysis {
-                Some(_) if !wants_precheck => None,
-                _ => rule.regex.as_ref().and_then(|regex| regex.syntax_tree()),
-            };
-            let analysis = rule.analysis.unwrap_or_else(|| Analysis {
+            let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());
+            Box::new(Analysis {
                 reach: tree.as_ref().and_then(|tree| reach::of_tree(tree, &rule.keywords, rule.near)),
                 pins: tree.as_ref().and_then(pins::of_tree),
-            });
-            Box::new(Shape {
-                reach: analysis.reach,
-                pins: analysis.pins,
-                precheck: tree.as_ref().filter(|_| wants_precheck).and_then(Precheck::of),
+                before: tree.as_ref().and_then(|tree| reach::before(tree, &rule.keywords)),
             })
         })
+    }
+
+    /// For a small workload, rule `index`'s precheck (`precheck.rs`): its regex compiles only
+    /// where that passes. Only built-in rules have one: a rules file's regexes are compiled
+    /// before the scan (`Rules::validate`).
+    fn precheck(&self, index: usize) -> Option<&Precheck> {
+        let rule = &self.rules.rules[index];
+        if self.workload != Workload::Small || !rule.builtin {
+            return None;
+        }
+        let build = || Precheck::of(&rule.regex.as_ref()?.syntax_tree()?).map(Box::new);
+        self.prechecks[index].get_or_init(build).as_deref()
     }
 
     fn run_rule(&self, index: usize, bytes: &[u8], plan: &Plan, found: &mut Vec<Found>) -> Result<()> {
@@ -559,7 +575,7 @@ impl Matcher {
             return Ok(());
         };
         if self.workload == Workload::Small {
-            if let Some(precheck) = &self.shape(index).precheck {
+            if let Some(precheck) = self.precheck(index) {
                 let may_match = match plan {
                     Plan::Whole => precheck.may_match(bytes),
                     Plan::Windows(windows) => precheck.may_match_within(bytes, windows),
@@ -875,7 +891,22 @@ keywords = ["clockify"]
 near = 20
 "#;
 
+    const LOB: &str = r#"
+[[rules]]
+id = "lob-key"
+regex = '''(?:^|[^A-Za-z0-9])(?i:lob)[\w.-]{0,20}?key[ \t]*=[ \t]*(live_[a-f0-9]{12})\b'''
+keywords = ["lob"]
+"#;
+
     const CASES: &[Case] = &[
+        Case {
+            name: "a keyword inside words, then one a match can hold",
+            rules: LOB,
+            content: "blob_key = live_0123456789ab\nglobal.key = live_0123456789ab\nLOB_key = live_abcdef012345\n",
+            path: "a.env",
+            commit: None,
+            expected: &[("lob-key", "live_abcdef012345", 3, 11)],
+        },
         Case {
             name: "windows at the start and the end of a blob",
             rules: TOKEN,
@@ -1102,6 +1133,28 @@ path = '''\.cfg$'''
             expected: &[("pair-key", "abcd.efgh:ijklmnop", 1, 1), ("pair-key", "wxyz.1234:abcdefgh", 5, 3)],
         },
     ];
+
+    /// A rule whose matches hold their keyword after a byte that is not a letter or a digit is
+    /// not run where every occurrence of it is inside a word, in either workload.
+    #[test]
+    fn a_rule_is_skipped_where_its_keyword_only_occurs_inside_words() {
+        let raw = config::parse(LOB, "t.toml").unwrap();
+        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
+        for workload in [Workload::Small, Workload::Large] {
+            let matcher = Matcher::new(Rules::build(&config).unwrap(), workload);
+            let skipped = |text: &str| {
+                // Occurrences are recorded up to one per 16 bytes.
+                let text = format!("{text}\n{}", "filler ".repeat(20));
+                let hits = matcher.keyword_hits(text.as_bytes());
+                assert_eq!(hits.rules, vec![0], "{text:?}: the keyword occurs");
+                matcher.no_keyword_fits(0, text.as_bytes(), &hits)
+            };
+            assert!(skipped("blob_key = x\nglobal = y\nBLOB"));
+            assert!(!skipped("blob and lob"));
+            assert!(!skipped("lob at the start"));
+            assert!(!skipped("a blob\n(Lob_key"));
+        }
+    }
 
     #[test]
     fn the_matcher_table() {

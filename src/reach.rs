@@ -9,7 +9,7 @@
 //! like a provider's name elsewhere in the file; a `\s*` that can cross any number of lines)
 //! keep whole-blob matching. Nothing here approximates: when in doubt, a rule does not qualify.
 
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// The bounds on a rule's matches, at least one of them known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +225,134 @@ impl<'a> Strings<'a> {
     }
 }
 
+/// The bytes that may come right before a keyword occurrence that every match holds (the
+/// text's start always may), bit `b` of word `b / 64` for byte `b`. A match of
+/// `(?:^|[^A-Za-z0-9])(?i:lob)…` holds `lob` right after a byte that is not a letter or digit:
+/// in a text where every `lob` is part of `blob` or `global`, the rule has no match, and its
+/// regex need not even be parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Before(pub [u64; 4]);
+
+impl Before {
+    /// Whether a keyword occurrence at `at` in `text` may be one a match holds.
+    pub fn allows(&self, text: &[u8], at: usize) -> bool {
+        at == 0 || self.has(text[at - 1])
+    }
+
+    fn has(&self, byte: u8) -> bool {
+        self.0[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0
+    }
+
+    fn of(bytes: impl Iterator<Item = u8>) -> Before {
+        let mut set = Before([0; 4]);
+        for byte in bytes {
+            set.0[usize::from(byte >> 6)] |= 1 << (byte & 63);
+        }
+        set
+    }
+
+    fn or(self, other: Before) -> Before {
+        Before(std::array::from_fn(|i| self.0[i] | other.0[i]))
+    }
+}
+
+/// What may come before the keyword every match of `hir` holds (`Before`), when its syntax
+/// says: in a sequence, a run of items whose every string starts with a keyword, after an item
+/// that is one byte of a class, a literal, a line start or a word boundary (before a word byte);
+/// in an alternation, what its branches allow together. `None` when it cannot tell.
+pub fn before(hir: &Hir, keywords: &[impl AsRef<str>]) -> Option<Before> {
+    match hir.kind() {
+        HirKind::Capture(capture) => before(&capture.sub, keywords),
+        HirKind::Alternation(branches) => {
+            branches.iter().try_fold(Before([0; 4]), |all, branch| Some(all.or(before(branch, keywords)?)))
+        }
+        HirKind::Concat(_) => {
+            let mut items = Vec::new();
+            flatten(hir, &mut items);
+            (1..items.len()).find_map(|i| edge(items[i - 1], &keyword_run(&items[i..], keywords)?))
+        }
+        _ => None,
+    }
+}
+
+/// The items of a sequence, with the sequences in its groups spliced in.
+fn flatten<'a>(hir: &'a Hir, items: &mut Vec<&'a Hir>) {
+    match hir.kind() {
+        HirKind::Capture(capture) => flatten(&capture.sub, items),
+        HirKind::Concat(parts) => parts.iter().for_each(|part| flatten(part, items)),
+        _ => items.push(hir),
+    }
+}
+
+/// The first bytes of the strings of the shortest run from the start of `items` whose every
+/// string starts with a keyword, if there is one.
+fn keyword_run(items: &[&Hir], keywords: &[impl AsRef<str>]) -> Option<Vec<u8>> {
+    // An alternation too large to spell out (`\b(?:curl…|wget…)`, as the parser factors
+    // `\bcurl…|\bwget…`): each branch, followed by the rest.
+    if let [first, rest @ ..] = items {
+        if let HirKind::Alternation(branches) = first.kind() {
+            if strings(first).is_none() {
+                let mut firsts = Vec::new();
+                for branch in branches {
+                    let mut sequence = Vec::new();
+                    flatten(branch, &mut sequence);
+                    sequence.extend_from_slice(rest);
+                    firsts.extend(keyword_run(&sequence, keywords)?);
+                }
+                return Some(firsts);
+            }
+        }
+    }
+    let keywords: Vec<&[u8]> = keywords.iter().map(|k| k.as_ref().as_bytes()).collect();
+    let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+    for item in items {
+        run = product(&run, &strings(item)?)?;
+        let starts = |s: &Vec<u8>| keywords.iter().any(|k| !k.is_empty() && s.starts_with(k));
+        if run.iter().all(starts) {
+            return Some(run.iter().map(|s| s[0]).collect());
+        }
+        // A string no longer a keyword's beginning will never start with one.
+        if !run.iter().all(|s| starts(s) || keywords.iter().any(|k| k.starts_with(s))) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The bytes that can come right before a match of what follows `hir`, whose first byte is
+/// one of `firsts`, when `hir` says.
+fn edge(hir: &Hir, firsts: &[u8]) -> Option<Before> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    match hir.kind() {
+        HirKind::Literal(literal) => Some(Before::of(literal.0.last().copied().into_iter())),
+        HirKind::Class(Class::Bytes(class)) => {
+            Some(Before::of(class.iter().flat_map(|r| r.start()..=r.end())))
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            // A character past ASCII ends with a byte of 0x80 or more.
+            let ascii = class
+                .iter()
+                .flat_map(|r| r.start()..=r.end().min('\x7f'))
+                .filter_map(|c| u8::try_from(c).ok());
+            let wide = class.iter().any(|r| r.end() > '\x7f');
+            Some(Before::of(ascii.chain((0x80..=0xff).filter(|_| wide))))
+        }
+        HirKind::Look(Look::Start) => Some(Before([0; 4])),
+        HirKind::Look(Look::StartLF) => Some(Before::of([b'\n'].into_iter())),
+        HirKind::Look(Look::StartCRLF) => Some(Before::of([b'\r', b'\n'].into_iter())),
+        HirKind::Look(Look::WordAscii | Look::WordStartAscii | Look::WordStartHalfAscii)
+            if firsts.iter().all(|&b| word(b)) =>
+        {
+            Some(Before::of((0..=255).filter(|&b| !word(b))))
+        }
+        HirKind::Capture(capture) => edge(&capture.sub, firsts),
+        HirKind::Alternation(branches) => {
+            branches.iter().try_fold(Before([0; 4]), |all, branch| Some(all.or(edge(branch, firsts)?)))
+        }
+        _ => None,
+    }
+}
+
 /// At most this many strings stand for a finite piece of a pattern.
 const MAX_STRINGS: usize = 256;
 
@@ -333,6 +461,28 @@ mod tests {
 
     fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
         of(regex, keywords, None)
+    }
+
+    #[test]
+    fn what_may_come_before_the_keyword_a_match_holds() {
+        let before =
+            |regex: &str, keywords: &[&str]| super::before(&crate::syntax::tree(regex).unwrap(), keywords);
+        let lob = before(r"(?:^|[^A-Za-z0-9])(?i:lob)[\w.-]{0,20}?key", &["lob"]).expect("a boundary");
+        assert!(lob.allows(b"lob", 0) && lob.allows(b" lob", 1) && lob.allows(b"_LOB", 1));
+        assert!(!lob.allows(b"blob", 1) && !lob.allows(b"9lob", 1));
+        let curl = before(r"\bcurl\b.{0,9}-u|\bwget\b.{0,9}--password", &["curl", "wget"]).expect("factored");
+        assert!(curl.allows(b"(curl", 1) && curl.allows(b" wget", 1));
+        assert!(!curl.allows(b"libcurl", 3) && !curl.allows(b"_wget", 1));
+        let token = before(r"\b(ghp_[A-Za-z0-9]{36})\b", &["ghp_"]).expect("inside a group");
+        assert!(token.allows(b"=ghp_", 1) && !token.allows(b"xghp_", 1));
+        let line = before(r"(?m)^(?:export )?token=", &["token"]);
+        assert_eq!(line, None, "the keyword follows an optional word");
+        assert!(before(r"(?m)^token=", &["token"]).unwrap().allows(b"a\ntoken", 2));
+        assert!(!before(r"^token=", &["token"]).unwrap().allows(b"a\ntoken", 2), "only the text's start");
+        assert!(before(r"[a-z_]{0,30}token", &["token"]).is_none(), "any byte may come before");
+        assert!(before(r"\b(?:dd|datadog)_key", &["datadog"]).is_none(), "dd is no keyword");
+        assert!(before(r"\b_?token", &["token"]).is_none(), "an optional byte before");
+        assert!(before(r"\b(?:token|\.x)", &["token"]).is_none(), "a branch without the keyword");
     }
 
     #[test]
