@@ -62,6 +62,7 @@ fn main() {
         list(rules.get("allowlists")).iter().map(|a| tables.allowlist(a, true)).collect();
     let mut ids = HashSet::new();
     let mut literals = Vec::new();
+    let mut analyses = Vec::new();
     for rule in list(rules.get("rules")) {
         let rule = rule.as_table().expect("a rule is a table");
         let id = rule.get("id").and_then(Value::as_str).unwrap_or("?");
@@ -81,7 +82,8 @@ fn main() {
         let near = rule
             .get("near")
             .map(|n| usize::try_from(n.as_integer().expect("an integer")).expect("near >= 0"));
-        let analysis = analysis(rule.get("regex").map(|r| r.as_str().expect("a string")), &keywords, near);
+        analyses.push(analysis(rule.get("regex").map(|r| r.as_str().expect("a string")), &keywords, near));
+        let analysis = format!("Some({})", analyses.len() - 1);
         let keywords = Value::Array(keywords.into_iter().map(Value::String).collect());
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
             Some(rotate) => format!(
@@ -123,6 +125,7 @@ fn main() {
     array(&mut out, "RULE_ALLOWLISTS", "RawAllowlist", &tables.rule_allowlists);
     array(&mut out, "ALLOWLISTS", "RawAllowlist", &global);
     array(&mut out, "RULES", "RawRule", &literals);
+    array(&mut out, "ANALYSES", "Analysis", &analyses);
     let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("rules.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");
 }
@@ -131,10 +134,10 @@ fn main() {
 /// derive `Debug`, which writes their plain values as the expressions that build them.
 fn analysis(regex: Option<&str>, keywords: &[String], near: Option<usize>) -> String {
     let Some(tree) = regex.and_then(syntax::tree) else {
-        return "Some(Analysis { reach: None, pins: None, before: None })".into();
+        return "Analysis { reach: None, pins: None, before: None }".into();
     };
     format!(
-        "Some(Analysis {{ reach: {:?}, pins: {:?}, before: {:?} }})",
+        "Analysis {{ reach: {:?}, pins: {:?}, before: {:?} }}",
         reach::of_tree(&tree, keywords, near),
         pins::of_tree(&tree),
         reach::before(&tree, keywords)

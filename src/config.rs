@@ -60,7 +60,8 @@ pub struct RawRule {
     pub skip_report: Option<bool>,
     #[serde(default)]
     pub allowlists: List<RawAllowlist>,
-    pub allowlist: Option<RawAllowlist>,
+    /// Boxed: the built-in rules have none, and they are a thousand in the binary.
+    pub allowlist: Option<Box<RawAllowlist>>,
     pub required: Option<toml::Value>,
     // keyrot's own fields.
     pub provider: Option<Text>,
@@ -84,9 +85,10 @@ pub struct RawRule {
     /// One of the built-in rules, which the build and the tests check (not a field of the file).
     #[serde(skip)]
     pub builtin: bool,
-    /// For a built-in rule, what its regex tells the matcher (not a field of the file).
+    /// For a built-in rule, where the build put what its regex tells the matcher: an index in
+    /// `builtin::ANALYSES` (not a field of the file).
     #[serde(skip)]
-    pub analysis: Option<Analysis>,
+    pub analysis: Option<u32>,
 }
 
 /// What a built-in rule's regex and keywords tell the matcher, worked out by `build.rs` with
@@ -380,7 +382,12 @@ mod tests {
                 pins: tree.as_ref().and_then(crate::pins::of_tree),
                 before: tree.as_ref().and_then(|tree| crate::reach::before(tree, &keywords)),
             };
-            assert_eq!(rule.analysis, Some(made), "rule {}", rule.id);
+            assert_eq!(
+                rule.analysis.map(|i| crate::builtin::ANALYSES[i as usize]),
+                Some(made),
+                "rule {}",
+                rule.id
+            );
         }
     }
 }

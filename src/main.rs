@@ -162,13 +162,16 @@ fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let context = pipeline::Context { repo, root: &project.root, rules, now: now() };
     let done = pipeline::judge(outcome, scope, args, &context)?;
     done.print(args)?;
-    Ok(if !done.errors.is_empty() {
+    let code = if !done.errors.is_empty() {
         FAILED
     } else if done.report.reported_count() > 0 || done.ledger_failed() {
         FOUND
     } else {
         CLEAN
-    })
+    };
+    // Nor is closing the repository's packs and maps worth the time.
+    std::mem::forget(project);
+    Ok(code)
 }
 
 /// What to scan, and the rules to scan it with.
@@ -227,8 +230,7 @@ fn hook_target(args: &ScanArgs, project: &Project) -> Result<(scan::Target, repo
 fn scan_options(max_file_mb: u64, threads: Option<u16>) -> scan::Options {
     scan::Options {
         limits: source::Limits { max_file_bytes: max_file_mb.saturating_mul(1 << 20) },
-        threads: threads
-            .map_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()), usize::from),
+        threads: threads.map(usize::from),
     }
 }
 

@@ -545,8 +545,8 @@ impl Matcher {
     /// built-in rule, else from its syntax tree.
     fn shape(&self, index: usize) -> &Analysis {
         let rule = &self.rules.rules[index];
-        if let Some(analysis) = &rule.analysis {
-            return analysis;
+        if let Some(built) = rule.analysis {
+            return &crate::builtin::ANALYSES[built as usize];
         }
         self.shapes[index].get_or_init(|| {
             let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());

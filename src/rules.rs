@@ -194,7 +194,8 @@ pub struct Allowlist {
 pub struct Rule {
     pub meta: Arc<RuleMeta>,
     pub regex: Option<Pattern>,
-    pub path: Option<Pattern>,
+    /// Boxed: few rules have one, and a thousand rules are built at every start.
+    pub path: Option<Box<Pattern>>,
     pub secret_group: usize,
     pub public_group: Option<usize>,
     pub entropy: Option<f64>,
@@ -210,8 +211,8 @@ pub struct Rule {
     pub origin: Text,
     /// One of the built-in rules: compiled when its keywords occur, not up front.
     pub builtin: bool,
-    /// What its regex tells the matcher, when the build worked it out.
-    pub analysis: Option<crate::config::Analysis>,
+    /// Where the build put what its regex tells the matcher (`builtin::ANALYSES`).
+    pub analysis: Option<u32>,
 }
 
 impl Rule {
@@ -285,7 +286,9 @@ impl Rules {
 
 impl Rule {
     fn validate(&self) -> Result<()> {
-        for pattern in self.path.iter().chain(self.allowlists.iter().flat_map(Allowlist::patterns)) {
+        for pattern in
+            self.path.as_deref().into_iter().chain(self.allowlists.iter().flat_map(Allowlist::patterns))
+        {
             pattern.get()?;
         }
         let groups = match &self.regex {
@@ -363,7 +366,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
     let mut allowlists: Vec<Allowlist> = raw
         .allowlists
         .iter()
-        .chain(&raw.allowlist)
+        .chain(raw.allowlist.as_deref())
         .map(|a| build_allowlist(&raw.id, a))
         .collect::<Result<_>>()?;
     allowlists.iter_mut().for_each(|a| a.target_rules = Texts::default());
@@ -378,7 +381,7 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
             confidence,
         }),
         regex: raw.regex.as_ref().map(|s| Pattern::new(&raw.id, s)),
-        path: raw.path.as_ref().map(|s| Pattern::new(&raw.id, s)),
+        path: raw.path.as_ref().map(|s| Box::new(Pattern::new(&raw.id, s))),
         secret_group: raw.secret_group.unwrap_or(0),
         public_group: raw.public_group,
         entropy: raw.entropy.filter(|&e| e > 0.0),

@@ -230,7 +230,16 @@ impl Sink for Collect<'_> {
 
 pub struct Options {
     pub limits: Limits,
-    pub threads: usize,
+    /// Worker threads the user asked for, if any.
+    pub threads: Option<usize>,
+}
+
+impl Options {
+    /// Worker threads: as asked, else one per core (asked of the system only by the scans that
+    /// use threads: it reads cgroup files, a pre-commit run does not need to).
+    fn threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
 }
 
 /// Runs the scan; `repo` is the repository around the current directory, needed for staged and
@@ -259,13 +268,13 @@ pub fn run(
             staged::scan(repo()?, &selection.entries, options.limits, &collect);
         }
         Target::Dir(paths, ignore_files) => {
-            dir::scan(paths, *ignore_files, options.limits, options.threads, &collect);
+            dir::scan(paths, *ignore_files, options.limits, options.threads(), &collect);
         }
         Target::History(walk) => {
             let quiet = Progress::hidden();
             let before_collect = Collect::new(matcher, &quiet, is_range);
             let sinks = Sinks { introduced: &collect, before: &before_collect };
-            history::scan(repo()?, walk, options.limits, options.threads, progress, &sinks)?;
+            history::scan(repo()?, walk, options.limits, options.threads(), progress, &sinks)?;
             before = before_collect.finish();
         }
         Target::Text { path, bytes } => {

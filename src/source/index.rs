@@ -53,7 +53,7 @@ pub fn read(path: &Path) -> Result<Option<Index>> {
         Ok(metadata) if metadata.is_file() && metadata.len() > MAX_BYTES => return Ok(None),
         _ => {}
     }
-    Ok(parse(&textfile::read_bytes(path, MAX_BYTES)?))
+    Ok(parse(&textfile::map(path, MAX_BYTES)?))
 }
 
 fn parse(bytes: &[u8]) -> Option<Index> {
