@@ -145,9 +145,9 @@ pub struct Matcher {
     /// For small texts of a small workload: the keywords by their first bytes (`grams.rs`).
     grams: OnceLock<Grams>,
     /// For each prefilter pattern, the rules that listed it.
-    keyword_rules: Vec<Vec<usize>>,
+    keyword_rules: Groups,
     /// For each rule, its prefilter patterns.
-    rule_keywords: Vec<Vec<usize>>,
+    rule_keywords: Groups,
     /// One-byte keywords (`:`), found with memchr rather than reported at every occurrence by
     /// the prefilter, and the rules that listed them: those rules run on the whole text.
     byte_keywords: Vec<(u8, Vec<usize>)>,
@@ -163,6 +163,37 @@ pub struct Matcher {
     shapes: Vec<OnceLock<Box<Analysis>>>,
     /// Each built-in rule's precheck, likewise.
     prechecks: Vec<OnceLock<Option<Box<Precheck>>>>,
+}
+
+/// A list of indexes for each of `n` keys, in one vector (a thousand small vectors were built at
+/// every start).
+struct Groups {
+    /// Key `i`'s items are `items[ends[i - 1]..ends[i]]`.
+    ends: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl Groups {
+    /// The groups of `(key, item)` pairs, each group's items in the pairs' order.
+    fn of(n: usize, pairs: impl Iterator<Item = (usize, usize)>) -> Groups {
+        let mut pairs: Vec<(usize, usize)> = pairs.collect();
+        pairs.sort_by_key(|&(key, _)| key);
+        let mut ends = vec![0; n];
+        for &(key, _) in &pairs {
+            ends[key] += 1;
+        }
+        let mut end = 0;
+        for count in &mut ends {
+            end += *count;
+            *count = end;
+        }
+        Groups { ends, items: pairs.into_iter().map(|(_, item)| item).collect() }
+    }
+
+    fn of_key(&self, key: usize) -> &[usize] {
+        let start = if key == 0 { 0 } else { self.ends[key - 1] };
+        &self.items[start..self.ends[key]]
+    }
 }
 
 /// The keyword automaton: for a large workload a DFA walked in lanes (`lanes.rs`), for the
@@ -212,8 +243,8 @@ impl Matcher {
         let mut keywords: Vec<Text> = Vec::new();
         let mut keyword_index: std::collections::HashMap<&str, usize> =
             std::collections::HashMap::with_capacity(2 * rules.rules.len());
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        let mut rule_keywords: Vec<Vec<usize>> = vec![Vec::new(); rules.rules.len()];
+        // (keyword, rule) for each keyword of each rule, in rule order.
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(2 * rules.rules.len());
         let mut byte_keywords: Vec<(u8, Vec<usize>)> = Vec::new();
         let mut unfiltered = Vec::new();
         let mut gated = Vec::new();
@@ -238,13 +269,13 @@ impl Matcher {
                 }
                 let k = *keyword_index.entry(keyword).or_insert_with(|| {
                     keywords.push(keyword.clone());
-                    keyword_rules.push(Vec::new());
                     keywords.len() - 1
                 });
-                keyword_rules[k].push(index);
-                rule_keywords[index].push(k);
+                pairs.push((k, index));
             }
         }
+        let rule_keywords = Groups::of(rules.rules.len(), pairs.iter().map(|&(k, index)| (index, k)));
+        let keyword_rules = Groups::of(keywords.len(), pairs.into_iter());
         let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let prechecks = rules.rules.iter().map(|_| OnceLock::new()).collect();
         Matcher {
@@ -253,8 +284,8 @@ impl Matcher {
             prefilter: OnceLock::new(),
             workload,
             grams: OnceLock::new(),
-            keyword_rules,
             rule_keywords,
+            keyword_rules,
             byte_keywords,
             unfiltered,
             gated,
@@ -422,7 +453,7 @@ impl Matcher {
         }
         let mut spans = Vec::new();
         let mut dense = false;
-        let mut seen_keyword = vec![false; self.keyword_rules.len()];
+        let mut seen_keyword = vec![false; self.keywords.len()];
         // Past one occurrence per `DENSE` bytes windows would cover the whole text anyway:
         // occurrences stop being recorded (a 45 MB file of `key=` lines had 9 million).
         let most = bytes.len() / DENSE;
@@ -432,7 +463,7 @@ impl Matcher {
                 dense = spans.len() > most;
             }
             if !std::mem::replace(&mut seen_keyword[k], true) {
-                for &index in &self.keyword_rules[k] {
+                for &index in self.keyword_rules.of_key(k) {
                     hit[index] = true;
                 }
             }
@@ -511,7 +542,7 @@ impl Matcher {
         if hits.dense || rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
             return None;
         }
-        Some(self.rule_keywords[index].iter().flat_map(|&k| {
+        Some(self.rule_keywords.of_key(index).iter().flat_map(|&k| {
             let first = hits.spans.partition_point(|&(other, _, _)| other < k);
             hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
         }))

@@ -34,13 +34,14 @@ pub struct Selection {
 pub fn entries(repo: &Repository, paths: &[PathBuf]) -> Result<Selection> {
     super::check_packs(repo)?;
     let index = read_index(repo)?;
+    let all = index.entries();
     if paths.is_empty() {
         let head = head_tree(repo)?;
         let mut entries = Vec::new();
-        changed(repo, "", head, &index.entries, &index.trees, &mut entries)?;
+        changed(repo, "", head, &all, &index.trees, &mut entries)?;
         return Ok(Selection { entries, missing: Vec::new() });
     }
-    named_entries(repo, &index.entries, paths)
+    named_entries(repo, &all, paths)
 }
 
 pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sink) {
@@ -63,14 +64,18 @@ fn read_index(repo: &Repository) -> Result<index::Index> {
         return Ok(index);
     }
     let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
-    let mut entries: Vec<index::Entry> = index
+    let mut entries: Vec<(String, Oid, u32)> = index
         .iter()
         .filter(|e| (e.flags >> 12) & 3 == 0)
-        .map(|e| index::Entry { path: String::from_utf8_lossy(&e.path).into_owned(), id: e.id, mode: e.mode })
+        .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.id, e.mode))
         .collect();
     // In git's order (libgit2 folds case where the file system does), which the walks rely on.
-    entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-    Ok(index::Index { entries, trees: Default::default() })
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut read = index::Index::default();
+    for (path, id, mode) in entries {
+        read.push(&path, id, mode);
+    }
+    Ok(read)
 }
 
 /// The id of HEAD's tree (read by `changed`, once), or None before the first commit.
@@ -101,7 +106,9 @@ fn changed(
     // Deeper than any real tree: everything under it is scanned rather than compared, so that
     // a crafted index cannot exhaust the stack.
     if dir.bytes().filter(|&b| b == b'/').count() >= MAX_DEPTH {
-        out.extend(entries.iter().filter(|e| scannable(e)).map(|e| Entry { path: e.path.clone(), id: e.id }));
+        out.extend(
+            entries.iter().filter(|e| scannable(e)).map(|e| Entry { path: e.path.to_string(), id: e.id }),
+        );
         return Ok(());
     }
     let head = match tree {
@@ -120,7 +127,7 @@ fn changed(
                 .and_then(|h| h.get_name(rest))
                 .is_some_and(|h| h.id() == entry.id && u32::try_from(h.filemode()).ok() == Some(entry.mode));
             if !same && scannable(entry) {
-                out.push(Entry { path: entry.path.clone(), id: entry.id });
+                out.push(Entry { path: entry.path.to_string(), id: entry.id });
             }
             at += 1;
             continue;
@@ -175,8 +182,8 @@ fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -
             selection.missing.push(path.clone());
         }
         for entry in found {
-            if scannable(entry) && taken.insert(entry.path.clone()) {
-                selection.entries.push(Entry { path: entry.path.clone(), id: entry.id });
+            if scannable(entry) && taken.insert(entry.path) {
+                selection.entries.push(Entry { path: entry.path.to_string(), id: entry.id });
             }
         }
     }
