@@ -191,6 +191,11 @@ impl FindingSet {
 /// The fingerprint of each identity, in order, computed on every core: at a few milliseconds
 /// each, hundreds of distinct secrets would otherwise add a second to a history scan.
 fn fingerprint_all(identities: &[Identity]) -> Vec<Fingerprint> {
+    // A clean pre-commit run has none: no thread, and no asking how many cores there are (std
+    // reads cgroup files for that).
+    if identities.len() <= 1 {
+        return identities.iter().map(|i| Fingerprint::of(&i.rule, &i.value)).collect();
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = identities.len().div_ceil(cores).max(1);
     std::thread::scope(|s| {

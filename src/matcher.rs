@@ -605,6 +605,12 @@ impl Matcher {
         let Some(pattern) = &self.rules.rules[index].regex else {
             return Ok(());
         };
+        // No place where a match can be (a pinned pair that never occurs): nothing to build.
+        if let Plan::Windows(ranges) | Plan::Starts(ranges) = plan {
+            if ranges.is_empty() {
+                return Ok(());
+            }
+        }
         if self.workload == Workload::Small {
             if let Some(precheck) = self.precheck(index) {
                 let may_match = match plan {
