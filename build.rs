@@ -82,7 +82,11 @@ fn main() {
         let near = rule
             .get("near")
             .map(|n| usize::try_from(n.as_integer().expect("an integer")).expect("near >= 0"));
-        analyses.push(analysis(rule.get("regex").map(|r| r.as_str().expect("a string")), &keywords, near));
+        analyses.push(tables.analysis(
+            rule.get("regex").map(|r| r.as_str().expect("a string")),
+            &keywords,
+            near,
+        ));
         let analysis = format!("Some({})", analyses.len() - 1);
         let keywords = Value::Array(keywords.into_iter().map(Value::String).collect());
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
@@ -130,20 +134,6 @@ fn main() {
     std::fs::write(path, out).expect("OUT_DIR is writable");
 }
 
-/// What a rule's regex tells the matcher (`config::Analysis`), as Rust: `reach.rs` and `pins.rs`
-/// derive `Debug`, which writes their plain values as the expressions that build them.
-fn analysis(regex: Option<&str>, keywords: &[String], near: Option<usize>) -> String {
-    let Some(tree) = regex.and_then(syntax::tree) else {
-        return "Analysis { reach: None, pins: None, before: None }".into();
-    };
-    format!(
-        "Analysis {{ reach: {:?}, pins: {:?}, before: {:?} }}",
-        reach::of_tree(&tree, keywords, near),
-        pins::of_tree(&tree),
-        reach::before(&tree, keywords)
-    )
-}
-
 /// The tables the rules' texts and lists are spans of: every text once in one string, the
 /// items of each list in a row, each rule's allowlists in a row.
 #[derive(Default)]
@@ -174,6 +164,29 @@ impl Tables {
     fn texts(&mut self, value: Option<&Value>) -> String {
         let items = list(value).iter().map(|v| self.text(v.as_str().expect("a string"))).collect();
         span("List", &mut self.texts, items)
+    }
+
+    /// What a rule's regex tells the matcher (`config::Analysis`), as Rust: `reach.rs` and
+    /// `pins.rs` derive `Debug`, which writes their plain values as the expressions that build
+    /// them; an `After`'s strings go in the tables.
+    fn analysis(&mut self, regex: Option<&str>, keywords: &[String], near: Option<usize>) -> String {
+        let Some(tree) = regex.and_then(syntax::tree) else {
+            return "Analysis { reach: None, pins: None, before: None, after: None }".into();
+        };
+        let after = match reach::after(&tree, keywords) {
+            Some(after) => {
+                let strings = after.strings.iter().map(|s| Value::String(s.clone())).collect();
+                let strings = self.texts(Some(&Value::Array(strings)));
+                format!("Some(After {{ min: {}, max: {}, strings: {strings} }})", after.min, after.max)
+            }
+            None => "None".into(),
+        };
+        format!(
+            "Analysis {{ reach: {:?}, pins: {:?}, before: {:?}, after: {after} }}",
+            reach::of_tree(&tree, keywords, near),
+            pins::of_tree(&tree),
+            reach::before(&tree, keywords)
+        )
     }
 
     fn allowlist(&mut self, allowlist: &Value, global: bool) -> String {

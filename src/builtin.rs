@@ -4,7 +4,7 @@
 
 use crate::config::{Analysis, RawAllowlist, RawRotate, RawRule};
 use crate::pins::Pins;
-use crate::reach::{Before, Reach};
+use crate::reach::{After, Before, Reach};
 use crate::text::{List, Text};
 
 include!(concat!(env!("OUT_DIR"), "/rules.rs"));

@@ -93,11 +93,12 @@ pub struct RawRule {
 
 /// What a built-in rule's regex and keywords tell the matcher, worked out by `build.rs` with
 /// `reach.rs` and `pins.rs` as a run would, so that a run does not parse the regex for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     pub reach: Option<crate::reach::Reach>,
     pub pins: Option<crate::pins::Pins>,
     pub before: Option<crate::reach::Before>,
+    pub after: Option<crate::reach::After<Texts>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -381,13 +382,13 @@ mod tests {
                 reach: tree.as_ref().and_then(|tree| crate::reach::of_tree(tree, &keywords, rule.near)),
                 pins: tree.as_ref().and_then(crate::pins::of_tree),
                 before: tree.as_ref().and_then(|tree| crate::reach::before(tree, &keywords)),
+                after: tree
+                    .as_ref()
+                    .and_then(|tree| crate::reach::after(tree, &keywords))
+                    .map(|after| after.with_strings(|strings| strings.into_iter().map(Text::from).collect())),
             };
-            assert_eq!(
-                rule.analysis.map(|i| crate::builtin::ANALYSES[i as usize]),
-                Some(made),
-                "rule {}",
-                rule.id
-            );
+            let built = rule.analysis.map(|i| &crate::builtin::ANALYSES[i as usize]);
+            assert_eq!(built, Some(&made), "rule {}", rule.id);
         }
     }
 }

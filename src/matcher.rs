@@ -548,12 +548,19 @@ impl Matcher {
         }))
     }
 
-    /// Whether none of rule `index`'s keyword occurrences comes after a byte that the keyword
-    /// every match holds can come after (`reach::Before`): then the rule has no match here.
+    /// Whether none of rule `index`'s keyword occurrences can be the one every match holds: it
+    /// comes after a byte that one cannot come after (`reach::Before`), or lacks what follows
+    /// that one (`reach::After`). Then the rule has no match here.
     fn no_keyword_fits(&self, index: usize, bytes: &[u8], hits: &Hits) -> bool {
-        let Some(before) = self.shape(index).before else { return false };
-        self.occurrences(index, hits)
-            .is_some_and(|mut spans| !spans.any(|span| before.allows(bytes, span.start)))
+        let shape = self.shape(index);
+        if shape.before.is_none() && shape.after.is_none() {
+            return false;
+        }
+        let fits = |at: usize| {
+            shape.before.map_or(true, |before| before.allows(bytes, at))
+                && shape.after.as_ref().map_or(true, |after| after.allows(bytes, at))
+        };
+        self.occurrences(index, hits).is_some_and(|mut spans| !spans.any(|span| fits(span.start)))
     }
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
@@ -585,6 +592,10 @@ impl Matcher {
                 reach: tree.as_ref().and_then(|tree| reach::of_tree(tree, &rule.keywords, rule.near)),
                 pins: tree.as_ref().and_then(pins::of_tree),
                 before: tree.as_ref().and_then(|tree| reach::before(tree, &rule.keywords)),
+                after: tree
+                    .as_ref()
+                    .and_then(|tree| reach::after(tree, &rule.keywords))
+                    .map(|after| after.with_strings(|strings| strings.into_iter().map(Text::from).collect())),
             })
         })
     }
@@ -1171,10 +1182,11 @@ path = '''\.cfg$'''
         },
     ];
 
-    /// A rule whose matches hold their keyword after a byte that is not a letter or a digit is
-    /// not run where every occurrence of it is inside a word, in either workload.
+    /// A rule whose matches hold their keyword after a byte that is not a letter or a digit, and
+    /// `key` at most 23 bytes after its start, is not run where no occurrence of it is so, in
+    /// either workload.
     #[test]
-    fn a_rule_is_skipped_where_its_keyword_only_occurs_inside_words() {
+    fn a_rule_is_skipped_where_no_occurrence_of_its_keyword_can_be_in_a_match() {
         let raw = config::parse(LOB, "t.toml").unwrap();
         let config = config::Config { rules: raw.rules.into(), ..Default::default() };
         for workload in [Workload::Small, Workload::Large] {
@@ -1186,10 +1198,12 @@ path = '''\.cfg$'''
                 assert_eq!(hits.rules, vec![0], "{text:?}: the keyword occurs");
                 matcher.no_keyword_fits(0, text.as_bytes(), &hits)
             };
-            assert!(skipped("blob_key = x\nglobal = y\nBLOB"));
-            assert!(!skipped("blob and lob"));
-            assert!(!skipped("lob at the start"));
-            assert!(!skipped("a blob\n(Lob_key"));
+            assert!(skipped("blob_key = x\nglobal_key = y\nBLOB"), "inside words");
+            assert!(skipped("lob, but no k-e-y after it"), "nothing after");
+            assert!(skipped("lob, and then much further along this line, key"), "too far after");
+            assert!(!skipped("blob and lob_key"));
+            assert!(!skipped("lob.key at the start"));
+            assert!(!skipped("a blob\n(Lob_the_KEY"));
         }
     }
 

@@ -303,16 +303,87 @@ fn keyword_run(items: &[&Hir], keywords: &[impl AsRef<str>]) -> Option<Vec<u8>> 
             }
         }
     }
+    let (_, run) = spelled(items, keywords)?;
+    Some(run.iter().map(|s| s[0]).collect())
+}
+
+/// The shortest run of items from the start of `items` whose every string starts with a
+/// keyword: how many items, and their strings.
+fn spelled(items: &[&Hir], keywords: &[impl AsRef<str>]) -> Option<(usize, Vec<Vec<u8>>)> {
     let keywords: Vec<&[u8]> = keywords.iter().map(|k| k.as_ref().as_bytes()).collect();
     let mut run: Vec<Vec<u8>> = vec![Vec::new()];
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         run = product(&run, &strings(item)?)?;
         let starts = |s: &Vec<u8>| keywords.iter().any(|k| !k.is_empty() && s.starts_with(k));
         if run.iter().all(starts) {
-            return Some(run.iter().map(|s| s[0]).collect());
+            return Some((i + 1, run));
         }
         // A string no longer a keyword's beginning will never start with one.
         if !run.iter().all(|s| starts(s) || keywords.iter().any(|k| k.starts_with(s))) {
+            return None;
+        }
+    }
+    None
+}
+
+/// One of a few strings that every match holds a bounded distance after the start of the
+/// keyword it holds: `\b(pat[A-Za-z0-9]{14}\.…` holds `.` 17 bytes after the start of `pat`,
+/// `(?i:shortcut)[\w.-]{0,25}?(?i:token|api[_-]?key)…` one of four words 8 to 33 bytes after
+/// the start of `shortcut`. A keyword occurrence without one is not the one a match holds.
+/// The strings are lower-case and compared ignoring case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct After<L> {
+    pub min: u32,
+    pub max: u32,
+    pub strings: L,
+}
+
+/// The farthest, and the widest range of distances, an `After` is looked for at, and the most
+/// strings it holds: each keyword occurrence is checked at each distance for each string.
+const AFTER_MAX: usize = 64;
+const AFTER_SPREAD: usize = 32;
+const AFTER_STRINGS: usize = 8;
+
+impl<L> After<L> {
+    /// The same, its strings held in another kind of list.
+    pub fn with_strings<M>(self, convert: impl FnOnce(L) -> M) -> After<M> {
+        After { min: self.min, max: self.max, strings: convert(self.strings) }
+    }
+}
+
+impl<L: std::ops::Deref<Target = [S]>, S: AsRef<str>> After<L> {
+    /// Whether a keyword occurrence starting at `at` in `text` has one of the strings after it.
+    pub fn allows(&self, text: &[u8], at: usize) -> bool {
+        (self.min..=self.max).any(|distance| {
+            let rest = text.get(at + distance as usize..).unwrap_or_default();
+            self.strings
+                .iter()
+                .map(|s| s.as_ref().as_bytes())
+                .any(|s| rest.len() >= s.len() && rest[..s.len()].eq_ignore_ascii_case(s))
+        })
+    }
+}
+
+/// The `After` of a regex whose matches are a sequence that holds a run spelling a keyword,
+/// followed by items of bounded length and then an item of a few strings, none empty.
+pub fn after(hir: &Hir, keywords: &[impl AsRef<str>]) -> Option<After<Vec<String>>> {
+    let mut items = Vec::new();
+    match hir.kind() {
+        HirKind::Concat(_) | HirKind::Capture(_) => flatten(hir, &mut items),
+        _ => return None,
+    }
+    let (start, (len, run)) = (0..items.len()).find_map(|i| Some((i, spelled(&items[i..], keywords)?)))?;
+    let (mut min, mut max) = (run.iter().map(Vec::len).min()?, run.iter().map(Vec::len).max()?);
+    for item in &items[start + len..] {
+        if let Some(found) =
+            strings(item).filter(|s| s.len() <= AFTER_STRINGS && s.iter().all(|s| !s.is_empty()))
+        {
+            let strings = found.into_iter().map(String::from_utf8).collect::<Result<Vec<_>, _>>().ok()?;
+            return Some(After { min: u32::try_from(min).ok()?, max: u32::try_from(max).ok()?, strings });
+        }
+        min += item.properties().minimum_len()?;
+        max += item.properties().maximum_len()?;
+        if max > AFTER_MAX || max - min > AFTER_SPREAD {
             return None;
         }
     }
@@ -461,6 +532,24 @@ mod tests {
 
     fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
         of(regex, keywords, None)
+    }
+
+    #[test]
+    fn what_follows_the_keyword_a_match_holds() {
+        let after =
+            |regex: &str, keywords: &[&str]| super::after(&crate::syntax::tree(regex).unwrap(), keywords);
+        let pat = after(r"\b(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b", &["pat"]).expect("a dot 17 bytes on");
+        assert_eq!((pat.min, pat.max, pat.strings.clone()), (17, 17, vec![".".to_string()]));
+        assert!(pat.allows(b"x patABCDEFGHIJKLMN.", 2));
+        assert!(!pat.allows(b"x path/to/the/file_rs", 2) && !pat.allows(b"pat", 0));
+        let words =
+            after(r"(?i:shortcut)[\w.-]{0,25}?(?i:token|api[_-]?key)\s*=", &["shortcut"]).expect("words");
+        assert_eq!((words.min, words.max), (8, 33));
+        assert!(words.allows(b"SHORTCUT_API_KEY = 1", 0) && words.allows(b"shortcut.token", 0));
+        assert!(!words.allows(b"shortcut for the loop below", 0));
+        assert!(after(r"(?i:token)[ \t]*=[ \t]*x", &["token"]).is_none(), "a gap of any length");
+        assert!(after(r"token=[a-z0-9]{8,40}", &["token"]).is_none(), "nothing but a long class after");
+        assert!(after(r"token(?:=|:|=>)?x", &["token"]).is_some_and(|a| a.strings == ["x"]));
     }
 
     #[test]
