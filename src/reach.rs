@@ -341,7 +341,7 @@ pub struct After<L> {
 /// The farthest, and the widest range of distances, an `After` is looked for at, and the most
 /// strings it holds: each keyword occurrence is checked at each distance for each string.
 const AFTER_MAX: usize = 64;
-const AFTER_SPREAD: usize = 32;
+const AFTER_SPREAD: usize = 48;
 const AFTER_STRINGS: usize = 8;
 
 impl<L> After<L> {
@@ -374,10 +374,18 @@ pub fn after(hir: &Hir, keywords: &[impl AsRef<str>]) -> Option<After<Vec<String
     }
     let (start, (len, run)) = (0..items.len()).find_map(|i| Some((i, spelled(&items[i..], keywords)?)))?;
     let (mut min, mut max) = (run.iter().map(Vec::len).min()?, run.iter().map(Vec::len).max()?);
-    for item in &items[start + len..] {
-        if let Some(found) =
-            strings(item).filter(|s| s.len() <= AFTER_STRINGS && s.iter().all(|s| !s.is_empty()))
-        {
+    // A few strings, none empty, grown over the items that follow as long as they stay few
+    // (`(?i)token` is a run of five classes).
+    let few =
+        |hir: &Hir| strings(hir).filter(|s| s.len() <= AFTER_STRINGS && s.iter().all(|s| !s.is_empty()));
+    for (k, item) in items.iter().enumerate().skip(start + len) {
+        if let Some(mut found) = few(item) {
+            for next in &items[k + 1..] {
+                match few(next).and_then(|more| product(&found, &more)).filter(|s| s.len() <= AFTER_STRINGS) {
+                    Some(longer) => found = longer,
+                    None => break,
+                }
+            }
             let strings = found.into_iter().map(String::from_utf8).collect::<Result<Vec<_>, _>>().ok()?;
             return Some(After { min: u32::try_from(min).ok()?, max: u32::try_from(max).ok()?, strings });
         }
@@ -550,6 +558,8 @@ mod tests {
         assert!(after(r"(?i:token)[ \t]*=[ \t]*x", &["token"]).is_none(), "a gap of any length");
         assert!(after(r"token=[a-z0-9]{8,40}", &["token"]).is_none(), "nothing but a long class after");
         assert!(after(r"token(?:=|:|=>)?x", &["token"]).is_some_and(|a| a.strings == ["x"]));
+        let word = after(r"(?i)sanity[\w.\s]{0,40}?token", &["sanity"]).expect("a word 6 to 46 bytes on");
+        assert_eq!((word.min, word.max, word.strings), (6, 46, vec!["token".to_string()]), "the whole word");
     }
 
     #[test]
