@@ -548,19 +548,17 @@ impl Matcher {
         }))
     }
 
-    /// Whether none of rule `index`'s keyword occurrences can be the one every match holds: it
-    /// comes after a byte that one cannot come after (`reach::Before`), or lacks what follows
-    /// that one (`reach::After`). Then the rule has no match here.
+    /// Whether no occurrence of rule `index`'s keywords comes after a byte that the keyword a
+    /// match holds can come after (`reach::Before`), or none is followed as that one is
+    /// (`reach::After`). Then the rule has no match here. (The two may speak of different
+    /// keywords of a match, so each is asked of the occurrences on its own.)
     fn no_keyword_fits(&self, index: usize, bytes: &[u8], hits: &Hits) -> bool {
         let shape = self.shape(index);
-        if shape.before.is_none() && shape.after.is_none() {
-            return false;
-        }
-        let fits = |at: usize| {
-            shape.before.map_or(true, |before| before.allows(bytes, at))
-                && shape.after.as_ref().map_or(true, |after| after.allows(bytes, at))
+        let none = |fits: &dyn Fn(usize) -> bool| {
+            self.occurrences(index, hits).is_some_and(|mut spans| !spans.any(|span| fits(span.start)))
         };
-        self.occurrences(index, hits).is_some_and(|mut spans| !spans.any(|span| fits(span.start)))
+        shape.before.is_some_and(|before| none(&|at| before.allows(bytes, at)))
+            || shape.after.as_ref().is_some_and(|after| none(&|at| after.allows(bytes, at)))
     }
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
@@ -947,6 +945,19 @@ keywords = ["lob"]
 "#;
 
     const CASES: &[Case] = &[
+        Case {
+            name: "what comes before one keyword and what follows another",
+            rules: r#"
+[[rules]]
+id = "two-keywords"
+regex = '''[a-z]?foo.{0,5}\bbar=([0-9]{4})'''
+keywords = ["foo", "bar"]
+"#,
+            content: "xfoo bar=1234\nand a line or two of filler, as occurrences are kept only when few\n",
+            path: "a.txt",
+            commit: None,
+            expected: &[("two-keywords", "1234", 1, 10)],
+        },
         Case {
             name: "a keyword inside words, then one a match can hold",
             rules: LOB,
