@@ -412,3 +412,24 @@ fn a_fifo_as_the_index_is_an_error_not_a_hang() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains(".git/index") && run.stderr.contains("not a regular file"), "{}", run.stderr);
 }
+
+/// libgit2 opens `objects/info/alternates` to find more objects, and would wait forever on a
+/// FIFO there: every scan that reads objects names it and fails instead.
+#[test]
+fn a_fifo_as_the_alternates_file_is_an_error_not_a_hang() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.commit("init");
+    repo.write("a.txt", "b\n");
+    repo.git(&["add", "a.txt"]);
+    mkfifo(&repo.path().join(".git/objects/info/alternates"));
+    for args in [&["scan", "--staged"][..], &["scan", "--history"]] {
+        let run = keyrot_within(repo.path(), args, std::time::Duration::from_secs(20));
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("info/alternates") && run.stderr.contains("not a regular file"),
+            "{}",
+            run.stderr
+        );
+    }
+}

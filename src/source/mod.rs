@@ -136,15 +136,23 @@ pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
     dirs.extend(env_object_dirs());
     let mut checked = checked::Checked::load();
     for dir in dirs {
-        pack::check(&dir, &mut checked).map_err(|hazard| Error::Git {
-            context: match hazard.object {
-                Some(object) => format!("object {object} in {}", hazard.pack.display()),
-                None => format!("{} (its index or object headers are damaged)", hazard.pack.display()),
+        pack::check(&dir, &mut checked).map_err(|problem| match problem {
+            pack::Unsafe::Pack(hazard) => Error::Git {
+                context: match hazard.object {
+                    Some(object) => format!("object {object} in {}", hazard.pack.display()),
+                    None => format!("{} (its index or object headers are damaged)", hazard.pack.display()),
+                },
+                message: "its delta chain loops or ends at a corrupt header, so git's reader would hang \
+                          or fail on it: the pack is damaged or was made to do that, and nothing was \
+                          scanned (`git fsck` tells more)"
+                    .into(),
             },
-            message: "its delta chain loops or ends at a corrupt header, so git's reader would hang or \
-                      fail on it: the pack is damaged or was made to do that, and nothing was scanned \
-                      (`git fsck` tells more)"
-                .into(),
+            pack::Unsafe::Alternates { file, message } => Error::Git {
+                context: file.display().to_string(),
+                message: format!(
+                    "{message}: git's reader would block or fail on it, and nothing was scanned"
+                ),
+            },
         })?;
     }
     checked.save();

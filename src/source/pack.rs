@@ -289,10 +289,23 @@ pub struct Hazard {
     pub object: Option<Oid>,
 }
 
+/// Why a repository's objects cannot be read safely.
+#[derive(Debug)]
+pub enum Unsafe {
+    Pack(Hazard),
+    /// An `info/alternates` that is not a regular file it can read: libgit2 opens a FIFO there
+    /// and waits for a writer forever.
+    Alternates {
+        file: PathBuf,
+        message: String,
+    },
+}
+
 /// Checks every pack of `objects_dir` and of its alternates before libgit2 reads any object
-/// (but those `checked` remembers, unchanged since they passed).
-pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Hazard> {
-    for dir in object_dirs(objects_dir) {
+/// (but those `checked` remembers, unchanged since they passed), and that their alternates
+/// files can be read.
+pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Unsafe> {
+    for dir in object_dirs(objects_dir)? {
         for idx in pack_indexes(&dir) {
             let key = Checked::key(&idx);
             if key.as_deref().is_some_and(|key| checked.contains(key)) {
@@ -300,7 +313,7 @@ pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Hazard> {
             }
             match Layout::read(&idx) {
                 Some(layout) => {
-                    layout.hazard().map_or(Ok(()), Err)?;
+                    layout.hazard().map_or(Ok(()), |hazard| Err(Unsafe::Pack(hazard)))?;
                     if let Some(key) = key {
                         checked.remember(key);
                     }
@@ -308,7 +321,7 @@ pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Hazard> {
                 // An index of the version this reader knows whose pack cannot be laid out is
                 // damaged; another version (or hash) is left to libgit2.
                 None if is_v2_index(&idx) => {
-                    return Err(Hazard { pack: idx.with_extension("pack"), object: None })
+                    return Err(Unsafe::Pack(Hazard { pack: idx.with_extension("pack"), object: None }))
                 }
                 None => {}
             }
@@ -317,14 +330,27 @@ pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Hazard> {
     Ok(())
 }
 
-/// `objects_dir` and the alternates it names, as git follows them (at most 5 deep).
-fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
+/// `objects_dir` and the alternates it names, as git follows them (at most 5 deep). An
+/// alternates file there that cannot be read is refused (a FIFO would block libgit2).
+fn object_dirs(objects_dir: &Path) -> Result<Vec<PathBuf>, Unsafe> {
     let mut dirs = vec![objects_dir.to_path_buf()];
     let mut next = 0;
     while next < dirs.len() && dirs.len() < 64 {
         let dir = dirs[next].clone();
         next += 1;
-        let Ok(text) = crate::textfile::read(&dir.join("info/alternates"), 1 << 16) else { continue };
+        let file = dir.join("info/alternates");
+        match std::fs::symlink_metadata(&file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Unsafe::Alternates { file, message: e.to_string() }),
+            Ok(_) => {}
+        }
+        let text = crate::textfile::read(&file, 1 << 16).map_err(|e| Unsafe::Alternates {
+            file: file.clone(),
+            message: match e {
+                crate::error::Error::Config { message, .. } => message,
+                other => other.to_string(),
+            },
+        })?;
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let alternate = dir.join(line);
             if !dirs.contains(&alternate) && next <= 5 {
@@ -332,7 +358,7 @@ fn object_dirs(objects_dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    dirs
+    Ok(dirs)
 }
 
 fn is_v2_index(idx: &Path) -> bool {
