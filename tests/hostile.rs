@@ -414,7 +414,8 @@ fn a_fifo_as_the_index_is_an_error_not_a_hang() {
 }
 
 /// libgit2 opens `objects/info/alternates` to find more objects, and would wait forever on a
-/// FIFO there: every scan that reads objects names it and fails instead.
+/// FIFO there: every scan that reads objects names it and fails instead (a pre-push hook before
+/// it reads the commits a push sends).
 #[test]
 fn a_fifo_as_the_alternates_file_is_an_error_not_a_hang() {
     let repo = Repo::new();
@@ -422,9 +423,14 @@ fn a_fifo_as_the_alternates_file_is_an_error_not_a_hang() {
     repo.commit("init");
     repo.write("a.txt", "b\n");
     repo.git(&["add", "a.txt"]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let branch = repo.git(&["symbolic-ref", "HEAD"]);
+    let push = format!("{0} {1} {0} {2}\n", branch.trim(), head.trim(), "0".repeat(40));
     mkfifo(&repo.path().join(".git/objects/info/alternates"));
-    for args in [&["scan", "--staged"][..], &["scan", "--history"]] {
-        let run = keyrot_within(repo.path(), args, std::time::Duration::from_secs(20));
+    for args in
+        [&["scan", "--staged"][..], &["scan", "--history"], &["scan", "--pre-push", "origin", "/nowhere"]]
+    {
+        let run = keyrot_within_input(repo.path(), args, &push, std::time::Duration::from_secs(20));
         assert_eq!(run.code, 2, "{args:?}: {}", run.all());
         assert!(
             run.stderr.contains("info/alternates") && run.stderr.contains("not a regular file"),

@@ -176,7 +176,12 @@ pub fn fixture(path: &str) -> PathBuf {
 
 /// Runs keyrot like `keyrot_in`, but kills it and fails the test if it runs past `limit`.
 pub fn keyrot_within(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {
-    wait_within(keyrot_command(dir, args), args, dir, limit)
+    wait_within(keyrot_command(dir, args), args, dir, limit, None)
+}
+
+/// Runs keyrot like `keyrot_within`, with `input` on its standard input (a hook's lines).
+pub fn keyrot_within_input(dir: &Path, args: &[&str], input: &str, limit: std::time::Duration) -> Run {
+    wait_within(keyrot_command(dir, args), args, dir, limit, Some(input.as_bytes().to_vec()))
 }
 
 /// Runs keyrot like `keyrot_within`, its address space limited to `megabytes` (`ulimit -v`):
@@ -188,16 +193,27 @@ pub fn keyrot_within_memory(dir: &Path, args: &[&str], limit: std::time::Duratio
         .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", megabytes * 1024))
         .arg(env!("CARGO_BIN_EXE_keyrot"))
         .args(args);
-    wait_within(with_test_env(command, dir), args, dir, limit)
+    wait_within(with_test_env(command, dir), args, dir, limit, None)
 }
 
-fn wait_within(mut command: Command, args: &[&str], dir: &Path, limit: std::time::Duration) -> Run {
+fn wait_within(
+    mut command: Command,
+    args: &[&str],
+    dir: &Path,
+    limit: std::time::Duration,
+    input: Option<Vec<u8>>,
+) -> Run {
+    let stdin = if input.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() };
     let mut child = command
-        .stdin(std::process::Stdio::null())
+        .stdin(stdin)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("keyrot runs");
+    if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
+        // Written on a thread of its own: keyrot may not read it all, or not at once.
+        std::thread::spawn(move || std::io::Write::write_all(&mut pipe, &input));
+    }
     // Drain both pipes while waiting: a report larger than a pipe's buffer would block keyrot.
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
