@@ -23,27 +23,13 @@ pub fn read(path: &Path, limit: u64) -> Result<String> {
 
 /// The bytes of the regular file at `path` (symlinks followed), if it is at most `limit` bytes.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let fail = |message: String| Error::Config { file: path.display().to_string(), message };
-    let regular = |metadata: std::fs::Metadata| {
-        if metadata.is_file() {
-            Ok(metadata.len())
-        } else {
-            Err(fail("not a regular file".into()))
-        }
-    };
-    let too_large = || fail(format!("larger than {} MiB", limit >> 20));
-    if regular(std::fs::metadata(path).map_err(|e| fail(e.to_string()))?)? > limit {
-        return Err(too_large());
-    }
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    // The path may have been replaced between the check and the open.
-    let len = regular(file.metadata().map_err(|e| fail(e.to_string()))?)?;
+    let (file, len) = open(path, limit)?;
     // Read in one go when the file is as large as it says (a 460 KB index took 14 reads, each
     // moving what the last ones read).
-    let mut bytes = Vec::with_capacity(len.min(limit) as usize + 1);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| fail(path, e.to_string()))?;
     if bytes.len() as u64 > limit {
-        return Err(too_large());
+        return Err(too_large(path, limit));
     }
     Ok(bytes)
 }
@@ -52,28 +38,38 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>> {
 /// is at most `limit` bytes: for git's index, which git maps too. Reading it copied 460 KB into
 /// fresh memory at every pre-commit run of git/git, a twentieth of the run.
 pub fn map(path: &Path, limit: u64) -> Result<Mapped> {
-    let fail = |message: String| Error::Config { file: path.display().to_string(), message };
-    // Looked at before opening: opening a FIFO blocks.
-    let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-    if !metadata.is_file() {
-        return Err(fail("not a regular file".into()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
-    if !metadata.is_file() {
-        return Err(fail("not a regular file".into()));
-    }
-    if metadata.len() > limit {
-        return Err(fail(format!("larger than {} MiB", limit >> 20)));
-    }
-    if metadata.len() == 0 {
+    let (file, len) = open(path, limit)?;
+    if len == 0 {
         return Ok(Mapped(None));
     }
     // SAFETY: the map is private and read-only. Another process truncating the file while it
     // is mapped would make reading past its new end fault; git never does (it writes a new
     // index beside the old one and renames it over), which is why git maps the index itself.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| fail(e.to_string()))?;
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| fail(path, e.to_string()))?;
     Ok(Mapped(Some(map)))
+}
+
+/// The regular file at `path` opened, with its length, if that is at most `limit` bytes. It is
+/// looked at before opening (opening a FIFO blocks) and again after (the path may have been
+/// replaced in between).
+fn open(path: &Path, limit: u64) -> Result<(std::fs::File, u64)> {
+    let regular = |metadata: std::fs::Metadata| match metadata.len() {
+        _ if !metadata.is_file() => Err(fail(path, "not a regular file".into())),
+        len if len > limit => Err(too_large(path, limit)),
+        len => Ok(len),
+    };
+    regular(std::fs::metadata(path).map_err(|e| fail(path, e.to_string()))?)?;
+    let file = std::fs::File::open(path).map_err(|e| fail(path, e.to_string()))?;
+    let len = regular(file.metadata().map_err(|e| fail(path, e.to_string()))?)?;
+    Ok((file, len))
+}
+
+fn fail(path: &Path, message: String) -> Error {
+    Error::Config { file: path.display().to_string(), message }
+}
+
+fn too_large(path: &Path, limit: u64) -> Error {
+    fail(path, format!("larger than {} MiB", limit >> 20))
 }
 
 /// A mapped file (`map`); an empty one has no mapping.
