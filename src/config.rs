@@ -101,6 +101,25 @@ pub struct Analysis {
     pub after: Option<crate::reach::After<Texts>>,
 }
 
+impl Analysis {
+    /// What a run works out of a regex's syntax tree (`None`: it does not parse) and a rule's
+    /// lower-case keywords.
+    pub fn of(
+        tree: Option<&regex_syntax::hir::Hir>,
+        keywords: &[impl AsRef<str>],
+        near: Option<usize>,
+    ) -> Analysis {
+        Analysis {
+            reach: tree.and_then(|tree| crate::reach::of_tree(tree, keywords, near)),
+            pins: tree.and_then(crate::pins::of_tree),
+            before: tree.and_then(|tree| crate::reach::before(tree, keywords)),
+            after: tree
+                .and_then(|tree| crate::reach::after(tree, keywords))
+                .map(|after| after.with_strings(|strings| strings.into_iter().map(Text::from).collect())),
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRotate {
@@ -378,15 +397,7 @@ mod tests {
         for rule in builtin().unwrap().rules.iter() {
             let tree = rule.regex.as_deref().and_then(crate::syntax::tree);
             let keywords: Vec<String> = rule.keywords.iter().map(|k| k.to_lowercase()).collect();
-            let made = Analysis {
-                reach: tree.as_ref().and_then(|tree| crate::reach::of_tree(tree, &keywords, rule.near)),
-                pins: tree.as_ref().and_then(crate::pins::of_tree),
-                before: tree.as_ref().and_then(|tree| crate::reach::before(tree, &keywords)),
-                after: tree
-                    .as_ref()
-                    .and_then(|tree| crate::reach::after(tree, &keywords))
-                    .map(|after| after.with_strings(|strings| strings.into_iter().map(Text::from).collect())),
-            };
+            let made = Analysis::of(tree.as_ref(), &keywords, rule.near);
             let built = rule.analysis.map(|i| &crate::builtin::ANALYSES[i as usize]);
             assert_eq!(built, Some(&made), "rule {}", rule.id);
         }

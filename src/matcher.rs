@@ -11,9 +11,7 @@ use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
-use crate::pins;
 use crate::precheck::Precheck;
-use crate::reach;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
 use crate::utf16;
@@ -586,15 +584,7 @@ impl Matcher {
         }
         self.shapes[index].get_or_init(|| {
             let tree = rule.regex.as_ref().and_then(|regex| regex.syntax_tree());
-            Box::new(Analysis {
-                reach: tree.as_ref().and_then(|tree| reach::of_tree(tree, &rule.keywords, rule.near)),
-                pins: tree.as_ref().and_then(pins::of_tree),
-                before: tree.as_ref().and_then(|tree| reach::before(tree, &rule.keywords)),
-                after: tree
-                    .as_ref()
-                    .and_then(|tree| reach::after(tree, &rule.keywords))
-                    .map(|after| after.with_strings(|strings| strings.into_iter().map(Text::from).collect())),
-            })
+            Box::new(Analysis::of(tree.as_ref(), &rule.keywords, rule.near))
         })
     }
 
