@@ -6,7 +6,8 @@
 //! the tests read them. A field this generator does not know fails the build, so nothing in
 //! `rules.toml` is silently left out of the binary; so does a rule id used twice. Keywords are
 //! written lower-case, as the matcher uses them. Each rule also carries what its regex tells
-//! the matcher (its reach and pins), worked out here by the same code as at run time, so that
+//! the matcher (its reach and pins) and the relaxed syntax tree its precheck is built from
+//! (`src/treecode.rs`, in `trees.bin`), worked out here by the same code as at run time, so that
 //! a run parses a rule's regex only to search with it.
 
 #[allow(dead_code)]
@@ -17,6 +18,9 @@ mod pins;
 mod reach;
 #[path = "src/syntax.rs"]
 mod syntax;
+#[allow(dead_code)]
+#[path = "src/treecode.rs"]
+mod treecode;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
@@ -63,6 +67,8 @@ fn main() {
     let mut ids = HashSet::new();
     let mut literals = Vec::new();
     let mut analyses = Vec::new();
+    let mut trees = Vec::new();
+    let mut tree_code = Vec::new();
     for rule in list(rules.get("rules")) {
         let rule = rule.as_table().expect("a rule is a table");
         let id = rule.get("id").and_then(Value::as_str).unwrap_or("?");
@@ -82,11 +88,9 @@ fn main() {
         let near = rule
             .get("near")
             .map(|n| usize::try_from(n.as_integer().expect("an integer")).expect("near >= 0"));
-        analyses.push(tables.analysis(
-            rule.get("regex").map(|r| r.as_str().expect("a string")),
-            &keywords,
-            near,
-        ));
+        let regex = rule.get("regex").map(|r| r.as_str().expect("a string"));
+        analyses.push(tables.analysis(regex, &keywords, near));
+        trees.push(precheck_tree(regex, &mut tree_code));
         let analysis = format!("Some({})", analyses.len() - 1);
         let keywords = Value::Array(keywords.into_iter().map(Value::String).collect());
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
@@ -130,8 +134,25 @@ fn main() {
     array(&mut out, "ALLOWLISTS", "RawAllowlist", &global);
     array(&mut out, "RULES", "RawRule", &literals);
     array(&mut out, "ANALYSES", "Analysis", &analyses);
-    let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("rules.rs");
-    std::fs::write(path, out).expect("OUT_DIR is writable");
+    array(&mut out, "PRECHECK_TREES", "(u32, u32)", &trees);
+    writeln!(
+        out,
+        "pub static TREE_CODE: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/trees.bin\"));"
+    )
+    .unwrap();
+    let dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(dir.join("rules.rs"), out).expect("OUT_DIR is writable");
+    std::fs::write(dir.join("trees.bin"), tree_code).expect("OUT_DIR is writable");
+}
+
+/// The span of `code` that holds the relaxed syntax tree of `regex` (`syntax::relaxed`,
+/// `treecode.rs`), appended there; an empty span when there is none to write.
+fn precheck_tree(regex: Option<&str>, code: &mut Vec<u8>) -> String {
+    let start = code.len();
+    if let Some(tree) = regex.and_then(syntax::tree) {
+        treecode::write(&syntax::relaxed(&tree), code);
+    }
+    format!("({start}, {})", code.len() - start)
 }
 
 /// The tables the rules' texts and lists are spans of: every text once in one string, the

@@ -8,3 +8,10 @@ use crate::reach::{After, Before, Reach};
 use crate::text::{List, Text};
 
 include!(concat!(env!("OUT_DIR"), "/rules.rs"));
+
+/// The code of built-in rule `analysis`'s relaxed syntax tree (`treecode.rs`); empty when it has
+/// none.
+pub fn precheck_tree(analysis: u32) -> &'static [u8] {
+    let (start, len) = PRECHECK_TREES[analysis as usize];
+    &TREE_CODE[start as usize..(start + len) as usize]
+}

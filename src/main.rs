@@ -35,6 +35,7 @@ mod syntax;
 mod text;
 mod textfile;
 mod time;
+mod treecode;
 mod utf16;
 mod verify;
 

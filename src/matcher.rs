@@ -596,7 +596,14 @@ impl Matcher {
         if self.workload != Workload::Small || !rule.builtin {
             return None;
         }
-        let build = || Precheck::of(&rule.regex.as_ref()?.syntax_tree()?).map(Box::new);
+        let build = || {
+            let written = rule.analysis.and_then(|i| crate::treecode::read(crate::builtin::precheck_tree(i)));
+            let relaxed = match written {
+                Some(tree) => tree,
+                None => crate::syntax::relaxed(&rule.regex.as_ref()?.syntax_tree()?),
+            };
+            Precheck::of(&relaxed).map(Box::new)
+        };
         self.prechecks[index].get_or_init(build).as_deref()
     }
 

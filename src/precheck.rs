@@ -3,31 +3,29 @@
 //! run: the generic rules' bounded repetitions (`{8,200}`, `{0,30}`) each build hundreds of NFA
 //! states, and a rule compiles the first time its keyword occurs, which in code is nearly always.
 //!
-//! The precheck is the regex relaxed: repetitions bounded above by more than `BOUND` become
-//! unbounded, their minimum at most `BOUND`, and capture groups plain. Every match of the regex
-//! is then a match of the relaxed one (at the same place, with the same look-around), so where
-//! the relaxed one finds nothing the regex finds nothing. It runs as a forward lazy DFA
-//! (`lazy.rs`), which compiles in a fraction of the time and keeps what it learnt for the next
-//! file. Nothing here decides a finding: when the precheck cannot
-//! be built or gives up, the text may match and the regex itself is run.
+//! The precheck is the regex relaxed (`syntax::relaxed`): large repetition bounds made
+//! unbounded, capture groups plain. Every match of the regex is then a match of the relaxed one
+//! (at the same place, with the same look-around), so where the relaxed one finds nothing the
+//! regex finds nothing. It runs as a forward lazy DFA (`lazy.rs`), which compiles in a fraction
+//! of the time and keeps what it learnt for the next file. A built-in rule's relaxed tree is
+//! written by `build.rs` (`treecode.rs`), so its regex is not even parsed. Nothing here decides
+//! a finding: when the precheck cannot be built or gives up, the text may match and the regex
+//! itself is run.
 
 use crate::lazy::LazyDfa;
 use regex_automata::{Anchored, Input};
-use regex_syntax::hir::{Hir, HirKind, Repetition};
+use regex_syntax::hir::Hir;
 use std::ops::Range;
-
-/// Repetition bounds up to this are kept as written; larger ones are relaxed to it.
-const BOUND: u32 = 8;
 
 pub struct Precheck {
     dfa: LazyDfa,
 }
 
 impl Precheck {
-    /// The precheck of a regex given by its syntax tree (`syntax::tree`), or `None` when
-    /// it cannot be built.
-    pub fn of(hir: &Hir) -> Option<Precheck> {
-        Some(Precheck { dfa: LazyDfa::new(&relax(hir))? })
+    /// The precheck of a regex given by its relaxed syntax tree (`syntax::relaxed`), or `None`
+    /// when it cannot be built.
+    pub fn of(relaxed: &Hir) -> Option<Precheck> {
+        Some(Precheck { dfa: LazyDfa::new(relaxed)? })
     }
 
     /// Whether the regex may have a match inside one of `windows` of `text`, searched as the
@@ -54,26 +52,6 @@ impl Precheck {
     }
 }
 
-/// `hir` with its large repetition bounds relaxed and its groups plain: a language that holds
-/// every match of `hir`.
-fn relax(hir: &Hir) -> Hir {
-    match hir.kind() {
-        HirKind::Repetition(rep) => {
-            let max = rep.max.filter(|&max| max <= BOUND);
-            Hir::repetition(Repetition {
-                min: rep.min.min(BOUND),
-                max,
-                greedy: rep.greedy,
-                sub: Box::new(relax(&rep.sub)),
-            })
-        }
-        HirKind::Capture(group) => relax(&group.sub),
-        HirKind::Concat(items) => Hir::concat(items.iter().map(relax).collect()),
-        HirKind::Alternation(items) => Hir::alternation(items.iter().map(relax).collect()),
-        _ => hir.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::Precheck;
@@ -83,7 +61,8 @@ mod tests {
     }
 
     fn build(regex: &str) -> Precheck {
-        Precheck::of(&crate::syntax::tree(regex).expect("parses")).expect("builds")
+        let tree = crate::syntax::tree(regex).expect("parses");
+        Precheck::of(&crate::syntax::relaxed(&tree)).expect("builds")
     }
 
     #[test]
