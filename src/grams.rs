@@ -10,20 +10,42 @@ use crate::config::Text;
 
 /// Keywords of two bytes or more, lower-case, in three tables: by their first four bytes,
 /// three and two. (Keywords of three grouped by two bytes made every `re`, `st` and `lo` of a C
-/// file a candidate.) One load of four bytes at each place of the text serves all three.
+/// file a candidate.) One load of four bytes at each place of the text serves all three, and
+/// the hash of three bytes, which every keyword of three or more begins with (`lead`), is
+/// asked first: in C code it rules out nine places in ten.
 pub struct Grams {
     keywords: Vec<Vec<u8>>,
+    lead: Bits,
     four: Table,
     three: Table,
     two: Table,
 }
 
+/// A set of 16-bit hashes.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(hashes: impl Iterator<Item = u16>) -> Bits {
+        let mut bits = vec![0; 1 << 10];
+        for h in hashes {
+            bits[usize::from(h >> 6)] |= 1 << (h & 63);
+        }
+        Bits(bits)
+    }
+
+    fn holds(&self, h: u16) -> bool {
+        self.0[usize::from(h >> 6)] & (1 << (h & 63)) != 0
+    }
+}
+
 /// Keywords whose first bytes hash to a value.
 struct Table {
-    /// Bit `h` is set when some keyword's first bytes hash to `h`.
-    bits: Vec<u64>,
-    /// (hash, keyword index), sorted.
+    /// The hashes some keyword's first bytes have.
+    bits: Bits,
+    /// (hash, keyword index), ordered by the hash's top 12 bits.
     by_hash: Vec<(u16, u32)>,
+    /// Where in `by_hash` the entries whose hash has top 12 bits `b` start: `starts[b]`.
+    starts: Vec<u32>,
 }
 
 /// Bytes folded so that ASCII letters hash the same in either case (other bytes may collide
@@ -40,28 +62,36 @@ fn head(bytes: &[u8], width: usize) -> u32 {
 }
 
 impl Table {
+    /// The keywords `take` accepts the length of, by the hash of their first `width` bytes:
+    /// a counting sort into 4,096 buckets.
     fn new(keywords: &[Vec<u8>], width: usize, take: impl Fn(usize) -> bool) -> Table {
-        let mut table = Table { bits: vec![0; 1 << 10], by_hash: Vec::new() };
-        for (index, keyword) in keywords.iter().enumerate().filter(|(_, k)| take(k.len())) {
-            let h = hash(head(keyword, width));
-            table.bits[usize::from(h >> 6)] |= 1 << (h & 63);
-            table.by_hash.push((h, index as u32));
+        let hashed: Vec<(u16, u32)> = (keywords.iter().enumerate())
+            .filter(|(_, k)| take(k.len()))
+            .map(|(index, keyword)| (hash(head(keyword, width)), index as u32))
+            .collect();
+        let mut starts = vec![0u32; (1 << 12) + 1];
+        for &(h, _) in &hashed {
+            starts[usize::from(h >> 4) + 1] += 1;
         }
-        table.by_hash.sort_unstable();
-        table
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        let mut next = starts.clone();
+        let mut by_hash = vec![(0, 0); hashed.len()];
+        for &(h, index) in &hashed {
+            let slot = &mut next[usize::from(h >> 4)];
+            by_hash[*slot as usize] = (h, index);
+            *slot += 1;
+        }
+        Table { bits: Bits::new(hashed.iter().map(|&(h, _)| h)), by_hash, starts }
     }
 
-    fn may_hold(&self, h: u16) -> bool {
-        self.bits[usize::from(h >> 6)] & (1 << (h & 63)) != 0
-    }
-
-    /// The keywords whose first bytes hash to `h`. Kept out of the loop over the text, which
-    /// runs faster without it.
+    /// The keywords whose first bytes may hash to `h` (those of its bucket). Kept out of the
+    /// loop over the text, which runs faster without it.
     #[inline(never)]
     fn candidates(&self, h: u16) -> &[(u16, u32)] {
-        let first = self.by_hash.partition_point(|&(other, _)| other < h);
-        let len = self.by_hash[first..].iter().take_while(|&&(other, _)| other == h).count();
-        &self.by_hash[first..first + len]
+        let bucket = usize::from(h >> 4);
+        &self.by_hash[self.starts[bucket] as usize..self.starts[bucket + 1] as usize]
     }
 }
 
@@ -69,20 +99,27 @@ impl Grams {
     /// Keywords shorter than two bytes are left out: the caller looks for those itself.
     pub fn new(keywords: &[Text]) -> Grams {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
+        let lead = Bits::new(keywords.iter().filter(|k| k.len() >= 3).map(|k| hash(head(k, 3))));
         let four = Table::new(&keywords, 4, |len| len >= 4);
         let three = Table::new(&keywords, 3, |len| len == 3);
         let two = Table::new(&keywords, 2, |len| len == 2);
-        Grams { keywords, four, three, two }
+        Grams { keywords, lead, four, three, two }
     }
 
     /// Calls `found(keyword, span)` for every occurrence of a keyword in `text`, ignoring ASCII
     /// case, in order of start, overlapping ones included.
     pub fn each(&self, text: &[u8], mut found: impl FnMut(usize, std::ops::Range<usize>)) {
-        let mut compare = |table: &Table, h: u16, at: usize| {
-            for &(_, index) in table.candidates(h) {
+        let mut look = |table: &Table, h: u16, at: usize| {
+            if !table.bits.holds(h) {
+                return;
+            }
+            for &(other, index) in table.candidates(h) {
                 let keyword = &self.keywords[index as usize];
                 let rest = &text[at..];
-                if rest.len() >= keyword.len() && rest[..keyword.len()].eq_ignore_ascii_case(keyword) {
+                if other == h
+                    && rest.len() >= keyword.len()
+                    && rest[..keyword.len()].eq_ignore_ascii_case(keyword)
+                {
                     found(index as usize, at..at + keyword.len());
                 }
             }
@@ -91,19 +128,16 @@ impl Grams {
             let rest = &text[at..];
             if let [a, b, c, d, ..] = *rest {
                 let four = u32::from_le_bytes([a, b, c, d]) | FOLD;
-                for (table, h) in [
-                    (&self.four, hash(four)),
-                    (&self.three, hash(four & 0xff_ffff)),
-                    (&self.two, hash(four & 0xffff)),
-                ] {
-                    if table.may_hold(h) {
-                        compare(table, h, at);
-                    }
+                let three = hash(four & 0xff_ffff);
+                if self.lead.holds(three) {
+                    look(&self.four, hash(four), at);
+                    look(&self.three, three, at);
                 }
+                look(&self.two, hash(four & 0xffff), at);
             } else {
                 for (table, width) in [(&self.three, 3), (&self.two, 2)] {
-                    if rest.len() >= width && table.may_hold(hash(head(rest, width))) {
-                        compare(table, hash(head(rest, width)), at);
+                    if rest.len() >= width {
+                        look(table, hash(head(rest, width)), at);
                     }
                 }
             }
