@@ -19,13 +19,16 @@ pub struct Decoded {
 /// Every decodable value in `bytes`.
 pub fn decode_all(bytes: &[u8]) -> Vec<Decoded> {
     let mut out = Vec::new();
-    for caps in basic_auth().captures_iter(bytes) {
-        let value = caps.get(1).expect("group 1 is not optional");
-        if let Some(text) = base64_text(value.as_bytes()).filter(|t| t.contains(&b':')) {
-            out.push(Decoded { start: value.start(), end: value.end(), text });
+    // Each regex is compiled only for a text holding the word it needs.
+    if holds_ignoring_case(bytes, b"basic") {
+        for caps in basic_auth().captures_iter(bytes) {
+            let value = caps.get(1).expect("group 1 is not optional");
+            if let Some(text) = base64_text(value.as_bytes()).filter(|t| t.contains(&b':')) {
+                out.push(Decoded { start: value.start(), end: value.end(), text });
+            }
         }
     }
-    if secret_kind().is_match(bytes) {
+    if memchr::memmem::find(bytes, b"kind:").is_some() && secret_kind().is_match(bytes) {
         for caps in secret_data().captures_iter(bytes) {
             let (key, value) = (caps.get(1).expect("group 1"), caps.get(2).expect("group 2"));
             if let Some(decoded) = base64_text(value.as_bytes()) {
@@ -37,6 +40,12 @@ pub fn decode_all(bytes: &[u8]) -> Vec<Decoded> {
         }
     }
     out
+}
+
+/// Whether `bytes` holds `word` in any ASCII case.
+fn holds_ignoring_case(bytes: &[u8], word: &[u8]) -> bool {
+    memchr::memchr2_iter(word[0].to_ascii_lowercase(), word[0].to_ascii_uppercase(), bytes)
+        .any(|at| bytes[at..].get(..word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word)))
 }
 
 fn basic_auth() -> &'static Regex {
@@ -106,6 +115,11 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(&text[found[0].start..found[0].end], b"YWRtaW46czNjcjN0");
         assert_eq!(found[0].text, b"admin:s3cr3t");
+
+        let shouted = decode_all(b"AUTHORIZATION: BASIC YWRtaW46czNjcjN0");
+        assert_eq!(shouted.len(), 1, "the word is looked for in any case");
+        assert!(holds_ignoring_case(b"x BaSiC", b"basic"));
+        assert!(!holds_ignoring_case(b"x basi", b"basic"));
 
         let manifest = b"kind: Secret\ndata:\n  api_token: Z2hwX2FiYw==\n";
         let found = decode_all(manifest);
