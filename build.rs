@@ -6,8 +6,8 @@
 //! the tests read them. A field this generator does not know fails the build, so nothing in
 //! `rules.toml` is silently left out of the binary; so does a rule id used twice. Keywords are
 //! written lower-case, as the matcher uses them. Each rule also carries what its regex tells
-//! the matcher (its reach and pins) and the relaxed syntax tree its precheck is built from
-//! (`src/treecode.rs`, in `trees.bin`), worked out here by the same code as at run time, so that
+//! the matcher (its reach and pins), the relaxed syntax tree its precheck is built from and
+//! its path pattern's syntax tree (`src/treecode.rs`, in `trees.bin`), worked out here by the same code as at run time, so that
 //! a run parses a rule's regex only to search with it.
 
 #[allow(dead_code)]
@@ -22,6 +22,7 @@ mod syntax;
 #[path = "src/treecode.rs"]
 mod treecode;
 
+use regex_syntax::hir::Hir;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -68,6 +69,7 @@ fn main() {
     let mut literals = Vec::new();
     let mut analyses = Vec::new();
     let mut trees = Vec::new();
+    let mut path_trees = Vec::new();
     let mut tree_code = Vec::new();
     for rule in list(rules.get("rules")) {
         let rule = rule.as_table().expect("a rule is a table");
@@ -90,7 +92,10 @@ fn main() {
             .map(|n| usize::try_from(n.as_integer().expect("an integer")).expect("near >= 0"));
         let regex = rule.get("regex").map(|r| r.as_str().expect("a string"));
         analyses.push(tables.analysis(regex, &keywords, near));
-        trees.push(precheck_tree(regex, &mut tree_code));
+        let relaxed = regex.and_then(syntax::tree).map(|tree| syntax::relaxed(&tree));
+        trees.push(tree_span(relaxed, &mut tree_code));
+        let path = rule.get("path").map(|p| p.as_str().expect("a string"));
+        path_trees.push(tree_span(path.and_then(syntax::tree), &mut tree_code));
         let analysis = format!("Some({})", analyses.len() - 1);
         let keywords = Value::Array(keywords.into_iter().map(Value::String).collect());
         let rotate = match rule.get("rotate").and_then(Value::as_table) {
@@ -135,6 +140,7 @@ fn main() {
     array(&mut out, "RULES", "RawRule", &literals);
     array(&mut out, "ANALYSES", "Analysis", &analyses);
     array(&mut out, "PRECHECK_TREES", "(u32, u32)", &trees);
+    array(&mut out, "PATH_TREES", "(u32, u32)", &path_trees);
     writeln!(
         out,
         "pub static TREE_CODE: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/trees.bin\"));"
@@ -145,12 +151,12 @@ fn main() {
     std::fs::write(dir.join("trees.bin"), tree_code).expect("OUT_DIR is writable");
 }
 
-/// The span of `code` that holds the relaxed syntax tree of `regex` (`syntax::relaxed`,
-/// `treecode.rs`), appended there; an empty span when there is none to write.
-fn precheck_tree(regex: Option<&str>, code: &mut Vec<u8>) -> String {
+/// The span of `code` that holds `tree` (`treecode.rs`), appended there; an empty span when
+/// there is none, or the code cannot hold it.
+fn tree_span(tree: Option<Hir>, code: &mut Vec<u8>) -> String {
     let start = code.len();
-    if let Some(tree) = regex.and_then(syntax::tree) {
-        treecode::write(&syntax::relaxed(&tree), code);
+    if let Some(tree) = tree {
+        treecode::write(&tree, code);
     }
     format!("({start}, {})", code.len() - start)
 }

@@ -12,6 +12,14 @@ include!(concat!(env!("OUT_DIR"), "/rules.rs"));
 /// The code of built-in rule `analysis`'s relaxed syntax tree (`treecode.rs`); empty when it has
 /// none.
 pub fn precheck_tree(analysis: u32) -> &'static [u8] {
-    let (start, len) = PRECHECK_TREES[analysis as usize];
+    code(PRECHECK_TREES[analysis as usize])
+}
+
+/// The code of built-in rule `analysis`'s path pattern's syntax tree; empty when it has none.
+pub fn path_tree(analysis: u32) -> &'static [u8] {
+    code(PATH_TREES[analysis as usize])
+}
+
+fn code((start, len): (u32, u32)) -> &'static [u8] {
     &TREE_CODE[start as usize..(start + len) as usize]
 }

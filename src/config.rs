@@ -403,17 +403,21 @@ mod tests {
         }
     }
 
-    /// The relaxed tree build.rs wrote for each built-in rule's precheck is the one a run
-    /// makes of its regex; a rule has none only when the code cannot hold it.
+    /// The trees build.rs wrote for each built-in rule, its precheck's (relaxed) and its path
+    /// pattern's, are the ones a run makes; a rule has none only when the code cannot hold it.
     #[test]
-    fn the_built_in_rules_precheck_tree_is_the_one_a_run_makes() {
+    fn the_built_in_rules_trees_are_the_ones_a_run_makes() {
+        use crate::{builtin, syntax, treecode};
+        let writable =
+            |tree: Option<regex_syntax::hir::Hir>| tree.filter(|tree| treecode::write(tree, &mut Vec::new()));
         for rule in builtin().unwrap().rules.iter() {
-            let relaxed =
-                rule.regex.as_deref().and_then(crate::syntax::tree).map(|t| crate::syntax::relaxed(&t));
-            let code = crate::builtin::precheck_tree(rule.analysis.expect("a built-in rule's analysis"));
-            let written = crate::treecode::read(code);
-            let writable = relaxed.as_ref().is_some_and(|tree| crate::treecode::write(tree, &mut Vec::new()));
-            assert_eq!(written, relaxed.filter(|_| writable), "rule {}", rule.id);
+            let analysis = rule.analysis.expect("a built-in rule's analysis");
+            let relaxed = rule.regex.as_deref().and_then(syntax::tree).map(|t| syntax::relaxed(&t));
+            let written = treecode::read(builtin::precheck_tree(analysis));
+            assert_eq!(written, writable(relaxed), "rule {}: precheck", rule.id);
+            let path = rule.path.as_deref().and_then(syntax::tree);
+            let written = treecode::read(builtin::path_tree(analysis));
+            assert_eq!(written, writable(path), "rule {}: path", rule.id);
         }
     }
 }

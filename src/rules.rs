@@ -65,6 +65,8 @@ pub struct Rotation {
 pub struct Pattern {
     rule: Text,
     source: Text,
+    /// The code of its syntax tree, written by `build.rs` (`treecode.rs`); empty if not.
+    tree: &'static [u8],
     compiled: OnceLock<Result<Regex, String>>,
     /// The same pattern for searches anchored at a given position (see `anchored`).
     anchored: OnceLock<Result<meta::Regex, String>>,
@@ -85,6 +87,7 @@ impl Pattern {
         Pattern {
             rule: rule.clone(),
             source: source.clone(),
+            tree: &[],
             compiled: OnceLock::new(),
             anchored: OnceLock::new(),
             tester: OnceLock::new(),
@@ -92,15 +95,21 @@ impl Pattern {
         }
     }
 
+    /// The pattern, whose syntax tree `code` holds (`treecode.rs`).
+    fn with_tree(self, code: &'static [u8]) -> Self {
+        Pattern { tree: code, ..self }
+    }
+
     /// The pattern as written.
     pub fn source(&self) -> &str {
         &self.source
     }
 
-    /// The pattern's syntax tree (`syntax.rs`), for what is read from it (`reach.rs`,
-    /// `pins.rs`, `precheck.rs`); `None` if it does not parse.
+    /// The pattern's syntax tree (`syntax.rs`; read back from the code `build.rs` wrote, if it
+    /// did), for what is read from it (`reach.rs`, `pins.rs`, `precheck.rs`, a path pattern's
+    /// lazy DFA); `None` if it does not parse.
     pub fn syntax_tree(&self) -> Option<Hir> {
-        crate::syntax::tree(&self.source)
+        crate::treecode::read(self.tree).or_else(|| crate::syntax::tree(&self.source))
     }
 
     pub fn get(&self) -> Result<&Regex> {
@@ -381,7 +390,10 @@ fn build_rule(raw: &RawRule) -> Result<Rule> {
             confidence,
         }),
         regex: raw.regex.as_ref().map(|s| Pattern::new(&raw.id, s)),
-        path: raw.path.as_ref().map(|s| Box::new(Pattern::new(&raw.id, s))),
+        path: raw.path.as_ref().map(|s| {
+            let tree = raw.analysis.map_or(&[][..], crate::builtin::path_tree);
+            Box::new(Pattern::new(&raw.id, s).with_tree(tree))
+        }),
         secret_group: raw.secret_group.unwrap_or(0),
         public_group: raw.public_group,
         entropy: raw.entropy.filter(|&e| e > 0.0),
