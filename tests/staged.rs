@@ -253,3 +253,65 @@ fn a_key_three_hundred_directories_deep_is_found() {
     let json = run.json();
     assert_eq!(json["findings"][0]["locations"][0]["path"], format!("{deep}keys.py"));
 }
+
+/// A repository whose index is sparse (`git sparse-checkout --sparse-index`): `app/` is in
+/// the cone, `vendor/` stands in the index as one directory entry.
+fn sparse_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("app/main.py", "x = 1\n");
+    repo.write("vendor/lib/config.py", "y = 2\n");
+    repo.commit("init");
+    repo.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "app"]);
+    let ls = repo.git(&["ls-files", "--sparse"]);
+    assert!(ls.contains("vendor/\n"), "the index holds vendor/ as a directory entry: {ls}");
+    repo
+}
+
+#[test]
+fn a_sparse_index_is_read_and_its_directories_are_compared_with_head() {
+    let repo = sparse_repo();
+    let clean = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    assert!(clean.stderr.contains("0 staged files"), "{}", clean.stderr);
+
+    repo.write("app/main.py", format!("TOKEN = \"{GITHUB}\"\n"));
+    repo.git(&["add", "app/main.py"]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 1, "a change in the cone is scanned: {}", run.all());
+    assert!(run.stdout.contains("app/main.py"), "{}", run.stdout);
+
+    // A commit that changed vendor/, undone with reset --soft: the index's vendor/ entry is
+    // the changed tree, HEAD's is the old one, and the change is staged.
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.git(&["sparse-checkout", "disable"]);
+    repo.write("vendor/lib/config.py", format!("TOKEN = \"{GITHUB2}\"\n"));
+    repo.commit("vendor change");
+    repo.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "app"]);
+    repo.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    assert!(repo.git(&["ls-files", "--sparse"]).contains("vendor/\n"));
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 1, "a change inside a sparse directory is scanned: {}", run.all());
+    assert!(run.stdout.contains("vendor/lib/config.py"), "{}", run.stdout);
+    assert!(run.stderr.is_empty() || !run.stderr.contains("error"), "{}", run.stderr);
+}
+
+#[test]
+fn named_paths_inside_a_sparse_directory_are_read_from_its_tree() {
+    let repo = sparse_repo();
+    repo.git(&["sparse-checkout", "disable"]);
+    repo.write("vendor/lib/config.py", format!("TOKEN = \"{GITHUB2}\"\n"));
+    repo.commit("vendor key");
+    repo.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "app"]);
+    for args in [
+        &["scan", "--staged", "."][..],
+        &["scan", "--staged", "vendor"],
+        &["scan", "--staged", "vendor/lib/config.py"],
+    ] {
+        let run = repo.keyrot(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.all());
+        assert!(run.stdout.contains("vendor/lib/config.py"), "{args:?}: {}", run.stdout);
+        assert!(!run.stderr.contains("not in the index"), "{args:?}: {}", run.stderr);
+    }
+    let missing = repo.keyrot(&["scan", "--staged", "vendor/nothing.py"]);
+    assert_eq!(missing.code, 2, "{}", missing.all());
+}

@@ -4,9 +4,11 @@
 //! changed, as `git diff --cached` does; libgit2 reads every tree of HEAD and verifies the file's
 //! checksum, which on a large repository costs more than the rest of a pre-commit run.
 //!
-//! Formats this reader does not handle (a split or sparse index, a required extension it does
-//! not know, a version other than 2 to 4, anything malformed) return `None`, and the caller uses
-//! libgit2, which reads them or says why it cannot.
+//! A sparse index (`git sparse-checkout --sparse-index`) is read with its directory entries: a
+//! directory outside the sparse cone stands as one entry, `dir/` with mode 040000 and the id of
+//! its tree (`staged.rs` reads the tree when it must). Formats this reader does not handle (a
+//! split index, a required extension it does not know, a version other than 2 to 4, anything
+//! malformed) return `None`, and the caller uses libgit2, which reads them or says why it cannot.
 
 use crate::error::Result;
 use crate::textfile;
@@ -26,7 +28,7 @@ const STAGE_MASK: u16 = 0x3000;
 /// an index with deeper directories is left to libgit2.
 const MAX_DEPTH: usize = 256;
 /// The mode of a sparse index's directory entry.
-const SPARSE_DIR_MODE: u32 = 0o040000;
+pub const SPARSE_DIR_MODE: u32 = 0o040000;
 
 /// One stage-0 path of the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +121,7 @@ fn parse(bytes: &[u8]) -> Option<Index> {
             r.take((8 - len % 8) % 8)?;
             path
         };
-        if mode == SPARSE_DIR_MODE {
+        if mode == SPARSE_DIR_MODE && path.last() != Some(&b'/') {
             return None;
         }
         if flags & STAGE_MASK == 0 {
@@ -133,7 +135,9 @@ fn parse(bytes: &[u8]) -> Option<Index> {
         let body = r.take(size)?;
         match signature {
             b"TREE" => cache_tree(body, &mut index.trees)?,
-            // Required extensions (lower-case first letter: a split or sparse index, …).
+            // The index may hold directory entries: they are read as such above.
+            b"sdir" => {}
+            // Required extensions (lower-case first letter: a split index, …).
             [first, ..] if first.is_ascii_lowercase() => return None,
             _ => {}
         }

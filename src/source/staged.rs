@@ -4,7 +4,9 @@
 //! Given paths (as the pre-commit framework passes them), it reads the index version of those
 //! paths whether or not they changed, so `pre-commit run --all-files` scans every tracked file;
 //! a directory (`.` included) stands for every entry under it, and a path with nothing in the
-//! index is named back to the caller rather than passed over in silence.
+//! index is named back to the caller rather than passed over in silence. In a sparse index a
+//! directory outside the cone is one entry holding its tree: what it holds is read from that
+//! tree (only where it differs from HEAD's, for the staged change).
 
 use super::{index, read_blob, send, slash_path, Limits, Seen, Sink};
 use crate::error::{Error, Result};
@@ -121,6 +123,12 @@ fn changed(
     while at < entries.len() {
         let entry = &entries[at];
         let rest = &entry.path[dir.len()..];
+        if entry.mode == index::SPARSE_DIR_MODE {
+            let before = head.as_ref().and_then(|h| subtree(h, rest.trim_end_matches('/')));
+            tree_changes(repo, entry.path, entry.id, before, out)?;
+            at += 1;
+            continue;
+        }
         let Some(slash) = rest.find('/') else {
             let same = head
                 .as_ref()
@@ -134,13 +142,55 @@ fn changed(
         };
         let sub = format!("{dir}{}", &rest[..=slash]);
         let len = entries[at..].iter().take_while(|e| e.path.starts_with(&sub)).count();
-        let subtree = head
-            .as_ref()
-            .and_then(|h| h.get_name(&rest[..slash]))
-            .filter(|e| e.kind() == Some(ObjectType::Tree))
-            .map(|e| e.id());
+        let subtree = head.as_ref().and_then(|h| subtree(h, &rest[..slash]));
         changed(repo, &sub, subtree, &entries[at..at + len], trees, out)?;
         at += len;
+    }
+    Ok(())
+}
+
+/// The id of `tree`'s subdirectory `name`, if it has one.
+fn subtree(tree: &git2::Tree, name: &str) -> Option<Oid> {
+    tree.get_name(name).filter(|e| e.kind() == Some(ObjectType::Tree)).map(|e| e.id())
+}
+
+/// The blobs under tree `id`, at `dir` (`a/b/`), whose id or mode differs from tree `before`'s
+/// at the same path (every one, with no `before`): what a sparse index's directory entry holds
+/// that HEAD does not. Trees that are the same are not read.
+fn tree_changes(
+    repo: &Repository,
+    dir: &str,
+    id: Oid,
+    before: Option<Oid>,
+    out: &mut Vec<Entry>,
+) -> Result<()> {
+    if before == Some(id) {
+        return Ok(());
+    }
+    if dir.bytes().filter(|&b| b == b'/').count() > MAX_DEPTH {
+        return Err(Error::Usage(format!("the index's tree {id} at {dir} is nested too deep to read")));
+    }
+    let read =
+        |id: Oid| repo.find_tree(id).map_err(|e| Error::git(format!("cannot read tree {id} ({dir})"), e));
+    let tree = read(id)?;
+    let before = before.map(read).transpose()?;
+    for entry in tree.iter() {
+        let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+        let old = before.as_ref().and_then(|b| b.get_name_bytes(entry.name_bytes()));
+        match entry.kind() {
+            Some(ObjectType::Blob)
+                if old
+                    .as_ref()
+                    .map_or(true, |old| old.id() != entry.id() || old.filemode() != entry.filemode()) =>
+            {
+                out.push(Entry { path, id: entry.id() });
+            }
+            Some(ObjectType::Tree) => {
+                let old = old.filter(|old| old.kind() == Some(ObjectType::Tree)).map(|old| old.id());
+                tree_changes(repo, &format!("{path}/"), entry.id(), old, out)?;
+            }
+            _ => {} // submodule commits live in another repository
+        }
     }
     Ok(())
 }
@@ -171,23 +221,50 @@ fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -
         let file = (!relative.is_empty())
             .then(|| index.binary_search_by(|e| e.path.as_bytes().cmp(relative.as_bytes())).ok())
             .flatten();
+        let under = if relative.is_empty() { String::new() } else { format!("{relative}/") };
         let found: Vec<&index::Entry> = match file {
             Some(at) => vec![&index[at]],
-            None => {
-                let under = if relative.is_empty() { String::new() } else { format!("{relative}/") };
-                index.iter().filter(|e| e.path.starts_with(&under)).collect()
-            }
+            None => index.iter().filter(|e| e.path.starts_with(&under)).collect(),
         };
-        if found.is_empty() {
+        let mut entries = Vec::new();
+        for entry in found {
+            if entry.mode == index::SPARSE_DIR_MODE {
+                tree_changes(repo, entry.path, entry.id, None, &mut entries)?;
+            } else if scannable(entry) {
+                entries.push(Entry { path: entry.path.to_string(), id: entry.id });
+            }
+        }
+        if entries.is_empty() {
+            entries = in_sparse_directory(repo, index, &relative)?;
+        }
+        if entries.is_empty() && !index.iter().any(|e| e.path == relative || e.path.starts_with(&under)) {
             selection.missing.push(path.clone());
         }
-        for entry in found {
-            if scannable(entry) && taken.insert(entry.path) {
-                selection.entries.push(Entry { path: entry.path.to_string(), id: entry.id });
+        for entry in entries {
+            if taken.insert(entry.path.clone()) {
+                selection.entries.push(entry);
             }
         }
     }
     Ok(selection)
+}
+
+/// The blobs at `relative` (a file, or everything under a directory) inside one of a sparse
+/// index's directory entries, read from that directory's tree.
+fn in_sparse_directory(repo: &Repository, index: &[index::Entry], relative: &str) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let sparse = index.iter().filter(|e| e.mode == index::SPARSE_DIR_MODE);
+    let Some(dir) = sparse.into_iter().find(|e| relative.starts_with(e.path)) else { return Ok(out) };
+    let tree = repo
+        .find_tree(dir.id)
+        .map_err(|e| Error::git(format!("cannot read tree {} ({})", dir.id, dir.path), e))?;
+    let Ok(found) = tree.get_path(Path::new(&relative[dir.path.len()..])) else { return Ok(out) };
+    match found.kind() {
+        Some(ObjectType::Blob) => out.push(Entry { path: relative.to_string(), id: found.id() }),
+        Some(ObjectType::Tree) => tree_changes(repo, &format!("{relative}/"), found.id(), None, &mut out)?,
+        _ => {}
+    }
+    Ok(out)
 }
 
 fn read_and_send(odb: &Odb, path: &str, id: Oid, limits: Limits, sink: &dyn Sink) {
