@@ -61,15 +61,16 @@ fn a_checked_pack_rewritten_in_place_is_checked_again() {
     let pack = packs::repack(repo.path(), &good);
     repo.write("staged.txt", "a staged change\n");
     repo.git(&["add", "staged.txt"]);
-    let run = keyrot_within(repo.path(), &["scan", "--staged"], LIMIT);
+    let cache = tempfile::tempdir().unwrap();
+    let run = keyrot_within_cache(repo.path(), &["scan", "--staged"], LIMIT, cache.path());
     assert_eq!(run.code, 0, "{}", run.all());
-    let remembered = std::fs::read_to_string(common::cache_home().join("keyrot/checked-packs")).unwrap();
+    let remembered = std::fs::read_to_string(cache.path().join("keyrot/checked-packs")).unwrap();
     let idx = pack.with_extension("idx");
     assert!(remembered.contains(&idx.display().to_string()), "the pack that passed is remembered");
 
     std::fs::write(&pack, &hostile_bytes.0).unwrap();
     std::fs::write(&idx, &hostile_bytes.1).unwrap();
-    let run = keyrot_within(repo.path(), &["scan", "--staged"], LIMIT);
+    let run = keyrot_within_cache(repo.path(), &["scan", "--staged"], LIMIT, cache.path());
     assert_eq!(run.code, 2, "the same files with new content are checked again:\n{}", run.all());
     assert!(run.stderr.contains(&packs::hex(&head)), "{}", run.all());
 }

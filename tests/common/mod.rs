@@ -132,7 +132,7 @@ fn with_test_env(mut command: Command, dir: &Path) -> Command {
 }
 
 /// The cache directory the tests' keyrot uses (for the packs it has checked), not the user's.
-pub fn cache_home() -> PathBuf {
+fn cache_home() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("keyrot-cache")
 }
 
@@ -177,6 +177,14 @@ pub fn fixture(path: &str) -> PathBuf {
 /// Runs keyrot like `keyrot_in`, but kills it and fails the test if it runs past `limit`.
 pub fn keyrot_within(dir: &Path, args: &[&str], limit: std::time::Duration) -> Run {
     wait_within(keyrot_command(dir, args), args, dir, limit, None)
+}
+
+/// Runs keyrot like `keyrot_within`, with its own cache directory `cache` rather than the
+/// one the tests share (whose file of checked packs other tests' runs rewrite meanwhile).
+pub fn keyrot_within_cache(dir: &Path, args: &[&str], limit: std::time::Duration, cache: &Path) -> Run {
+    let mut command = keyrot_command(dir, args);
+    command.env("XDG_CACHE_HOME", cache);
+    wait_within(command, args, dir, limit, None)
 }
 
 /// Runs keyrot like `keyrot_within`, with `input` on its standard input (a hook's lines).
