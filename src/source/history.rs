@@ -21,6 +21,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// A range's blobs are read through the packs (`pack.rs`) when they are at least one in this
+/// many of the packs' objects, else one by one through libgit2: laying out a pack costs time
+/// in proportion to all its objects. On git/git (849,000 objects), both ways took the same
+/// for the 4,600 blobs of 300 commits; a push of 10 commits (158 blobs) took 0.74 s one by one
+/// and 1.20 s through the packs, 1,000 commits (13,000 blobs) 4.07 s and 3.70 s.
+const PACK_SHARE: u64 = 200;
+
 /// Which commits to walk.
 #[derive(Clone, Debug)]
 pub enum Walk {
@@ -102,7 +109,9 @@ pub fn scan(
     }
     let (pending, index) = collect(repo, walk, progress, sinks)?;
     progress.scanning(pending.len() as u64);
-    from_packs(repo, &pending, &index, limits, threads, progress, sinks);
+    if pending.len() as u64 * PACK_SHARE >= pack::object_count(&repo.commondir().join("objects")) {
+        from_packs(repo, &pending, &index, limits, threads, progress, sinks);
+    }
     through_libgit2(repo, &pending, limits, threads, progress, sinks);
     Ok(())
 }

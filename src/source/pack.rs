@@ -366,6 +366,19 @@ fn is_v2_index(idx: &Path) -> bool {
     File::open(idx).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == V2_INDEX
 }
 
+/// How many objects the packs in `objects_dir/pack` hold, from their indexes' headers (an index
+/// that cannot be read counts none).
+pub fn object_count(objects_dir: &Path) -> u64 {
+    let count = |idx: &Path| -> Option<u64> {
+        std::fs::symlink_metadata(idx).ok().filter(|m| m.is_file())?;
+        let mut header = [0u8; 8 + 256 * 4];
+        File::open(idx).ok()?.read_exact(&mut header).ok()?;
+        (header[..8] == *V2_INDEX)
+            .then(|| u64::from(u32::from_be_bytes(header[8 + 255 * 4..].try_into().unwrap())))
+    };
+    pack_indexes(objects_dir).iter().filter_map(|idx| count(idx)).sum()
+}
+
 fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
     let Ok(dir) = std::fs::read_dir(objects_dir.join("pack")) else { return Vec::new() };
     let mut packs: Vec<PathBuf> = dir
@@ -792,6 +805,16 @@ mod tests {
             .filter_map(|line| line.strip_prefix("blob "))
             .map(|id| Oid::from_str(id).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn the_packs_object_count_is_their_indexes() {
+        let dir = packed_repo(false);
+        let all = git(dir.path(), &["cat-file", "--batch-all-objects", "--batch-check"]).lines().count();
+        let objects = dir.path().join(".git/objects");
+        assert_eq!(object_count(&objects), all as u64);
+        std::fs::write(objects.join("pack/pack-0000.idx"), b"not an index").unwrap();
+        assert_eq!(object_count(&objects), all as u64, "an index that cannot be read counts none");
     }
 
     #[test]
