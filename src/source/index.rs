@@ -6,9 +6,10 @@
 //!
 //! A sparse index (`git sparse-checkout --sparse-index`) is read with its directory entries: a
 //! directory outside the sparse cone stands as one entry, `dir/` with mode 040000 and the id of
-//! its tree (`staged.rs` reads the tree when it must). Formats this reader does not handle (a
-//! split index, a required extension it does not know, a version other than 2 to 4, anything
-//! malformed) return `None`, and the caller uses libgit2, which reads them or says why it cannot.
+//! its tree (`staged.rs` reads the tree when it must). A split index (`core.splitIndex`) is
+//! read with its shared part (`split_index.rs`). Formats this reader does not handle (a required
+//! extension it does not know, a version other than 2 to 4, anything malformed) return `None`,
+//! and the caller uses libgit2, which reads them or says why it cannot.
 
 use crate::error::Result;
 use crate::textfile;
@@ -68,19 +69,51 @@ impl Index {
     }
 }
 
-/// Reads the index file at `path`; `None` when this reader leaves it to libgit2 (no index
+/// Reads the index file at `path` (of the repository whose git directory is `git_dir`, where
+/// a split index's shared part is); `None` when this reader leaves it to libgit2 (no index
 /// yet, one too large to hold, or a format it does not read). Anything there that is not a
 /// regular file (a FIFO would block git's reader and this one) is an error naming it.
-pub fn read(path: &Path) -> Result<Option<Index>> {
+pub fn read(path: &Path, git_dir: &Path) -> Result<Option<Index>> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Ok(metadata) if metadata.is_file() && metadata.len() > MAX_BYTES => return Ok(None),
         _ => {}
     }
-    Ok(parse(&textfile::map(path, MAX_BYTES)?))
+    let bytes = textfile::map(path, MAX_BYTES)?;
+    let Some((index, link)) = parse(&bytes) else { return Ok(None) };
+    match link {
+        None => Ok(Some(index)),
+        Some(link) => super::split_index::read(&bytes, link, index.trees, git_dir),
+    }
 }
 
-fn parse(bytes: &[u8]) -> Option<Index> {
+/// The stage-0 entries and cache tree of an index file, and its `link` extension's body if it
+/// is the main part of a split index (whose entries are then only what `split_index.rs`
+/// merges).
+fn parse(bytes: &[u8]) -> Option<(Index, Option<&[u8]>)> {
+    let mut index = Index {
+        paths: String::with_capacity(bytes.len() / 2),
+        rows: Vec::with_capacity(bytes.len() / 62),
+        trees: HashMap::new(),
+    };
+    let mut trees = HashMap::new();
+    let link = walk(bytes, &mut trees, |path, id, mode, stage| {
+        if stage == 0 {
+            index.push(std::str::from_utf8(path).ok()?, id, mode);
+        }
+        Some(())
+    })?;
+    index.trees = trees;
+    Some((index, link))
+}
+
+/// Hands each entry of an index file to `each` (path, id, mode, stage), in order, reads its
+/// cache tree into `trees`, and gives back its `link` extension's body, if any.
+pub(super) fn walk<'a>(
+    bytes: &'a [u8],
+    trees: &mut HashMap<String, Oid>,
+    mut each: impl FnMut(&[u8], Oid, u32, u16) -> Option<()>,
+) -> Option<Option<&'a [u8]>> {
     let mut r = Reader { bytes, at: 0 };
     if r.take(4)? != b"DIRC" {
         return None;
@@ -90,13 +123,6 @@ fn parse(bytes: &[u8]) -> Option<Index> {
         return None;
     }
     let count = r.u32()?;
-    // Each entry takes at least 62 bytes: a count beyond that is damage, not a reservation.
-    let count_hint = (count as usize).min(bytes.len() / 62);
-    let mut index = Index {
-        paths: String::with_capacity(bytes.len() / 2),
-        rows: Vec::with_capacity(count_hint),
-        trees: HashMap::new(),
-    };
     let mut previous: Vec<u8> = Vec::new();
     for _ in 0..count {
         let start = r.at;
@@ -124,25 +150,25 @@ fn parse(bytes: &[u8]) -> Option<Index> {
         if mode == SPARSE_DIR_MODE && path.last() != Some(&b'/') {
             return None;
         }
-        if flags & STAGE_MASK == 0 {
-            index.push(std::str::from_utf8(path).ok()?, id, mode);
-        }
+        each(path, id, mode, (flags & STAGE_MASK) >> 12)?;
     }
+    let mut link = None;
     let end = bytes.len().checked_sub(ID_LEN)?;
     while r.at < end {
         let signature = r.take(4)?;
         let size = r.u32()? as usize;
         let body = r.take(size)?;
         match signature {
-            b"TREE" => cache_tree(body, &mut index.trees)?,
+            b"TREE" => cache_tree(body, trees)?,
             // The index may hold directory entries: they are read as such above.
             b"sdir" => {}
-            // Required extensions (lower-case first letter: a split index, …).
+            b"link" => link = Some(body),
+            // Required extensions (lower-case first letter) this reader does not know.
             [first, ..] if first.is_ascii_lowercase() => return None,
             _ => {}
         }
     }
-    (r.at == end).then_some(index)
+    (r.at == end).then_some(link)
 }
 
 /// The cache-tree extension: nodes in pre-order, each `name NUL count SP subtrees LF [id]`,
@@ -238,7 +264,9 @@ mod tests {
 
     #[test]
     fn reads_paths_and_the_cache_tree() {
-        let index = parse(&index_v4()).expect("a version 4 index parses");
+        let bytes = index_v4();
+        let (index, link) = parse(&bytes).expect("a version 4 index parses");
+        assert!(link.is_none());
         let paths: Vec<&str> = index.entries().iter().map(|e| e.path).collect();
         assert_eq!(paths, ["a/b/one.txt", "a/b/two.txt", "a/c.txt", "z.txt"]);
         assert!(index.entries().iter().all(|e| e.mode == 0o100644));
@@ -250,11 +278,11 @@ mod tests {
     #[test]
     fn a_cut_or_damaged_index_is_left_to_libgit2() {
         let bytes = index_v4();
-        let whole = parse(&bytes).unwrap();
+        let (whole, _) = parse(&bytes).unwrap();
         // A cut that happens to end 20 bytes after a whole extension reads as an index without
         // it (the checksum is not verified, as git does not): its entries are still all there.
         for len in 0..bytes.len() {
-            if let Some(cut) = parse(&bytes[..len]) {
+            if let Some((cut, _)) = parse(&bytes[..len]) {
                 assert_eq!(cut.entries(), whole.entries(), "cut at {len}");
             }
         }

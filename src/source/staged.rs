@@ -62,7 +62,7 @@ pub fn scan(repo: &Repository, entries: &[Entry], limits: Limits, sink: &dyn Sin
 fn read_index(repo: &Repository) -> Result<index::Index> {
     let path =
         std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.path().join("index"));
-    if let Some(index) = index::read(&path)? {
+    if let Some(index) = index::read(&path, repo.path())? {
         return Ok(index);
     }
     let index = repo.index().map_err(|e| Error::git("cannot read the index", e))?;
