@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The largest index read into memory here; libgit2 reads larger ones its own way.
-const MAX_BYTES: u64 = 1 << 30;
+pub(super) const MAX_BYTES: u64 = 1 << 30;
 const ID_LEN: usize = 20;
 /// ctime, mtime, dev, ino, mode, uid, gid, size: ten 32-bit fields.
 const STAT_LEN: usize = 40;

@@ -7,7 +7,7 @@
 //! not fit together (a bit past the shared entries, too few replacing entries, a shared part
 //! that is itself split or missing) leaves the index to libgit2, which refuses it by name.
 
-use super::index::{walk, Index};
+use super::index::{walk, Index, MAX_BYTES};
 use crate::error::Result;
 use crate::textfile;
 use git2::Oid;
@@ -29,7 +29,7 @@ pub fn read(main: &[u8], link: &[u8], trees: HashMap<String, Oid>, git_dir: &Pat
     if !shared_path.is_file() {
         return Ok(None);
     }
-    let shared = textfile::map(&shared_path, u64::MAX)?;
+    let shared = textfile::map(&shared_path, MAX_BYTES)?;
     Ok(merge(main, &link[20..], &shared).map(|entries| {
         let mut index = Index::default();
         index.trees = trees;
