@@ -239,13 +239,8 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_git as git;
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) {
-        let status = Command::new("git").args(args).current_dir(dir).status().expect("git runs");
-        assert!(status.success(), "git {args:?}");
-    }
 
     /// An index written by git, version 4 (prefix-compressed paths) with a cache tree.
     fn index_v4() -> Vec<u8> {

@@ -197,6 +197,21 @@ pub struct Limits {
     pub max_file_bytes: u64,
 }
 
+/// git run in `dir` for a unit test, with a fixed identity and no user configuration: its
+/// output (the test fails if git does).
+#[cfg(test)]
+pub fn test_git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml.missing"))
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 fn too_large(path: &str, size: u64, limits: Limits) -> String {
     format!(
         "skipped {path}: {} MB is over the {} MB limit (raise it with --max-file-size)",

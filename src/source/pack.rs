@@ -744,6 +744,7 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_git as git;
     use super::*;
 
     #[test]
@@ -762,18 +763,6 @@ mod tests {
         assert_eq!(apply_delta(base, &[12, 5, 0x91, 10, 5]), None, "copy past the end of the base");
         assert_eq!(apply_delta(base, &[12, 1, 0]), None, "reserved instruction");
         assert_eq!(apply_delta(base, &[12, 3, 5, b'a']), None, "insert past the end of the delta");
-    }
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml.missing"))
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8")
     }
 
     /// A repository whose one pack holds long delta chains: a file edited in 60 commits, at

@@ -145,21 +145,9 @@ fn ewah_bits(bytes: &[u8], limit: usize) -> Option<(Vec<usize>, usize)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_git as git;
     use super::ewah_bits;
     use std::path::Path;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "core.splitIndex=true"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_GLOBAL", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml.missing"))
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
 
     /// The stage-0 entries as keyrot reads them and as `git ls-files` lists them.
     fn both(dir: &Path) -> (Vec<String>, Vec<String>) {
@@ -175,6 +163,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dir = dir.path();
         git(dir, &["init", "-q"]);
+        git(dir, &["config", "core.splitIndex", "true"]);
         for n in 0..40 {
             std::fs::write(dir.join(format!("f{n:02}.txt")), format!("{n}\n")).unwrap();
         }
