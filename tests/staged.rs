@@ -309,3 +309,20 @@ fn named_paths_inside_a_sparse_directory_are_read_from_its_tree() {
     let missing = repo.keyrot(&["scan", "--staged", "vendor/nothing.py"]);
     assert_eq!(missing.code, 2, "{}", missing.all());
 }
+
+/// A staged path that is not UTF-8 in a split index is not dropped: the index is left to
+/// libgit2, which does not read split indexes, and the run fails closed.
+#[test]
+fn a_split_index_with_a_path_that_is_not_utf8_fails_closed() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    repo.git(&["config", "core.splitIndex", "true"]);
+    repo.write("a.py", "x = 1\n");
+    repo.commit("init");
+    repo.git(&["update-index", "--split-index"]);
+    let name = std::ffi::OsStr::from_bytes(b"key\xff.py");
+    std::fs::write(repo.path().join(name), format!("TOKEN = \"{GITHUB}\"\n")).unwrap();
+    repo.git(&["add", "-A"]);
+    let run = repo.keyrot(&["scan", "--staged"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+}

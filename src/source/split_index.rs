@@ -30,16 +30,15 @@ pub fn read(main: &[u8], link: &[u8], trees: HashMap<String, Oid>, git_dir: &Pat
         return Ok(None);
     }
     let shared = textfile::map(&shared_path, MAX_BYTES)?;
-    Ok(merge(main, &link[20..], &shared).map(|entries| {
-        let mut index = Index::default();
-        index.trees = trees;
-        for entry in entries.iter().filter(|e| e.stage == 0) {
-            if let Ok(path) = std::str::from_utf8(&entry.path) {
-                index.push(path, entry.id, entry.mode);
-            }
-        }
-        index
-    }))
+    let Some(entries) = merge(main, &link[20..], &shared) else { return Ok(None) };
+    let mut index = Index::default();
+    index.trees = trees;
+    for entry in entries.iter().filter(|e| e.stage == 0) {
+        // A path that is not UTF-8 is left to libgit2, as in an index that is not split.
+        let Ok(path) = std::str::from_utf8(&entry.path) else { return Ok(None) };
+        index.push(path, entry.id, entry.mode);
+    }
+    Ok(Some(index))
 }
 
 /// Every entry of a split index, from its main part, the bitmaps of its link extension and
@@ -127,6 +126,9 @@ fn ewah_bits(bytes: &[u8], limit: usize) -> Option<(Vec<usize>, usize)> {
         }
         at = at.checked_add(run_bits)?;
         for _ in 0..literals {
+            if n >= words {
+                return None;
+            }
             let mut literal = word(n)?;
             n += 1;
             while literal != 0 {
@@ -226,5 +228,8 @@ mod tests {
         // A run of 2^32 - 1 words of ones is refused at once, not listed.
         let huge = bitmap(&[(0xffff_ffff << 1) | 1]);
         assert_eq!(ewah_bits(&huge, 1000), None);
+        // A run word announcing more literal words than the bitmap holds.
+        let short = bitmap(&[(2 << 33) | (2 << 1), 0b1010]);
+        assert_eq!(ewah_bits(&[short.as_slice(), &[0xff; 16]].concat(), 1000), None);
     }
 }
