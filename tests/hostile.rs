@@ -440,3 +440,41 @@ fn a_fifo_as_the_alternates_file_is_an_error_not_a_hang() {
         );
     }
 }
+
+/// libgit2 opens every pack, its index and the multi-pack index to find objects, and would
+/// wait forever on a FIFO at any of them: the scan names it and fails instead.
+#[test]
+fn a_fifo_among_the_packs_is_an_error_not_a_hang() {
+    for name in ["pack-1111111111111111111111111111111111111111.idx", "multi-pack-index", "pack"] {
+        let repo = Repo::new();
+        repo.write("a.txt", "a\n");
+        repo.commit("init");
+        repo.git(&["repack", "-adq"]);
+        repo.write("a.txt", "b\n");
+        repo.git(&["add", "a.txt"]);
+        let pack_dir = repo.path().join(".git/objects/pack");
+        let fifo = if name == "pack" {
+            // The pack beside an index that is there: the pack git wrote, made a FIFO.
+            let idx = std::fs::read_dir(&pack_dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|e| e == "idx"))
+                .unwrap();
+            std::fs::remove_file(idx.with_extension("pack")).unwrap();
+            idx.with_extension("pack")
+        } else {
+            pack_dir.join(name)
+        };
+        mkfifo(&fifo);
+        for args in [&["scan", "--staged"][..], &["scan", "--history"]] {
+            let run = keyrot_within(repo.path(), args, LIMIT);
+            assert_eq!(run.code, 2, "{name} {args:?}: {}", run.all());
+            let named = fifo.file_name().unwrap().to_str().unwrap();
+            assert!(
+                run.stderr.contains(named) && run.stderr.contains("not a regular file"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}

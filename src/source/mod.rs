@@ -148,7 +148,7 @@ pub fn check_packs(repo: &git2::Repository) -> Result<(), Error> {
                           scanned (`git fsck` tells more)"
                     .into(),
             },
-            pack::Unsafe::Alternates { file, message } => Error::Git {
+            pack::Unsafe::File { file, message } => Error::Git {
                 context: file.display().to_string(),
                 message: format!(
                     "{message}: git's reader would block or fail on it, and nothing was scanned"

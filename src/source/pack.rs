@@ -293,20 +293,24 @@ pub struct Hazard {
 #[derive(Debug)]
 pub enum Unsafe {
     Pack(Hazard),
-    /// An `info/alternates` that is not a regular file it can read: libgit2 opens a FIFO there
-    /// and waits for a writer forever.
-    Alternates {
+    /// A file libgit2 opens to find objects (an `info/alternates`, a pack, its index, the
+    /// multi-pack index) that is not a regular file it can read: libgit2 opens a FIFO there and
+    /// waits for a writer forever.
+    File {
         file: PathBuf,
         message: String,
     },
 }
 
 /// Checks every pack of `objects_dir` and of its alternates before libgit2 reads any object
-/// (but those `checked` remembers, unchanged since they passed), and that their alternates
-/// files can be read.
+/// (but those `checked` remembers, unchanged since they passed), and that the files libgit2
+/// opens to find objects are regular files.
 pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Unsafe> {
     for dir in object_dirs(objects_dir)? {
+        regular_or_absent(&dir.join("pack/multi-pack-index"))?;
         for idx in pack_indexes(&dir) {
+            regular_or_absent(&idx)?;
+            regular_or_absent(&idx.with_extension("pack"))?;
             let key = Checked::key(&idx);
             if key.as_deref().is_some_and(|key| checked.contains(key)) {
                 continue;
@@ -330,6 +334,16 @@ pub fn check(objects_dir: &Path, checked: &mut Checked) -> Result<(), Unsafe> {
     Ok(())
 }
 
+/// `Err` naming `file` if it is there (symlinks followed) and not a regular file.
+fn regular_or_absent(file: &Path) -> Result<(), Unsafe> {
+    match std::fs::metadata(file) {
+        Ok(metadata) if !metadata.is_file() => {
+            Err(Unsafe::File { file: file.to_path_buf(), message: "not a regular file".into() })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `objects_dir` and the alternates it names, as git follows them (at most 5 deep). An
 /// alternates file there that cannot be read is refused (a FIFO would block libgit2).
 fn object_dirs(objects_dir: &Path) -> Result<Vec<PathBuf>, Unsafe> {
@@ -341,10 +355,10 @@ fn object_dirs(objects_dir: &Path) -> Result<Vec<PathBuf>, Unsafe> {
         let file = dir.join("info/alternates");
         match std::fs::symlink_metadata(&file) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Unsafe::Alternates { file, message: e.to_string() }),
+            Err(e) => return Err(Unsafe::File { file, message: e.to_string() }),
             Ok(_) => {}
         }
-        let text = crate::textfile::read(&file, 1 << 16).map_err(|e| Unsafe::Alternates {
+        let text = crate::textfile::read(&file, 1 << 16).map_err(|e| Unsafe::File {
             file: file.clone(),
             message: match e {
                 crate::error::Error::Config { message, .. } => message,
