@@ -74,17 +74,38 @@ fn merge(main: &[u8], bitmaps: &[u8], shared: &[u8]) -> Option<Vec<Raw>> {
     }
     let mut keep = keep.into_iter();
     base.retain(|_| keep.next().unwrap_or(true));
-    for added in main {
-        if added.path.is_empty() {
-            return None;
-        }
-        let key = |e: &Raw| (e.path.clone(), e.stage);
-        match base.binary_search_by_key(&key(&added), key) {
-            Ok(at) => base[at] = added,
-            Err(at) => base.insert(at, added),
+    // The rest are added in order of path and stage, as git keeps an index; one that has the
+    // path and stage of another replaces it (the later of two added ones wins).
+    let mut added: Vec<Raw> = main.collect();
+    if added.iter().any(|e| e.path.is_empty()) {
+        return None;
+    }
+    added.sort_by(|a, b| key(a).cmp(&key(b)));
+    let mut unique: Vec<Raw> = Vec::with_capacity(added.len());
+    for entry in added {
+        match unique.last_mut() {
+            Some(last) if key(last) == key(&entry) => *last = entry,
+            _ => unique.push(entry),
         }
     }
-    Some(base)
+    let mut merged = Vec::with_capacity(base.len() + unique.len());
+    let mut added = unique.into_iter().peekable();
+    for entry in base {
+        while let Some(next) = added.next_if(|a| key(a) < key(&entry)) {
+            merged.push(next);
+        }
+        match added.next_if(|a| key(a) == key(&entry)) {
+            Some(replacing) => merged.push(replacing),
+            None => merged.push(entry),
+        }
+    }
+    merged.extend(added);
+    Some(merged)
+}
+
+/// Where an entry stands in an index: by path, then stage.
+fn key(entry: &Raw) -> (&[u8], u16) {
+    (&entry.path, entry.stage)
 }
 
 /// Every entry of one index file, stages included, in order, and its link extension; `None`
