@@ -226,6 +226,7 @@ fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -
             Some(at) => vec![&index[at]],
             None => index.iter().filter(|e| e.path.starts_with(&under)).collect(),
         };
+        let in_index = !found.is_empty();
         let mut entries = Vec::new();
         for entry in found {
             if entry.mode == index::SPARSE_DIR_MODE {
@@ -237,7 +238,7 @@ fn named_entries(repo: &Repository, index: &[index::Entry], paths: &[PathBuf]) -
         if entries.is_empty() {
             entries = in_sparse_directory(repo, index, &relative)?;
         }
-        if entries.is_empty() && !index.iter().any(|e| e.path == relative || e.path.starts_with(&under)) {
+        if entries.is_empty() && !in_index {
             selection.missing.push(path.clone());
         }
         for entry in entries {
