@@ -7,8 +7,8 @@
 //! `rules.toml` is silently left out of the binary; so does a rule id used twice. Keywords are
 //! written lower-case, as the matcher uses them. Each rule also carries what its regex tells
 //! the matcher (its reach and pins), the relaxed syntax tree its precheck is built from and
-//! its path pattern's syntax tree (`src/treecode.rs`, in `trees.bin`), worked out here by the same code as at run time, so that
-//! a run parses a rule's regex only to search with it.
+//! its path pattern's syntax tree (`src/treecode.rs`, in `trees.bin`), worked out here by the
+//! same code as at run time, so that a run parses a rule's regex only to search with it.
 
 #[allow(dead_code)]
 #[path = "src/pins.rs"]
@@ -90,10 +90,9 @@ fn main() {
         let near = rule
             .get("near")
             .map(|n| usize::try_from(n.as_integer().expect("an integer")).expect("near >= 0"));
-        let regex = rule.get("regex").map(|r| r.as_str().expect("a string"));
-        analyses.push(tables.analysis(regex, &keywords, near));
-        let relaxed = regex.and_then(syntax::tree).map(|tree| syntax::relaxed(&tree));
-        trees.push(tree_span(relaxed, &mut tree_code));
+        let tree = rule.get("regex").and_then(|r| syntax::tree(r.as_str().expect("a string")));
+        analyses.push(tables.analysis(tree.as_ref(), &keywords, near));
+        trees.push(tree_span(tree.as_ref().map(syntax::relaxed), &mut tree_code));
         let path = rule.get("path").map(|p| p.as_str().expect("a string"));
         path_trees.push(tree_span(path.and_then(syntax::tree), &mut tree_code));
         let analysis = format!("Some({})", analyses.len() - 1);
@@ -196,11 +195,11 @@ impl Tables {
     /// What a rule's regex tells the matcher (`config::Analysis`), as Rust: `reach.rs` and
     /// `pins.rs` derive `Debug`, which writes their plain values as the expressions that build
     /// them; an `After`'s strings go in the tables.
-    fn analysis(&mut self, regex: Option<&str>, keywords: &[String], near: Option<usize>) -> String {
-        let Some(tree) = regex.and_then(syntax::tree) else {
+    fn analysis(&mut self, tree: Option<&Hir>, keywords: &[String], near: Option<usize>) -> String {
+        let Some(tree) = tree else {
             return "Analysis { reach: None, pins: None, before: None, after: None }".into();
         };
-        let after = match reach::after(&tree, keywords) {
+        let after = match reach::after(tree, keywords) {
             Some(after) => {
                 let strings = after.strings.iter().map(|s| Value::String(s.clone())).collect();
                 let strings = self.texts(Some(&Value::Array(strings)));
@@ -210,9 +209,9 @@ impl Tables {
         };
         format!(
             "Analysis {{ reach: {:?}, pins: {:?}, before: {:?}, after: {after} }}",
-            reach::of_tree(&tree, keywords, near),
-            pins::of_tree(&tree),
-            reach::before(&tree, keywords)
+            reach::of_tree(tree, keywords, near),
+            pins::of_tree(tree),
+            reach::before(tree, keywords)
         )
     }
 
