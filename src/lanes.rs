@@ -25,6 +25,8 @@ const MIN_PART: usize = 8;
 pub struct Lanes {
     dfa: DFA,
     longest: usize,
+    /// A byte no keyword holds (in either case): reading it takes the walk back to its start.
+    separator: Option<u8>,
 }
 
 impl Lanes {
@@ -36,7 +38,18 @@ impl Lanes {
             .build(keywords)
             .expect("keywords are plain literals, fewer than the automaton's limits");
         let longest = keywords.iter().map(|k| k.as_ref().len()).max().unwrap_or(0);
-        Lanes { dfa, longest }
+        let mut held = [false; 256];
+        for &byte in keywords.iter().flat_map(|k| k.as_ref()) {
+            held[usize::from(byte.to_ascii_lowercase())] = true;
+            held[usize::from(byte.to_ascii_uppercase())] = true;
+        }
+        let separator = (0..=255).find(|&byte| !held[usize::from(byte)]);
+        Lanes { dfa, longest, separator }
+    }
+
+    /// The longest keyword's length.
+    pub fn longest(&self) -> usize {
+        self.longest
     }
 
     /// Calls `found(keyword, span)` for each occurrence of each keyword in `text`, by keyword
@@ -55,6 +68,33 @@ impl Lanes {
                 state = self.step(state, byte, at, &mut found);
             }
         }
+    }
+
+    /// `each` for the occurrences that lie wholly inside one of `pieces` of `text`. Pieces are
+    /// often short (the seams of a delta), too short for lanes of their own: they are read as
+    /// one text, joined by a byte no keyword holds, so that no occurrence spans two.
+    pub fn each_in(&self, text: &[u8], pieces: &[Range<usize>], mut found: impl FnMut(usize, Range<usize>)) {
+        let Some(separator) = self.separator else {
+            for piece in pieces {
+                self.each(&text[piece.clone()], |k, span| {
+                    found(k, piece.start + span.start..piece.start + span.end)
+                });
+            }
+            return;
+        };
+        let mut joined = Vec::with_capacity(pieces.iter().map(|p| p.len() + 1).sum());
+        // Where each piece starts in `joined`.
+        let mut starts = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            starts.push(joined.len());
+            joined.extend_from_slice(&text[piece.clone()]);
+            joined.push(separator);
+        }
+        self.each(&joined, |k, span| {
+            let i = starts.partition_point(|&start| start <= span.start) - 1;
+            let shift = pieces[i].start;
+            found(k, span.start - starts[i] + shift..span.end - starts[i] + shift);
+        });
     }
 
     /// `each` with `LANES` walks.

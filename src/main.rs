@@ -18,6 +18,7 @@ mod install;
 mod lanes;
 mod lazy;
 mod ledger;
+mod lineage;
 mod matcher;
 mod pins;
 mod pipeline;

@@ -1,7 +1,8 @@
 //! Finds secrets in one piece of content. The pipeline per blob: path rules (by path alone) →
-//! binary check → keyword prefilter (one Aho-Corasick pass, ASCII case-insensitive) → the regex
-//! of each rule whose keyword hit → secret group → entropy floor → allowlists (global, then the
-//! rule's) → inline allow markers → overlap resolution (a specific rule beats a generic one).
+//! binary check → keyword prefilter (one Aho-Corasick pass, ASCII case-insensitive; for a blob
+//! a pack's delta built, only at its seams: `lineage.rs`) → the regex of each rule whose
+//! keyword hit → secret group → entropy floor → allowlists (global, then the rule's) → inline
+//! allow markers → overlap resolution (a specific rule beats a generic one).
 //! Line and column are computed only for what survives; values behind an encoding (`decode.rs`)
 //! are matched decoded and reported where they are encoded, and UTF-16 text is matched as UTF-8.
 //! It never touches git and never prints.
@@ -11,6 +12,7 @@ use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
+use crate::lineage::{self, Lineage, Occurrences};
 use crate::precheck::Precheck;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -309,22 +311,41 @@ impl Matcher {
     /// location. At most `MAX_MATCHES` are kept per blob. A rule limited to some paths runs only
     /// if one of `places` is on such a path; `judge` decides each place.
     pub fn content(&self, bytes: &[u8], places: &[Place]) -> Result<Content> {
-        if is_binary(bytes) {
-            return match utf16::decode(bytes) {
-                Some(text) => self.content_of_text(text.as_bytes(), places),
-                None => Ok(Content::default()),
-            };
-        }
-        self.content_of_text(bytes, places)
+        Ok(self.content_built(bytes, places, Lineage::default())?.0)
     }
 
-    fn content_of_text(&self, bytes: &[u8], places: &[Place]) -> Result<Content> {
-        let mut found = self.find(bytes, places)?;
+    /// `content` of a blob a pack's delta built: the keyword occurrences inside the pieces it
+    /// copied are its base's (`lineage.rs`). With the content, the blob's own occurrences when
+    /// its lineage says other blobs are built from it (and they were all recorded).
+    pub fn content_built(
+        &self,
+        bytes: &[u8],
+        places: &[Place],
+        lineage: Lineage,
+    ) -> Result<(Content, Option<Occurrences>)> {
+        if is_binary(bytes) {
+            return match utf16::decode(bytes) {
+                Some(text) => {
+                    Ok((self.content_of_text(text.as_bytes(), places, Lineage::default())?.0, None))
+                }
+                None => Ok((Content::default(), None)),
+            };
+        }
+        self.content_of_text(bytes, places, lineage)
+    }
+
+    fn content_of_text(
+        &self,
+        bytes: &[u8],
+        places: &[Place],
+        lineage: Lineage,
+    ) -> Result<(Content, Option<Occurrences>)> {
+        let (mut found, occurrences) = self.find(bytes, places, lineage)?;
         for decoded in decode::decode_all(bytes) {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            let inner = self.find(&decoded.text, places)?;
+            let (inner, _) = self.find(&decoded.text, places, Lineage::default())?;
             let marked = ALLOW_MARKERS.iter().any(|m| contains(line_around(bytes, decoded.start), m));
             if marked {
                 continue;
@@ -335,7 +356,7 @@ impl Matcher {
         found.truncate(MAX_MATCHES);
         found.sort_by_key(|f| (f.start, f.rule));
         locate(bytes, &mut found);
-        Ok(Content { found, truncated })
+        Ok((Content { found, truncated }, occurrences))
     }
 
     /// The place stage, once per place a blob was found at: each content match that the rule's
@@ -373,9 +394,14 @@ impl Matcher {
             .collect())
     }
 
-    fn find(&self, bytes: &[u8], places: &[Place]) -> Result<Vec<Found>> {
+    fn find(
+        &self,
+        bytes: &[u8],
+        places: &[Place],
+        lineage: Lineage,
+    ) -> Result<(Vec<Found>, Option<Occurrences>)> {
         let mut found = Vec::new();
-        let mut hits = self.keyword_hits(bytes);
+        let (mut hits, occurrences) = self.keyword_hits(bytes, lineage);
         for &index in &self.gated {
             let rule = &self.rules.rules[index];
             let has_keyword = || rule.keywords.iter().any(|k| contains_ignoring_case(bytes, k.as_bytes()));
@@ -393,7 +419,7 @@ impl Matcher {
             }
             self.run_rule(index, bytes, &self.plan(index, bytes, &hits), &mut found)?;
         }
-        Ok(found)
+        Ok((found, occurrences))
     }
 
     /// Whether a content rule limited to some paths applies at one of `places`: the content
@@ -443,8 +469,10 @@ impl Matcher {
     }
 
     /// Rules whose keywords occur in `bytes`, plus those without keywords, in rule order; and,
-    /// when windows are used, where each keyword occurs.
-    fn keyword_hits(&self, bytes: &[u8]) -> Hits {
+    /// when windows are used, where each keyword occurs. A blob built from a base whose
+    /// occurrences were kept is read only at its seams (`lineage.rs`); its own occurrences are
+    /// answered when its lineage asks for them.
+    fn keyword_hits(&self, bytes: &[u8], lineage: Lineage) -> (Hits, Option<Occurrences>) {
         let mut hit = vec![false; self.rules.rules.len()];
         for &index in &self.unfiltered {
             hit[index] = true;
@@ -466,12 +494,28 @@ impl Matcher {
                 }
             }
         };
+        let mut all_recorded = false;
         if self.workload == Workload::Small && bytes.len() <= SMALL_TEXT {
             // A small text of a small workload: keywords found by their first bytes.
             self.grams.get_or_init(|| Grams::new(&self.keywords)).each(bytes, occurs);
         } else if let Some(prefilter) = self.prefilter() {
             match prefilter {
-                Prefilter::Lanes(lanes) => lanes.each(bytes, occurs),
+                Prefilter::Lanes(lanes) => {
+                    all_recorded = true;
+                    match lineage.base {
+                        Some((base, copies)) => {
+                            let len = |k: usize| self.keywords[k].len();
+                            base.carried(copies, len, |k, start| occurs(k, start..start + len(k)));
+                            let seams = lineage::seams(copies, bytes.len(), lanes.longest());
+                            lanes.each_in(bytes, &seams, |k, span| {
+                                if !lineage::inside_a_copy(copies, span.clone()) {
+                                    occurs(k, span);
+                                }
+                            });
+                        }
+                        None => lanes.each(bytes, occurs),
+                    }
+                }
                 Prefilter::Searcher(searcher) => searcher
                     .find_overlapping_iter(bytes)
                     .for_each(|m| occurs(m.pattern().as_usize(), m.range())),
@@ -487,8 +531,10 @@ impl Matcher {
         if dense {
             spans = Vec::new();
         }
+        let occurrences = (all_recorded && !dense && lineage.is_base)
+            .then(|| Occurrences::of(spans.iter().map(|&(k, start, _)| (k, start))));
         spans.sort_unstable();
-        Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans, dense }
+        (Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans, dense }, occurrences)
     }
 
     fn prefilter(&self) -> Option<&Prefilter> {
@@ -896,6 +942,7 @@ fn locate(bytes: &[u8], found: &mut [Found]) {
 mod tests {
     use super::*;
     use crate::config;
+    use crate::lineage::Copy;
 
     /// One case: rules (TOML), content, where it was found → (rule id, secret, line, column).
     struct Case {
@@ -1202,7 +1249,7 @@ path = '''\.cfg$'''
             let skipped = |text: &str| {
                 // Occurrences are recorded up to one per 16 bytes.
                 let text = format!("{text}\n{}", "filler ".repeat(20));
-                let hits = matcher.keyword_hits(text.as_bytes());
+                let (hits, _) = matcher.keyword_hits(text.as_bytes(), Lineage::default());
                 assert_eq!(hits.rules, vec![0], "{text:?}: the keyword occurs");
                 matcher.no_keyword_fits(0, text.as_bytes(), &hits)
             };
@@ -1213,6 +1260,91 @@ path = '''\.cfg$'''
             assert!(!skipped("lob.key at the start"));
             assert!(!skipped("a blob\n(Lob_the_KEY"));
         }
+    }
+
+    /// A blob built from a base by copies and inserts, as a pack's delta builds it, has the
+    /// keyword occurrences of the blob read whole when they are derived from its base's, and so
+    /// has a blob built from it. Pieces are cut inside keywords (the longest among them) and
+    /// joined to pieces of other occurrences cut at the same place, so that keywords span the
+    /// joins between pieces and between pieces and inserted bytes.
+    #[test]
+    fn a_blob_built_from_a_base_has_the_occurrences_of_one_read_whole() {
+        let matcher = Matcher::new(Rules::build(&config::builtin().unwrap()).unwrap(), Workload::Large);
+        let longest = matcher.keywords.iter().map(|k| k.as_bytes()).max_by_key(|k| k.len()).unwrap();
+        // Keywords at most one in 16 bytes, else their occurrences are not kept (`DENSE`).
+        let filler: &[u8] = b"some filler text that holds no word of note; ";
+        let words: [&[u8]; 10] =
+            [b"API_KEY", b" = ", b"token", b"\n", b"Secret", b"password", longest, filler, filler, b"ghp_"];
+        let mut seed = 11u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let occurrences = |text: &[u8], lineage: Lineage| {
+            let (hits, kept) = matcher.keyword_hits(text, lineage);
+            (hits.rules, hits.spans, hits.dense, kept)
+        };
+        let (mut joins, mut straddling, mut longest_straddling) = (0, 0, 0);
+        for round in 0..200 {
+            let mut base: Vec<u8> = Vec::new();
+            while base.len() < 300 + 10 * round {
+                base.extend_from_slice(words[next(words.len())]);
+            }
+            let mut kept = occurrences(&base, Lineage { base: None, is_base: true }).3;
+            for _generation in 0..4 {
+                // Where each word occurs in the base: pieces start and end inside them.
+                let (word, cut) = (next(words.len()), next(16));
+                let at: Vec<usize> = memchr::memmem::find_iter(&base, words[word]).collect();
+                let (mut blob, mut copies) = (Vec::new(), Vec::<Copy>::new());
+                for _ in 0..1 + next(8) {
+                    if next(3) == 0 || at.len() < 2 {
+                        let w = words[word];
+                        blob.extend_from_slice(if next(2) == 0 {
+                            &w[..cut % w.len()]
+                        } else {
+                            &w[cut % w.len()..]
+                        });
+                    }
+                    let cut = cut % words[word].len();
+                    let (from, to) = match at.len() {
+                        0 | 1 => (0, base.len()),
+                        n => {
+                            let (i, j) = (next(n), next(n));
+                            (
+                                at[i.min(j)] + cut,
+                                (at[i.max(j)] + cut).max(at[i.min(j)] + cut + 1).min(base.len()),
+                            )
+                        }
+                    };
+                    if from >= to {
+                        continue;
+                    }
+                    joins += usize::from(copies.last().is_some_and(|c| c.to + c.len == blob.len()));
+                    match copies.last_mut() {
+                        Some(last) if last.to + last.len == blob.len() && last.from + last.len == from => {
+                            last.len += to - from
+                        }
+                        _ => copies.push(Copy { to: blob.len(), from, len: to - from }),
+                    }
+                    blob.extend_from_slice(&base[from..to]);
+                }
+                let whole = occurrences(&blob, Lineage { base: None, is_base: true });
+                for &(_, start, end) in &whole.1 {
+                    if !lineage::inside_a_copy(&copies, start..end) {
+                        straddling += 1;
+                        longest_straddling += usize::from(end - start == longest.len());
+                    }
+                }
+                let Some(base_kept) = kept.as_ref() else { break };
+                let built = occurrences(&blob, Lineage { base: Some((base_kept, &copies)), is_base: true });
+                assert_eq!(built, whole, "round {round}: {:?}", String::from_utf8_lossy(&blob));
+                (base, kept) = (blob, built.3);
+            }
+        }
+        assert!(
+            joins > 100 && straddling > 300 && longest_straddling > 20,
+            "{joins} joins, {straddling} occurrences outside a copy, {longest_straddling} of the longest keyword"
+        );
     }
 
     #[test]

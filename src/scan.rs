@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet, MAX_FINDINGS};
+use crate::lineage::{Lineage, Occurrences};
 use crate::matcher::{count_allow_markers, Content, Matcher, Place, MAX_MATCHES};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
@@ -179,25 +180,29 @@ impl<'m> Collect<'m> {
 impl Sink for Collect<'_> {
     /// Matches the content once, then judges each place it was seen at on its own: a rule's
     /// path condition and the path, glob and commit allowlists depend on the place.
-    fn blob(&self, blob: Blob) {
+    fn blob(&self, blob: Blob) -> Option<Occurrences> {
         let places = places(blob.seen);
-        match self.matcher.content(blob.bytes, &places) {
-            Ok(content) => {
+        match self.matcher.content_built(blob.bytes, &places, blob.lineage) {
+            Ok((content, occurrences)) => {
                 let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
                 self.judge(&Prepared { content, size: blob.bytes.len(), markers }, blob.seen, &places);
+                occurrences
             }
-            Err(e) => self.error(e),
+            Err(e) => {
+                self.error(e);
+                None
+            }
         }
     }
 
     /// The content stage without places: rules limited to some paths wait for `blob`.
-    fn prepare(&self, id: Oid, bytes: &[u8]) {
+    fn prepare(&self, id: Oid, bytes: &[u8], lineage: Lineage) -> Option<Occurrences> {
         // What is not kept (an error, or matches past the limit) comes again as a `blob`.
-        let Ok(content) = self.matcher.content(bytes, &[]) else { return };
+        let (content, occurrences) = self.matcher.content_built(bytes, &[], lineage).ok()?;
         let held = content.held_bytes();
         if self.held.fetch_add(held, Ordering::Relaxed) + held > self.hold_limit {
             self.held.fetch_sub(held, Ordering::Relaxed);
-            return;
+            return occurrences;
         }
         let markers = if self.watch { count_allow_markers(bytes) } else { 0 };
         if let Some(replaced) =
@@ -205,6 +210,7 @@ impl Sink for Collect<'_> {
         {
             self.held.fetch_sub(replaced.content.held_bytes(), Ordering::Relaxed);
         }
+        occurrences
     }
 
     fn prepared(&self, id: Oid, seen: &[Seen]) -> Option<usize> {
@@ -279,7 +285,7 @@ pub fn run(
         }
         Target::Text { path, bytes } => {
             let seen = [crate::source::Seen { path: path.clone(), commit: None, blob: None }];
-            collect.blob(Blob { bytes, seen: &seen });
+            collect.blob(Blob { bytes, seen: &seen, lineage: Lineage::default() });
         }
     }
     progress.finish();
@@ -385,10 +391,10 @@ mod tests {
     fn both_ways(matcher: &Matcher, bytes: &[u8], seen: &[Seen]) -> (Found, Option<Found>) {
         let progress = Progress::hidden();
         let direct = Collect::new(matcher, &progress, false);
-        direct.blob(Blob { bytes, seen });
+        direct.blob(Blob { bytes, seen, lineage: Lineage::default() });
         let later = Collect::new(matcher, &progress, false);
         let id = Oid::hash_object(git2::ObjectType::Blob, bytes).unwrap();
-        later.prepare(id, bytes);
+        later.prepare(id, bytes, Lineage::default());
         let judged = later.prepared(id, seen);
         (
             found(direct),
@@ -428,8 +434,8 @@ mod tests {
             Oid::hash_object(git2::ObjectType::Blob, clean).unwrap(),
             Oid::hash_object(git2::ObjectType::Blob, TOKEN).unwrap(),
         );
-        collect.prepare(clean_id, clean);
-        collect.prepare(token_id, TOKEN);
+        collect.prepare(clean_id, clean, Lineage::default());
+        collect.prepare(token_id, TOKEN, Lineage::default());
         assert_eq!(
             collect.prepared(token_id, &at(&["app/conf.py"])),
             None,

@@ -12,9 +12,10 @@
 //! a worker holds the blob it scans and the bases it is building others from.
 
 use super::CommitInfo;
-use super::{commits, messages, pack, read_blob, send, Content, Limits, Seen, Sink};
+use super::{commits, messages, pack, read_blob, send_built, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::MAX_LOCATIONS;
+use crate::lineage::{Lineage, Occurrences};
 use crate::progress::Progress;
 use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::HashMap;
@@ -131,14 +132,15 @@ fn whole_history(
 ) -> Result<()> {
     let every = pack::EveryBlob::open(&repo.commondir().join("objects"), limits.max_file_bytes);
     let walked: OnceLock<(Vec<Pending>, HashMap<Oid, usize>)> = OnceLock::new();
-    let each = |id: Oid, bytes: &[u8]| match walked.get() {
-        None => sinks.introduced.prepare(id, bytes),
+    let each = |id: Oid, bytes: &[u8], lineage: Lineage| match walked.get() {
+        None => sinks.introduced.prepare(id, bytes, lineage),
         Some((pending, index)) => {
             // A blob no commit introduced (unreachable, or already delivered) is passed over.
-            let Some(item) = index.get(&id).map(|&slot| &pending[slot]) else { return };
-            if !item.done.swap(true, Ordering::Relaxed) {
-                deliver(item, &Content::Bytes(bytes), limits, progress, sinks);
+            let item = index.get(&id).map(|&slot| &pending[slot])?;
+            if item.done.swap(true, Ordering::Relaxed) {
+                return None;
             }
+            deliver(item, &Content::Bytes(bytes), lineage, limits, progress, sinks)
         }
     };
     std::thread::scope(|scope| {
@@ -347,7 +349,7 @@ fn from_packs(
     let want = |id: &Oid| index.get(id).copied().filter(|&slot| !pending[slot].done.load(Ordering::Relaxed));
     let found = |slot: usize, content: Content| {
         pending[slot].done.store(true, Ordering::Relaxed);
-        deliver(&pending[slot], &content, limits, progress, sinks);
+        deliver(&pending[slot], &content, Lineage::default(), limits, progress, sinks);
     };
     pack::read_blobs(&repo.commondir().join("objects"), want, limits.max_file_bytes, threads, found);
 }
@@ -381,7 +383,7 @@ fn through_libgit2(
                 };
                 while let Some(item) = rest.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let read = read_blob(&odb, item.id, limits, |content| {
-                        deliver(item, content, limits, progress, sinks)
+                        deliver(item, content, Lineage::default(), limits, progress, sinks);
                     });
                     if let Err(e) = read {
                         let (seen, sink) = item.places(sinks).next().expect("a pending blob has a place");
@@ -398,12 +400,24 @@ fn through_libgit2(
     });
 }
 
-fn deliver(item: &Pending, content: &Content, limits: Limits, progress: &Progress, sinks: &Sinks) {
+/// Hands a blob to the sinks of its places; answers with the first sink's keyword occurrences,
+/// if its lineage asked for them.
+fn deliver(
+    item: &Pending,
+    content: &Content,
+    lineage: Lineage,
+    limits: Limits,
+    progress: &Progress,
+    sinks: &Sinks,
+) -> Option<Occurrences> {
+    let mut kept = None;
     for (seen, sink) in item.places(sinks) {
-        send(sink, content, seen, limits);
+        let occurrences = send_built(sink, content, seen, limits, lineage);
+        kept = kept.or(occurrences);
     }
     progress.scanned(match content {
         Content::Bytes(bytes) => bytes.len(),
         Content::TooLarge(_) => 0,
     });
+    kept
 }

@@ -64,7 +64,7 @@ impl Messages {
             return;
         }
         let seen = [Seen { path: path.to_string(), commit: Some(info.clone()), blob: None }];
-        sink.blob(super::Blob { bytes: message, seen: &seen });
+        sink.blob(super::Blob { bytes: message, seen: &seen, lineage: Default::default() });
     }
 }
 

@@ -16,6 +16,7 @@ pub mod staged;
 pub use messages::COMMIT_MESSAGE;
 
 use crate::error::Error;
+use crate::lineage::{Lineage, Occurrences};
 use git2::{Odb, Oid};
 use std::path::Path;
 use std::sync::Arc;
@@ -64,14 +65,18 @@ pub struct Seen {
 pub struct Blob<'a> {
     pub bytes: &'a [u8],
     pub seen: &'a [Seen],
+    /// What it was built from, when a pack's delta built it (`lineage.rs`).
+    pub lineage: Lineage<'a>,
 }
 
 /// Receives what a source finds. Implementations are shared across worker threads.
+/// `blob` and `prepare` answer with the keyword occurrences they found when the blob's lineage
+/// asks for them (`is_base`): the source hands them back with the blobs built from it.
 pub trait Sink: Sync {
-    fn blob(&self, blob: Blob);
+    fn blob(&self, blob: Blob) -> Option<Occurrences>;
     /// Content whose places are not known yet (a history's packs are read while its commits are
     /// walked): the sink may match it now and keep what it needs to judge places later.
-    fn prepare(&self, id: Oid, bytes: &[u8]);
+    fn prepare(&self, id: Oid, bytes: &[u8], lineage: Lineage) -> Option<Occurrences>;
     /// Judges `seen` from what `prepare` kept for blob `id`, and returns the content's size; or
     /// `None` if it kept nothing usable for these places, and the blob must come as a `blob`.
     fn prepared(&self, id: Oid, seen: &[Seen]) -> Option<usize>;
@@ -88,11 +93,22 @@ pub enum Content<'a> {
 /// Hands content to the sink. Content over the limit is not scanned: the sink gets a warning and
 /// an empty blob, so path rules still apply.
 pub fn send(sink: &dyn Sink, content: &Content, seen: &[Seen], limits: Limits) {
+    send_built(sink, content, seen, limits, Lineage::default());
+}
+
+/// `send` for content a pack's delta built, answering as the sink does.
+pub fn send_built(
+    sink: &dyn Sink,
+    content: &Content,
+    seen: &[Seen],
+    limits: Limits,
+    lineage: Lineage,
+) -> Option<Occurrences> {
     match *content {
-        Content::Bytes(bytes) => sink.blob(Blob { bytes, seen }),
+        Content::Bytes(bytes) => sink.blob(Blob { bytes, seen, lineage }),
         Content::TooLarge(size) => {
             sink.warn(too_large(&seen[0].path, size, limits));
-            sink.blob(Blob { bytes: &[], seen });
+            sink.blob(Blob { bytes: &[], seen, lineage: Lineage::default() })
         }
     }
 }

@@ -15,6 +15,7 @@
 
 use super::checked::Checked;
 use super::Content;
+use crate::lineage::{Copy, Lineage, Occurrences};
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 use std::fs::File;
@@ -36,6 +37,11 @@ const MAX_ZLIB_RATIO: u64 = 1032;
 /// Buffers are never allocated larger than this up front on the word of a size field.
 const MAX_PREALLOC: usize = 64 << 20;
 
+/// What a walk hands each wanted object to: its slot, its content and lineage; it answers with
+/// what it keeps of the object for the objects built from it.
+trait Each: Fn(usize, Content, Lineage) -> Option<Occurrences> {}
+impl<E: Fn(usize, Content, Lineage) -> Option<Occurrences>> Each for E {}
+
 /// Reads every wanted blob found in `objects_dir/pack`. `want` maps an object id to the
 /// caller's slot while the object is still wanted; `each` receives each slot once, on one of
 /// `threads` worker threads. Packs are read one after another, so an object stored in two packs
@@ -51,7 +57,10 @@ where
         let pack = Pack::open(layout, |i| Oid::from_bytes(&ids[i]).ok().and_then(|id| want(&id)));
         drop(ids);
         if let Some(pack) = pack {
-            pack.read(max_bytes, threads, &each);
+            pack.read(max_bytes, threads, &|slot, content, _| {
+                each(slot, content);
+                None
+            });
         }
     }
 }
@@ -88,13 +97,13 @@ impl EveryBlob {
     }
 
     /// One worker: reads delta trees no other worker took until none is left, handing `each`
-    /// every blob's id and content.
-    pub fn work(&self, each: impl Fn(Oid, &[u8])) {
+    /// every blob's id, content and lineage; what `each` answers is handed back with the blobs
+    /// built from that one.
+    pub fn work(&self, each: impl Fn(Oid, &[u8], Lineage) -> Option<Occurrences>) {
         for (pack, ids, next) in &self.packs {
-            pack.work(next, self.max_bytes, &|slot, content| {
-                if let Content::Bytes(bytes) = content {
-                    each(ids[slot], bytes);
-                }
+            pack.work(next, self.max_bytes, &|slot, content, lineage| match content {
+                Content::Bytes(bytes) => each(ids[slot], bytes, lineage),
+                Content::TooLarge(_) => None,
             });
         }
     }
@@ -476,7 +485,7 @@ impl Pack {
 
     /// Walks the trees on `threads` workers, each with its own file handle, taking the next tree
     /// from a shared counter.
-    fn read<E: Fn(usize, Content) + Sync>(&self, max_bytes: u64, threads: usize, each: &E) {
+    fn read<E: Each + Sync>(&self, max_bytes: u64, threads: usize, each: &E) {
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..threads.max(1) {
@@ -486,7 +495,7 @@ impl Pack {
     }
 
     /// One worker with its own file handle: walks the trees whose index `next` hands out.
-    fn work<E: Fn(usize, Content)>(&self, next: &AtomicUsize, max_bytes: u64, each: &E) {
+    fn work<E: Each>(&self, next: &AtomicUsize, max_bytes: u64, each: &E) {
         let Ok(file) = File::open(&self.path) else { return };
         let mut worker = Worker { file, compressed: Vec::new(), inflater: Decompress::new(true) };
         while let Some(&root) = self.roots.get(next.fetch_add(1, Ordering::Relaxed)) {
@@ -497,13 +506,9 @@ impl Pack {
     }
 
     /// Builds every needed object of one delta tree, depth first, delivering the wanted ones.
-    fn walk<E: Fn(usize, Content)>(
-        &self,
-        root: u32,
-        worker: &mut Worker,
-        max_bytes: u64,
-        each: &E,
-    ) -> Option<()> {
+    /// Each is delivered with its lineage: the pieces it copied from its base, and what `each`
+    /// kept of that base.
+    fn walk<E: Each>(&self, root: u32, worker: &mut Worker, max_bytes: u64, each: &E) -> Option<()> {
         let entry = &self.entries[root as usize];
         let children = self.children(root);
         if children.is_empty() && entry.size > max_bytes {
@@ -511,9 +516,10 @@ impl Pack {
             return Some(());
         }
         let bytes = worker.inflate(entry)?;
-        self.deliver(root, &bytes, max_bytes, each);
-        let mut stack = vec![(bytes, children, 0usize)];
-        while let Some((base, children, next)) = stack.last_mut() {
+        let kept = self.deliver(root, &bytes, max_bytes, Lineage { base: None, is_base: true }, each);
+        let mut stack = vec![(bytes, children, 0usize, kept)];
+        let mut copies = Vec::new();
+        while let Some((base, children, next, kept)) = stack.last_mut() {
             let Some(&child) = children.get(*next) else {
                 stack.pop();
                 continue;
@@ -528,30 +534,42 @@ impl Pack {
                 self.deliver_too_large(child, target, each);
                 continue;
             }
-            let bytes = apply_delta(base, &delta)?;
+            let bytes = apply_delta(base, &delta, &mut copies)?;
+            let lineage = Lineage {
+                base: kept.as_ref().map(|kept| (kept, copies.as_slice())),
+                is_base: !grandchildren.is_empty(),
+            };
+            let child_kept = self.deliver(child, &bytes, max_bytes, lineage, each);
             if last {
                 stack.pop();
             }
-            self.deliver(child, &bytes, max_bytes, each);
             if !grandchildren.is_empty() {
-                stack.push((bytes, grandchildren, 0));
+                stack.push((bytes, grandchildren, 0, child_kept));
             }
         }
         Some(())
     }
 
-    fn deliver<E: Fn(usize, Content)>(&self, n: u32, bytes: &[u8], max_bytes: u64, each: &E) {
+    fn deliver<E: Each>(
+        &self,
+        n: u32,
+        bytes: &[u8],
+        max_bytes: u64,
+        lineage: Lineage,
+        each: &E,
+    ) -> Option<Occurrences> {
         let size = bytes.len() as u64;
         if size > max_bytes {
             self.deliver_too_large(n, size, each);
-        } else if let Some(slot) = self.entries[n as usize].slot {
-            each(slot, Content::Bytes(bytes));
+            None
+        } else {
+            each(self.entries[n as usize].slot?, Content::Bytes(bytes), lineage)
         }
     }
 
-    fn deliver_too_large<E: Fn(usize, Content)>(&self, n: u32, size: u64, each: &E) {
+    fn deliver_too_large<E: Each>(&self, n: u32, size: u64, each: &E) {
         if let Some(slot) = self.entries[n as usize].slot {
-            each(slot, Content::TooLarge(size));
+            each(slot, Content::TooLarge(size), Lineage::default());
         }
     }
 }
@@ -714,8 +732,10 @@ fn delta_target_size(delta: &[u8]) -> Option<u64> {
 }
 
 /// Builds an object from its base and a delta: copy instructions take a range of the base,
-/// insert instructions carry literal bytes. Sizes are checked against the delta's header.
-fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
+/// insert instructions carry literal bytes. Sizes are checked against the delta's header. The
+/// copied pieces are recorded in `copies`, those that continue each other as one.
+fn apply_delta(base: &[u8], delta: &[u8], copies: &mut Vec<Copy>) -> Option<Vec<u8>> {
+    copies.clear();
     let mut at = 0;
     if delta_size(delta, &mut at)? != base.len() as u64 {
         return None;
@@ -740,7 +760,14 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
                 0 => 0x10000,
                 size => size,
             };
-            base.get(offset..offset.checked_add(size)?)?
+            let piece = base.get(offset..offset.checked_add(size)?)?;
+            match copies.last_mut() {
+                Some(last) if last.to + last.len == out.len() && last.from + last.len == offset => {
+                    last.len += size;
+                }
+                _ => copies.push(Copy { to: out.len(), from: offset, len: size }),
+            }
+            piece
         } else if op != 0 {
             let piece = delta.get(at..at + usize::from(op))?;
             at += usize::from(op);
@@ -764,14 +791,24 @@ mod tests {
     #[test]
     fn delta_copies_and_inserts() {
         let base = b"hello, world";
+        let mut copies = Vec::new();
         // Source 12 bytes, target 9: copy 0..5, insert "!!", copy 10..12.
         let delta = [12, 9, 0x90, 5, 2, b'!', b'!', 0x91, 10, 2];
-        assert_eq!(apply_delta(base, &delta).as_deref(), Some(&b"hello!!ld"[..]));
+        assert_eq!(apply_delta(base, &delta, &mut copies).as_deref(), Some(&b"hello!!ld"[..]));
+        assert_eq!(copies, [Copy { to: 0, from: 0, len: 5 }, Copy { to: 7, from: 10, len: 2 }]);
+        // Source 12, target 12: copy 0..3, copy 3..12 (one piece), copy 0..0x10000 refused.
+        let delta = [12, 12, 0x90, 3, 0x91, 3, 9];
+        assert_eq!(apply_delta(base, &delta, &mut copies).as_deref(), Some(&base[..]));
+        assert_eq!(copies, [Copy { to: 0, from: 0, len: 12 }], "pieces that continue each other are one");
+        let delta = [12, 6, 0x91, 6, 3, 0x90, 3];
+        assert_eq!(apply_delta(base, &delta, &mut copies).as_deref(), Some(&b" wohel"[..]));
+        assert_eq!(copies, [Copy { to: 0, from: 6, len: 3 }, Copy { to: 3, from: 0, len: 3 }]);
     }
 
     #[test]
     fn delta_with_wrong_sizes_or_ranges_is_refused() {
         let base = b"hello, world";
+        let apply_delta = |base: &[u8], delta: &[u8]| apply_delta(base, delta, &mut Vec::new());
         assert_eq!(apply_delta(base, &[11, 5, 0x90, 5]), None, "source size differs from the base");
         assert_eq!(apply_delta(base, &[12, 6, 0x90, 5]), None, "target shorter than the header says");
         assert_eq!(apply_delta(base, &[12, 5, 0x91, 10, 5]), None, "copy past the end of the base");
@@ -866,13 +903,51 @@ mod tests {
         }
     }
 
+    /// A blob a delta built comes with the pieces it copied, which lie inside its base and
+    /// itself, and with what was answered for its base: here the base's id and length.
+    #[test]
+    fn a_blob_built_from_a_base_comes_with_the_pieces_copied_and_the_bases_answer() {
+        let dir = packed_repo(false);
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let every = EveryBlob::open(&dir.path().join(".git/objects"), u64::MAX);
+        let ids: std::sync::Mutex<Vec<Oid>> = Default::default();
+        let built = std::sync::atomic::AtomicUsize::new(0);
+        every.work(|id, bytes: &[u8], lineage: Lineage| {
+            if let Some((answer, copies)) = lineage.base {
+                let (mut base, mut base_len) = (0, 0);
+                answer.carried(
+                    &[Copy { to: 0, from: 0, len: usize::MAX >> 17 }],
+                    |_| 0,
+                    |k, start| (base, base_len) = (k, start),
+                );
+                let base = repo.find_blob(ids.lock().unwrap()[base]).unwrap();
+                assert_eq!(base.content().len(), base_len);
+                for copy in copies {
+                    assert_eq!(
+                        bytes[copy.to..copy.to + copy.len],
+                        base.content()[copy.from..copy.from + copy.len]
+                    );
+                }
+                assert!(copies.windows(2).all(|w| w[0].to + w[0].len <= w[1].to), "in blob order");
+                built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let mut ids = ids.lock().unwrap();
+            ids.push(id);
+            lineage.is_base.then(|| Occurrences::of(std::iter::once((ids.len() - 1, bytes.len()))))
+        });
+        assert!(built.into_inner() >= 59, "each version of notes.txt is built from another");
+    }
+
     #[test]
     fn every_blob_of_the_packs_is_delivered_once_by_id_without_being_asked_for() {
         let dir = packed_repo(false);
         let repo = git2::Repository::open(dir.path()).unwrap();
         let every = EveryBlob::open(&dir.path().join(".git/objects"), 1000);
         let read: std::sync::Mutex<Vec<(Oid, Vec<u8>)>> = Default::default();
-        let each = |id, bytes: &[u8]| read.lock().unwrap().push((id, bytes.to_vec()));
+        let each = |id, bytes: &[u8], _: Lineage| {
+            read.lock().unwrap().push((id, bytes.to_vec()));
+            None
+        };
         // Two workers, one of them joining late, share the work.
         std::thread::scope(|scope| {
             scope.spawn(|| every.work(each));
