@@ -4,6 +4,14 @@
 //! that lies inside a piece the delta copied from the base is one of the base's, moved; only
 //! around the inserted bytes and the joins between pieces must the text be read again. The
 //! keyword pass of a history then reads a blob's changes rather than the whole blob.
+//!
+//! So do the rules' regexes. Whether a match starts at a place, and which, is decided by the
+//! bytes from the one before it to the one after the longest match it could be, which a bound
+//! on the regex's length or line breaks confines; where those lie inside one copied piece (away
+//! from either end of the text), the regex decides as it did in the base. Every match the base's
+//! search chose is kept, so the blob is searched only where the base tells nothing: at the
+//! seams, and where a chosen match of the base covered the place (what starts there was not
+//! looked for).
 
 use std::ops::Range;
 
@@ -19,11 +27,32 @@ pub struct Copy {
 /// Where a blob came from, for the matcher. `base` is what the matcher kept of the base when it
 /// matched it (`None`: nothing, so the blob is read whole); `copies` are in blob order, each
 /// ending before the next begins. `is_base` says that other blobs are built from this one, so
-/// its own occurrences are worth keeping.
+/// what the matcher finds in it is worth keeping.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Lineage<'a> {
-    pub base: Option<(&'a Occurrences, &'a [Copy])>,
+    pub base: Option<(&'a Kept, &'a [Copy])>,
     pub is_base: bool,
+}
+
+/// A match's groups: group 0 (the whole match), then each capture group, where it matched.
+pub type MatchGroups = Vec<Option<Range<usize>>>;
+
+/// What the matcher keeps of a blob for the blobs built from it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub occurrences: Occurrences,
+    /// For each rule whose regex searched the blob (or was shown to have no match in it), by
+    /// rule index, every match it chose, in order, before any filter. A rule the blob did not
+    /// run, or that chose an empty match, is absent; so is every rule when the blob's matches
+    /// were cut short.
+    pub matches: Vec<(usize, Vec<MatchGroups>)>,
+}
+
+impl Kept {
+    pub fn matches_of(&self, rule: usize) -> Option<&[MatchGroups]> {
+        let at = self.matches.binary_search_by_key(&rule, |&(r, _)| r).ok()?;
+        Some(&self.matches[at].1)
+    }
 }
 
 /// Every keyword occurrence of a text, by start: `start << 16 | keyword`. (A large workload's
@@ -92,6 +121,181 @@ pub fn seams(copies: &[Copy], len: usize, longest: usize) -> Vec<Range<usize>> {
     merged
 }
 
+/// Matches this much apart or less are looked for in one search rather than two: a search has a
+/// cost of its own, and searching where the base already tells costs only time.
+const ONE_SEARCH: usize = 256;
+
+/// How far a regex's matches reach: at most `bytes` long, or holding at most `lines` line
+/// breaks (at least one of them known).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    pub bytes: Option<usize>,
+    pub lines: Option<usize>,
+}
+
+/// A bound of more line breaks than this is not used: finding them in every piece and region,
+/// for every rule, cost more than it saved (on cargo's history).
+const MOST_LINES: usize = 2;
+
+impl Bound {
+    /// The bound of a regex's matches, if they have one.
+    pub fn of(tree: &regex_syntax::hir::Hir) -> Option<Bound> {
+        let bytes = tree.properties().maximum_len();
+        let lines = crate::reach::line_breaks(tree).filter(|&lines| lines <= MOST_LINES);
+        (bytes.is_some() || lines.is_some()).then_some(Bound { bytes, lines })
+    }
+
+    /// The end of what decides whether a match starts at `at`, and which (every byte of a match
+    /// and the one after it); `None` if that may run to the end of the text.
+    fn context_end(&self, text: &[u8], at: usize) -> Option<usize> {
+        let by_bytes = self.bytes.map(|bytes| at + bytes + 1);
+        let by_lines = self.lines.and_then(|lines| {
+            let mut end = at;
+            for _ in 0..=lines {
+                end += memchr::memchr(b'\n', &text[end..])? + 1;
+            }
+            Some(end)
+        });
+        let end = match (by_bytes, by_lines) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        (end <= text.len()).then_some(end)
+    }
+
+    /// The end of the places in `piece` of `text` whose context (`context_end`) lies inside it.
+    fn known_end(&self, text: &[u8], piece: Range<usize>) -> usize {
+        let by_bytes = self.bytes.map_or(0, |bytes| piece.end.saturating_sub(bytes));
+        let by_lines = self.lines.map_or(0, |lines| {
+            let mut end = piece.end;
+            for _ in 0..=lines {
+                match memchr::memrchr(b'\n', &text[piece.start..end]) {
+                    Some(at) => end = piece.start + at,
+                    None => return 0,
+                }
+            }
+            end + 1
+        });
+        by_bytes.max(by_lines)
+    }
+}
+
+/// The matches a regex chooses in `blob` (leftmost first, each search resuming where the last
+/// match ended), from those it chose in the base (`base`, in order, none empty), its matches
+/// reaching no further than `bound`. A match starts in one of `starts` (sorted, apart).
+/// `search(from, end)` is the regex's first match at or after `from` in the blob cut at `end`.
+/// `None` if the blob's search finds an empty match.
+///
+/// A place whose context (`Bound::context_end`, and the byte before it) lies inside one copied
+/// piece is known: a match starts there only if the base chose one at the same place, since a
+/// search of the base that resumed at or before it, with nothing chosen over it, would have
+/// found it. Everywhere else, and where a chosen match of the base covered the place, the blob
+/// is searched.
+pub fn matches_built(
+    copies: &[Copy],
+    blob: &[u8],
+    bound: Bound,
+    base: &[MatchGroups],
+    starts: &[Range<usize>],
+    search: impl FnMut(usize, usize) -> Option<MatchGroups>,
+) -> Option<Vec<MatchGroups>> {
+    matches_built_apart(copies, blob, bound, base, starts, search, ONE_SEARCH)
+}
+
+/// `matches_built`, searching places at most `apart` bytes apart in one search.
+fn matches_built_apart(
+    copies: &[Copy],
+    blob: &[u8],
+    bound: Bound,
+    base: &[MatchGroups],
+    starts: &[Range<usize>],
+    mut search: impl FnMut(usize, usize) -> Option<MatchGroups>,
+    apart: usize,
+) -> Option<Vec<MatchGroups>> {
+    let whole = |g: &MatchGroups| g[0].clone().expect("group 0 always matches");
+    // The base's matches at known places, moved; and the places that are not known.
+    let mut carried: Vec<MatchGroups> = Vec::new();
+    let mut unknown: Vec<Range<usize>> = Vec::new();
+    let mut known_to = 0;
+    for copy in copies {
+        let (from, to) = (copy.to + 1, bound.known_end(blob, copy.to..copy.to + copy.len));
+        if from >= to {
+            continue;
+        }
+        unknown.push(known_to..from);
+        known_to = to;
+        // Base positions `lo..hi` are this piece's known ones.
+        let (lo, hi) = (from - copy.to + copy.from, to - copy.to + copy.from);
+        let moved = |r: &Range<usize>| r.start - copy.from + copy.to..r.end - copy.from + copy.to;
+        let first = base.partition_point(|g| whole(g).end <= lo);
+        for groups in &base[first..] {
+            let span = whole(groups);
+            if span.start >= hi {
+                break;
+            }
+            if span.start >= lo {
+                carried.push(groups.iter().map(|g| g.as_ref().map(moved)).collect());
+            }
+            // A match of the base covers these places: what starts there was not looked for.
+            let covered = (span.start + 1).max(lo)..span.end.min(hi);
+            if covered.start < covered.end {
+                unknown.push(moved(&covered));
+            }
+        }
+    }
+    unknown.push(known_to..blob.len());
+    // Where to search: unknown places a match can start at, near ones together.
+    unknown.sort_unstable_by_key(|r| r.start);
+    let mut regions: Vec<Range<usize>> = Vec::new();
+    let mut s = 0;
+    for place in unknown.into_iter().filter(|r| r.start < r.end) {
+        while s < starts.len() && starts[s].end <= place.start {
+            s += 1;
+        }
+        for start in starts[s..].iter().take_while(|r| r.start < place.end) {
+            let region = start.start.max(place.start)..start.end.min(place.end);
+            match regions.last_mut() {
+                Some(last) if region.start <= last.end + apart => last.end = last.end.max(region.end),
+                _ => regions.push(region),
+            }
+        }
+    }
+    // The search of the blob: the first match at or after `at`, known or found.
+    let mut chosen = Vec::new();
+    let (mut at, mut c, mut r) = (0, 0, 0);
+    loop {
+        while c < carried.len() && whole(&carried[c]).start < at {
+            c += 1;
+        }
+        let next_known = carried.get(c).map_or(blob.len(), |g| whole(g).start);
+        while r < regions.len() && regions[r].end <= at {
+            r += 1;
+        }
+        let mut found = None;
+        for region in regions[r..].iter().take_while(|region| region.start < next_known) {
+            let end = region.end.min(next_known);
+            let cut = bound.context_end(blob, end - 1).unwrap_or(blob.len());
+            if let Some(groups) = search(region.start.max(at), cut) {
+                if whole(&groups).start < end {
+                    found = Some(groups);
+                    break;
+                }
+            }
+        }
+        let groups = match found {
+            Some(groups) => groups,
+            None if c < carried.len() => carried[c].clone(),
+            None => return Some(chosen),
+        };
+        let span = whole(&groups);
+        if span.is_empty() {
+            return None;
+        }
+        at = span.end;
+        chosen.push(groups);
+    }
+}
+
 /// Whether `span` lies wholly inside one of `copies` (sorted by `to`).
 pub fn inside_a_copy(copies: &[Copy], span: Range<usize>) -> bool {
     let after = copies.partition_point(|c| c.to <= span.start);
@@ -140,5 +344,109 @@ mod tests {
         base.carried(&[copy(0, 2, 6), copy(100, 18, 40)], len, |k, start| carried.push((k, start)));
         // (1, 4) ends at 9, past the first copy's 8; (0, 20) and (1, 30) land at 102 and 112.
         assert_eq!(carried, vec![(0, 0), (0, 102), (1, 112)]);
+    }
+
+    /// Every match a regex chooses in the blob read whole, for random blobs built from random
+    /// bases, with regexes whose matches interfere (one takes the byte the next needs), anchor
+    /// at line and text ends, and overlap their own candidates.
+    #[test]
+    fn a_blob_built_from_a_base_has_the_matches_of_one_searched_whole() {
+        let patterns = [
+            r"\b(tok_[a-z0-9]{2,6})\b",
+            r"(?:^|[^a-z])(ab|abc|abcd)(?:[^a-z]|$)",
+            r"a{2,5}",
+            r"(?m)^key=([0-9]{1,4})$",
+            r"x[0-9]?y|xy[0-9]",
+            r"(?m)^key=([^\n]*)$",
+            r"tok_[a-z]+(?:\n[a-z0-9]+)?",
+        ];
+        let pieces = ["ab", "abc", " ", "tok_", "a1", "key=", "12", "\n", "x", "y", "aaa", "d", "_"];
+        let mut seed = 5u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let (mut checked, mut carried) = (0, 0);
+        for pattern in patterns {
+            let regex = regex::bytes::Regex::new(pattern).unwrap();
+            let tree = crate::syntax::tree(pattern).unwrap();
+            let bound =
+                Bound { bytes: tree.properties().maximum_len(), lines: crate::reach::line_breaks(&tree) };
+            let all = |text: &[u8]| -> Vec<MatchGroups> {
+                regex.captures_iter(text).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect()).collect()
+            };
+            for _ in 0..600 {
+                let base: Vec<u8> =
+                    (0..20 + next(60)).flat_map(|_| pieces[next(pieces.len())].bytes()).collect();
+                // Pieces start and end anywhere, or at a byte or two from where a match of the
+                // base starts or ends, where what decides a match is cut.
+                let edges: Vec<usize> = all(&base)
+                    .iter()
+                    .flat_map(|g| [g[0].clone().unwrap().start, g[0].clone().unwrap().end])
+                    .collect();
+                let cut = |next: &mut dyn FnMut(usize) -> usize, limit: usize| match edges.len() {
+                    0 => next(limit),
+                    n if next(2) == 0 => (edges[next(n)] + next(5)).saturating_sub(2).min(limit - 1),
+                    _ => next(limit),
+                };
+                let (mut blob, mut copies) = (Vec::new(), Vec::<Copy>::new());
+                for _ in 0..1 + next(5) {
+                    if next(2) == 0 {
+                        blob.extend(pieces[next(pieces.len())].bytes());
+                    }
+                    let from = cut(&mut next, base.len());
+                    let len = (cut(&mut next, base.len() + 1).max(from + 1) - from).min(base.len() - from);
+                    copies.push(Copy { to: blob.len(), from, len });
+                    blob.extend_from_slice(&base[from..from + len]);
+                }
+                let search = |from: usize, end: usize| {
+                    regex
+                        .captures_at(&blob[..end], from)
+                        .map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
+                };
+                let whole = Some(all(&blob));
+                for apart in [0, 1, ONE_SEARCH] {
+                    let built = matches_built_apart(
+                        &copies,
+                        &blob,
+                        bound,
+                        &all(&base),
+                        std::slice::from_ref(&(0..blob.len())),
+                        search,
+                        apart,
+                    );
+                    assert_eq!(built, whole, "{pattern} in {:?}", String::from_utf8_lossy(&blob));
+                }
+                checked += 1;
+                carried +=
+                    copies.iter().filter(|c| bound.known_end(&blob, c.to..c.to + c.len) > c.to + 1).count();
+            }
+        }
+        assert!(checked == 4200 && carried > 1000, "{carried} pieces long enough to carry a match");
+    }
+
+    /// A match of the base that took the byte the next one needed: in the blob the first is
+    /// gone, and the second, which the base never looked for, is found.
+    #[test]
+    fn a_place_a_match_of_the_base_covered_is_searched() {
+        let regex = regex::bytes::Regex::new(r"(?:^|[^a-z])(ab|abc|abcd)(?:[^a-z]|$)").unwrap();
+        let bound = Bound { bytes: Some(6), lines: None };
+        let base = b" ab ab dddddddddd";
+        let blob = b"xab ab dddddddddd";
+        let base_matches = vec![vec![Some(0..4), Some(1..3)]];
+        let search = |from: usize, end: usize| {
+            regex.captures_at(&blob[..end], from).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
+        };
+        let copies = [Copy { to: 1, from: 1, len: base.len() - 1 }];
+        let built = matches_built_apart(
+            &copies,
+            blob,
+            bound,
+            &base_matches,
+            std::slice::from_ref(&(0..blob.len())),
+            search,
+            0,
+        );
+        assert_eq!(built, Some(vec![vec![Some(3..7), Some(4..6)]]));
     }
 }

@@ -12,7 +12,7 @@ use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
-use crate::lineage::{self, Lineage, Occurrences};
+use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences};
 use crate::precheck::Precheck;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -95,6 +95,11 @@ enum Plan {
     Starts(Vec<Range<usize>>),
 }
 
+/// A regex match's groups.
+fn groups_of(caps: &regex::bytes::Captures) -> MatchGroups {
+    caps.iter().map(|m| m.map(|m| m.range())).collect()
+}
+
 /// Sorts ranges and merges those that overlap or touch.
 fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     ranges.sort_unstable_by_key(|r| r.start);
@@ -163,6 +168,9 @@ pub struct Matcher {
     shapes: Vec<OnceLock<Box<Analysis>>>,
     /// Each built-in rule's precheck, likewise.
     prechecks: Vec<OnceLock<Option<Box<Precheck>>>>,
+    /// How far each rule's regex's matches reach, if bounded: worked out when a blob built from
+    /// a base first asks (`lineage.rs`).
+    bounds: Vec<OnceLock<Option<Bound>>>,
 }
 
 /// A list of indexes for each of `n` keys, in one vector (a thousand small vectors were built at
@@ -278,6 +286,7 @@ impl Matcher {
         let keyword_rules = Groups::of(keywords.len(), pairs.into_iter());
         let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let prechecks = rules.rules.iter().map(|_| OnceLock::new()).collect();
+        let bounds = rules.rules.iter().map(|_| OnceLock::new()).collect();
         Matcher {
             rules,
             keywords,
@@ -292,6 +301,7 @@ impl Matcher {
             path_rules,
             shapes,
             prechecks,
+            bounds,
         }
     }
 
@@ -314,15 +324,15 @@ impl Matcher {
         Ok(self.content_built(bytes, places, Lineage::default())?.0)
     }
 
-    /// `content` of a blob a pack's delta built: the keyword occurrences inside the pieces it
-    /// copied are its base's (`lineage.rs`). With the content, the blob's own occurrences when
-    /// its lineage says other blobs are built from it (and they were all recorded).
+    /// `content` of a blob a pack's delta built: what lies inside the pieces it copied was found
+    /// in its base (`lineage.rs`). With the content, what the blobs built from this one can use,
+    /// when its lineage says there are some (and its keyword occurrences were all recorded).
     pub fn content_built(
         &self,
         bytes: &[u8],
         places: &[Place],
         lineage: Lineage,
-    ) -> Result<(Content, Option<Occurrences>)> {
+    ) -> Result<(Content, Option<Kept>)> {
         if is_binary(bytes) {
             return match utf16::decode(bytes) {
                 Some(text) => {
@@ -339,8 +349,8 @@ impl Matcher {
         bytes: &[u8],
         places: &[Place],
         lineage: Lineage,
-    ) -> Result<(Content, Option<Occurrences>)> {
-        let (mut found, occurrences) = self.find(bytes, places, lineage)?;
+    ) -> Result<(Content, Option<Kept>)> {
+        let (mut found, kept) = self.find(bytes, places, lineage)?;
         for decoded in decode::decode_all(bytes) {
             if found.len() >= MAX_MATCHES {
                 break;
@@ -356,7 +366,7 @@ impl Matcher {
         found.truncate(MAX_MATCHES);
         found.sort_by_key(|f| (f.start, f.rule));
         locate(bytes, &mut found);
-        Ok((Content { found, truncated }, occurrences))
+        Ok((Content { found, truncated }, kept))
     }
 
     /// The place stage, once per place a blob was found at: each content match that the rule's
@@ -394,12 +404,8 @@ impl Matcher {
             .collect())
     }
 
-    fn find(
-        &self,
-        bytes: &[u8],
-        places: &[Place],
-        lineage: Lineage,
-    ) -> Result<(Vec<Found>, Option<Occurrences>)> {
+    /// The content rules' matches in `bytes`, and what the blobs built from it can use.
+    fn find(&self, bytes: &[u8], places: &[Place], lineage: Lineage) -> Result<(Vec<Found>, Option<Kept>)> {
         let mut found = Vec::new();
         let (mut hits, occurrences) = self.keyword_hits(bytes, lineage);
         for &index in &self.gated {
@@ -410,16 +416,28 @@ impl Matcher {
             }
         }
         hits.rules.sort_unstable();
+        // Every match each rule's regex chose, for the blobs built from this one.
+        let mut matches = Vec::new();
         for &index in &hits.rules {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            if !self.on_its_paths(index, places)? || self.no_keyword_fits(index, bytes, &hits) {
+            if !self.on_its_paths(index, places)? {
                 continue;
             }
-            self.run_rule(index, bytes, &self.plan(index, bytes, &hits), &mut found)?;
+            if self.no_keyword_fits(index, bytes, &hits) {
+                matches.push((index, Vec::new()));
+                continue;
+            }
+            let plan = self.plan(index, bytes, &hits);
+            if let Some(chosen) = self.run_rule(index, bytes, &plan, lineage, &mut found)? {
+                matches.push((index, chosen));
+            }
         }
-        Ok((found, occurrences))
+        if found.len() >= MAX_MATCHES {
+            matches.clear();
+        }
+        Ok((found, occurrences.map(|occurrences| Kept { occurrences, matches })))
     }
 
     /// Whether a content rule limited to some paths applies at one of `places`: the content
@@ -505,7 +523,8 @@ impl Matcher {
                     match lineage.base {
                         Some((base, copies)) => {
                             let len = |k: usize| self.keywords[k].len();
-                            base.carried(copies, len, |k, start| occurs(k, start..start + len(k)));
+                            base.occurrences
+                                .carried(copies, len, |k, start| occurs(k, start..start + len(k)));
                             let seams = lineage::seams(copies, bytes.len(), lanes.longest());
                             lanes.each_in(bytes, &seams, |k, span| {
                                 if !lineage::inside_a_copy(copies, span.clone()) {
@@ -653,7 +672,74 @@ impl Matcher {
         self.prechecks[index].get_or_init(build).as_deref()
     }
 
-    fn run_rule(&self, index: usize, bytes: &[u8], plan: &Plan, found: &mut Vec<Found>) -> Result<()> {
+    /// Runs rule `index` on `bytes` as `plan` says, or from its base's matches for a blob a
+    /// delta built; `consider`s each match the regex chooses. Answers with those matches, unless
+    /// one was empty or the search stopped at `MAX_MATCHES`.
+    fn run_rule(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        plan: &Plan,
+        lineage: Lineage,
+        found: &mut Vec<Found>,
+    ) -> Result<Option<Vec<MatchGroups>>> {
+        let chosen = match self.built_matches(index, bytes, plan, lineage)? {
+            Some(chosen) => chosen,
+            None => {
+                let mut chosen = Vec::new();
+                self.each_match(index, bytes, plan, &mut |groups| {
+                    chosen.push(groups);
+                    chosen.len() < MAX_MATCHES
+                })?;
+                chosen
+            }
+        };
+        for groups in &chosen {
+            if found.len() >= MAX_MATCHES {
+                return Ok(None);
+            }
+            self.consider(index, groups, bytes, found);
+        }
+        let empty = chosen.iter().any(|g| g[0].as_ref().is_some_and(|whole| whole.is_empty()));
+        Ok((!empty && chosen.len() < MAX_MATCHES).then_some(chosen))
+    }
+
+    /// For a blob a delta built, the matches rule `index` chooses, from those it chose in the
+    /// base (`lineage::matches_built`): `None` when the base's are not known or the regex's
+    /// matches are bounded neither in length nor in line breaks.
+    fn built_matches(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        plan: &Plan,
+        lineage: Lineage,
+    ) -> Result<Option<Vec<MatchGroups>>> {
+        let Some((kept, copies)) = lineage.base else { return Ok(None) };
+        let (Some(base), Some(pattern)) = (kept.matches_of(index), &self.rules.rules[index].regex) else {
+            return Ok(None);
+        };
+        let bound = self.bounds[index].get_or_init(|| Bound::of(&pattern.syntax_tree()?));
+        let Some(bound) = *bound else { return Ok(None) };
+        let whole = 0..bytes.len();
+        let starts = match plan {
+            Plan::Whole => std::slice::from_ref(&whole),
+            Plan::Windows(ranges) | Plan::Starts(ranges) => ranges,
+        };
+        let regex = pattern.get()?;
+        let search =
+            |from: usize, end: usize| regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps));
+        Ok(lineage::matches_built(copies, bytes, bound, base, starts, search))
+    }
+
+    /// Every match rule `index`'s regex chooses in `bytes` (those of a whole-text search),
+    /// looked for as `plan` says, each handed to `each` until it says to stop.
+    fn each_match(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        plan: &Plan,
+        each: &mut dyn FnMut(MatchGroups) -> bool,
+    ) -> Result<()> {
         let Some(pattern) = &self.rules.rules[index].regex else {
             return Ok(());
         };
@@ -675,16 +761,12 @@ impl Matcher {
                 }
             }
         }
-        let groups = |caps: &regex::bytes::Captures| -> Vec<Option<Range<usize>>> {
-            caps.iter().map(|m| m.map(|m| m.range())).collect()
-        };
         match plan {
             Plan::Whole => {
                 for caps in pattern.get()?.captures_iter(bytes) {
-                    if found.len() >= MAX_MATCHES {
+                    if !each(groups_of(&caps)) {
                         break;
                     }
-                    self.consider(index, &groups(&caps), bytes, found);
                 }
             }
             // Searched window by window, the matches are those of a whole-text search: every
@@ -696,15 +778,17 @@ impl Matcher {
                 for window in windows {
                     let haystack = &bytes[..(window.end + 1).min(bytes.len())];
                     let mut at = window.start.max(resume);
-                    while at < window.end && found.len() < MAX_MATCHES {
+                    while at < window.end {
                         let Some(caps) = regex.captures_at(haystack, at) else { break };
                         let whole = caps.get(0).expect("group 0 always matches");
                         if whole.start() >= window.end {
                             break;
                         }
-                        self.consider(index, &groups(&caps), bytes, found);
                         resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
                         at = resume;
+                        if !each(groups_of(&caps)) {
+                            return Ok(());
+                        }
                     }
                 }
             }
@@ -716,18 +800,20 @@ impl Matcher {
                 let mut resume = 0;
                 for range in starts {
                     let mut at = range.start.max(resume);
-                    while at < range.end && found.len() < MAX_MATCHES {
+                    while at < range.end {
                         let input = Input::new(bytes).range(at..).anchored(Anchored::Yes);
                         regex.search_captures(&input, &mut caps);
                         let Some(whole) = caps.get_match() else {
                             at += 1;
                             continue;
                         };
-                        let groups: Vec<Option<Range<usize>>> =
+                        let groups: MatchGroups =
                             (0..caps.group_len()).map(|g| caps.get_group(g).map(|s| s.range())).collect();
-                        self.consider(index, &groups, bytes, found);
                         resume = if whole.is_empty() { whole.end() + 1 } else { whole.end() };
                         at = resume;
+                        if !each(groups) {
+                            return Ok(());
+                        }
                     }
                 }
             }
@@ -1335,8 +1421,9 @@ path = '''\.cfg$'''
                         longest_straddling += usize::from(end - start == longest.len());
                     }
                 }
-                let Some(base_kept) = kept.as_ref() else { break };
-                let built = occurrences(&blob, Lineage { base: Some((base_kept, &copies)), is_base: true });
+                let Some(occurrences_kept) = kept else { break };
+                let base_kept = Kept { occurrences: occurrences_kept, matches: Vec::new() };
+                let built = occurrences(&blob, Lineage { base: Some((&base_kept, &copies)), is_base: true });
                 assert_eq!(built, whole, "round {round}: {:?}", String::from_utf8_lossy(&blob));
                 (base, kept) = (blob, built.3);
             }

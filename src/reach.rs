@@ -509,7 +509,7 @@ fn holds_keyword(text: &[u8], keywords: &[impl AsRef<str>]) -> bool {
 }
 
 /// The most line breaks a match can contain, or `None` if there is no bound.
-fn line_breaks(hir: &Hir) -> Option<usize> {
+pub fn line_breaks(hir: &Hir) -> Option<usize> {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Some(0),
         HirKind::Literal(literal) => Some(literal.0.iter().filter(|&&b| b == b'\n').count()),

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::findings::{Finding, FindingSet, MAX_FINDINGS};
-use crate::lineage::{Lineage, Occurrences};
+use crate::lineage::{Kept, Lineage};
 use crate::matcher::{count_allow_markers, Content, Matcher, Place, MAX_MATCHES};
 use crate::progress::Progress;
 use crate::source::history::{self, Sinks, Walk};
@@ -180,13 +180,13 @@ impl<'m> Collect<'m> {
 impl Sink for Collect<'_> {
     /// Matches the content once, then judges each place it was seen at on its own: a rule's
     /// path condition and the path, glob and commit allowlists depend on the place.
-    fn blob(&self, blob: Blob) -> Option<Occurrences> {
+    fn blob(&self, blob: Blob) -> Option<Kept> {
         let places = places(blob.seen);
         match self.matcher.content_built(blob.bytes, &places, blob.lineage) {
-            Ok((content, occurrences)) => {
+            Ok((content, kept)) => {
                 let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
                 self.judge(&Prepared { content, size: blob.bytes.len(), markers }, blob.seen, &places);
-                occurrences
+                kept
             }
             Err(e) => {
                 self.error(e);
@@ -196,13 +196,13 @@ impl Sink for Collect<'_> {
     }
 
     /// The content stage without places: rules limited to some paths wait for `blob`.
-    fn prepare(&self, id: Oid, bytes: &[u8], lineage: Lineage) -> Option<Occurrences> {
+    fn prepare(&self, id: Oid, bytes: &[u8], lineage: Lineage) -> Option<Kept> {
         // What is not kept (an error, or matches past the limit) comes again as a `blob`.
-        let (content, occurrences) = self.matcher.content_built(bytes, &[], lineage).ok()?;
+        let (content, kept) = self.matcher.content_built(bytes, &[], lineage).ok()?;
         let held = content.held_bytes();
         if self.held.fetch_add(held, Ordering::Relaxed) + held > self.hold_limit {
             self.held.fetch_sub(held, Ordering::Relaxed);
-            return occurrences;
+            return kept;
         }
         let markers = if self.watch { count_allow_markers(bytes) } else { 0 };
         if let Some(replaced) =
@@ -210,7 +210,7 @@ impl Sink for Collect<'_> {
         {
             self.held.fetch_sub(replaced.content.held_bytes(), Ordering::Relaxed);
         }
-        occurrences
+        kept
     }
 
     fn prepared(&self, id: Oid, seen: &[Seen]) -> Option<usize> {

@@ -15,7 +15,7 @@ use super::CommitInfo;
 use super::{commits, messages, pack, read_blob, send_built, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::MAX_LOCATIONS;
-use crate::lineage::{Lineage, Occurrences};
+use crate::lineage::{Kept, Lineage};
 use crate::progress::Progress;
 use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::HashMap;
@@ -400,8 +400,8 @@ fn through_libgit2(
     });
 }
 
-/// Hands a blob to the sinks of its places; answers with the first sink's keyword occurrences,
-/// if its lineage asked for them.
+/// Hands a blob to the sinks of its places; answers with what the first sink kept of it, if its
+/// lineage asked.
 fn deliver(
     item: &Pending,
     content: &Content,
@@ -409,11 +409,11 @@ fn deliver(
     limits: Limits,
     progress: &Progress,
     sinks: &Sinks,
-) -> Option<Occurrences> {
+) -> Option<Kept> {
     let mut kept = None;
     for (seen, sink) in item.places(sinks) {
-        let occurrences = send_built(sink, content, seen, limits, lineage);
-        kept = kept.or(occurrences);
+        let answer = send_built(sink, content, seen, limits, lineage);
+        kept = kept.or(answer);
     }
     progress.scanned(match content {
         Content::Bytes(bytes) => bytes.len(),

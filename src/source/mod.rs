@@ -16,7 +16,7 @@ pub mod staged;
 pub use messages::COMMIT_MESSAGE;
 
 use crate::error::Error;
-use crate::lineage::{Lineage, Occurrences};
+use crate::lineage::{Kept, Lineage};
 use git2::{Odb, Oid};
 use std::path::Path;
 use std::sync::Arc;
@@ -70,13 +70,13 @@ pub struct Blob<'a> {
 }
 
 /// Receives what a source finds. Implementations are shared across worker threads.
-/// `blob` and `prepare` answer with the keyword occurrences they found when the blob's lineage
-/// asks for them (`is_base`): the source hands them back with the blobs built from it.
+/// `blob` and `prepare` answer with what the matcher kept of the blob when its lineage asks for
+/// it (`is_base`): the source hands it back with the blobs built from that one.
 pub trait Sink: Sync {
-    fn blob(&self, blob: Blob) -> Option<Occurrences>;
+    fn blob(&self, blob: Blob) -> Option<Kept>;
     /// Content whose places are not known yet (a history's packs are read while its commits are
     /// walked): the sink may match it now and keep what it needs to judge places later.
-    fn prepare(&self, id: Oid, bytes: &[u8], lineage: Lineage) -> Option<Occurrences>;
+    fn prepare(&self, id: Oid, bytes: &[u8], lineage: Lineage) -> Option<Kept>;
     /// Judges `seen` from what `prepare` kept for blob `id`, and returns the content's size; or
     /// `None` if it kept nothing usable for these places, and the blob must come as a `blob`.
     fn prepared(&self, id: Oid, seen: &[Seen]) -> Option<usize>;
@@ -103,7 +103,7 @@ pub fn send_built(
     seen: &[Seen],
     limits: Limits,
     lineage: Lineage,
-) -> Option<Occurrences> {
+) -> Option<Kept> {
     match *content {
         Content::Bytes(bytes) => sink.blob(Blob { bytes, seen, lineage }),
         Content::TooLarge(size) => {

@@ -15,7 +15,7 @@
 
 use super::checked::Checked;
 use super::Content;
-use crate::lineage::{Copy, Lineage, Occurrences};
+use crate::lineage::{Copy, Kept, Lineage};
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 use std::fs::File;
@@ -39,8 +39,8 @@ const MAX_PREALLOC: usize = 64 << 20;
 
 /// What a walk hands each wanted object to: its slot, its content and lineage; it answers with
 /// what it keeps of the object for the objects built from it.
-trait Each: Fn(usize, Content, Lineage) -> Option<Occurrences> {}
-impl<E: Fn(usize, Content, Lineage) -> Option<Occurrences>> Each for E {}
+trait Each: Fn(usize, Content, Lineage) -> Option<Kept> {}
+impl<E: Fn(usize, Content, Lineage) -> Option<Kept>> Each for E {}
 
 /// Reads every wanted blob found in `objects_dir/pack`. `want` maps an object id to the
 /// caller's slot while the object is still wanted; `each` receives each slot once, on one of
@@ -99,7 +99,7 @@ impl EveryBlob {
     /// One worker: reads delta trees no other worker took until none is left, handing `each`
     /// every blob's id, content and lineage; what `each` answers is handed back with the blobs
     /// built from that one.
-    pub fn work(&self, each: impl Fn(Oid, &[u8], Lineage) -> Option<Occurrences>) {
+    pub fn work(&self, each: impl Fn(Oid, &[u8], Lineage) -> Option<Kept>) {
         for (pack, ids, next) in &self.packs {
             pack.work(next, self.max_bytes, &|slot, content, lineage| match content {
                 Content::Bytes(bytes) => each(ids[slot], bytes, lineage),
@@ -557,7 +557,7 @@ impl Pack {
         max_bytes: u64,
         lineage: Lineage,
         each: &E,
-    ) -> Option<Occurrences> {
+    ) -> Option<Kept> {
         let size = bytes.len() as u64;
         if size > max_bytes {
             self.deliver_too_large(n, size, each);
@@ -787,6 +787,7 @@ fn apply_delta(base: &[u8], delta: &[u8], copies: &mut Vec<Copy>) -> Option<Vec<
 mod tests {
     use super::super::test_git as git;
     use super::*;
+    use crate::lineage::Occurrences;
 
     #[test]
     fn delta_copies_and_inserts() {
@@ -915,7 +916,7 @@ mod tests {
         every.work(|id, bytes: &[u8], lineage: Lineage| {
             if let Some((answer, copies)) = lineage.base {
                 let (mut base, mut base_len) = (0, 0);
-                answer.carried(
+                answer.occurrences.carried(
                     &[Copy { to: 0, from: 0, len: usize::MAX >> 17 }],
                     |_| 0,
                     |k, start| (base, base_len) = (k, start),
@@ -933,7 +934,10 @@ mod tests {
             }
             let mut ids = ids.lock().unwrap();
             ids.push(id);
-            lineage.is_base.then(|| Occurrences::of(std::iter::once((ids.len() - 1, bytes.len()))))
+            lineage.is_base.then(|| Kept {
+                occurrences: Occurrences::of(std::iter::once((ids.len() - 1, bytes.len()))),
+                matches: Vec::new(),
+            })
         });
         assert!(built.into_inner() >= 59, "each version of notes.txt is built from another");
     }
