@@ -27,6 +27,9 @@ const ALLOW_MARKERS: [&[u8]; 3] = [b"keyrot:allow", b"gitleaks:allow", b"pragma:
 /// Matches kept per blob: a generated file with a million `password=` lines must not turn into
 /// a million findings (and gigabytes of report). Past this the blob's scan stops, with a warning.
 pub const MAX_MATCHES: usize = 1000;
+/// Matches kept per blob for the blobs a delta builds from it (`lineage.rs`); past this, those
+/// blobs search their rules as if they had no base.
+const MAX_KEPT_MATCHES: usize = 4096;
 /// Up to this size, a text of a small workload is searched by its keywords' first bytes
 /// (`grams.rs`) rather than with the prefilter, which would first have to be built.
 const SMALL_TEXT: usize = 64 << 10;
@@ -417,7 +420,10 @@ impl Matcher {
         }
         hits.rules.sort_unstable();
         // Every match each rule's regex chose, for the blobs built from this one.
-        let mut matches = Vec::new();
+        // `None` once the rules chose more than `MAX_KEPT_MATCHES`: a blob whose rules choose
+        // thousands of matches that the filters then drop must not keep them all, on every
+        // level of a delta chain.
+        let (mut matches, mut kept) = (Some(Vec::new()), 0);
         for &index in &hits.rules {
             if found.len() >= MAX_MATCHES {
                 break;
@@ -426,17 +432,21 @@ impl Matcher {
                 continue;
             }
             if self.no_keyword_fits(index, bytes, &hits) {
-                matches.push((index, Vec::new()));
+                if let Some(matches) = &mut matches {
+                    matches.push((index, Vec::new()));
+                }
                 continue;
             }
             let plan = self.plan(index, bytes, &hits);
             if let Some(chosen) = self.run_rule(index, bytes, &plan, lineage, &mut found)? {
-                matches.push((index, chosen));
+                kept += chosen.len();
+                matches = matches.filter(|_| kept <= MAX_KEPT_MATCHES);
+                if let Some(matches) = &mut matches {
+                    matches.push((index, chosen));
+                }
             }
         }
-        if found.len() >= MAX_MATCHES {
-            matches.clear();
-        }
+        let matches = matches.filter(|_| found.len() < MAX_MATCHES).unwrap_or_default();
         Ok((found, occurrences.map(|occurrences| Kept { occurrences, matches })))
     }
 
@@ -1432,6 +1442,30 @@ path = '''\.cfg$'''
             joins > 100 && straddling > 300 && longest_straddling > 20,
             "{joins} joins, {straddling} occurrences outside a copy, {longest_straddling} of the longest keyword"
         );
+    }
+
+    /// What a blob keeps for the blobs built from it: every match its rules chose, even those
+    /// the filters dropped, until they pass `MAX_KEPT_MATCHES`.
+    #[test]
+    fn a_blob_keeps_its_rules_matches_for_its_deltas_up_to_a_bound() {
+        let rule = |id: usize| {
+            format!("[[rules]]\nid = \"low-{id}\"\nregex = '\\bk=([0-9]{{4}})\\b'\nkeywords = [\"k=\"]\nentropy = 3.5\n")
+        };
+        let rules: String = (0..5).map(rule).collect();
+        let raw = config::parse(&rules, "t.toml").unwrap();
+        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
+        let matcher = Matcher::new(Rules::build(&config).unwrap(), Workload::Large);
+        let kept = |n: usize| {
+            let text = "k=1111 and some filler words\n".repeat(n);
+            let (content, kept) =
+                matcher.content_built(text.as_bytes(), &[], Lineage { base: None, is_base: true }).unwrap();
+            assert!(content.is_empty(), "no match passes the entropy floor");
+            kept.expect("occurrences recorded").matches
+        };
+        let few = kept(500);
+        assert_eq!(few.len(), 5);
+        assert!(few.iter().all(|(_, chosen)| chosen.len() == 500));
+        assert!(kept(900).is_empty(), "4,500 matches are past the bound");
     }
 
     #[test]
