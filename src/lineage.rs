@@ -111,14 +111,20 @@ pub fn seams(copies: &[Copy], len: usize, longest: usize) -> Vec<Range<usize>> {
     if at < len {
         gaps.push(around(at..len));
     }
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(gaps.len());
-    for gap in gaps {
-        match merged.last_mut() {
-            Some(last) if gap.start <= last.end => last.end = last.end.max(gap.end),
-            _ => merged.push(gap),
+    join(gaps, 0)
+}
+
+/// Ranges sorted by start, with those that overlap or lie at most `apart` bytes from each other
+/// made one.
+pub fn join(ranges: impl IntoIterator<Item = Range<usize>>, apart: usize) -> Vec<Range<usize>> {
+    let mut joined: Vec<Range<usize>> = Vec::new();
+    for range in ranges {
+        match joined.last_mut() {
+            Some(last) if range.start <= last.end + apart => last.end = last.end.max(range.end),
+            _ => joined.push(range),
         }
     }
-    merged
+    joined
 }
 
 /// Matches this much apart or less are looked for in one search rather than two: a search has a
@@ -163,20 +169,39 @@ impl Bound {
         (end <= text.len()).then_some(end)
     }
 
-    /// The end of the places in `piece` of `text` whose context (`context_end`) lies inside it.
-    fn known_end(&self, text: &[u8], piece: Range<usize>) -> usize {
-        let by_bytes = self.bytes.map_or(0, |bytes| piece.end.saturating_sub(bytes));
-        let by_lines = self.lines.map_or(0, |lines| {
-            let mut end = piece.end;
-            for _ in 0..=lines {
-                match memchr::memrchr(b'\n', &text[piece.start..end]) {
-                    Some(at) => end = piece.start + at,
-                    None => return 0,
-                }
-            }
-            end + 1
-        });
+    /// The end of the places in piece `i` whose context (`context_end`) lies inside it.
+    fn known_end(&self, pieces: &Pieces, i: usize) -> usize {
+        let end = pieces.copies[i].to + pieces.copies[i].len;
+        let by_bytes = self.bytes.map_or(0, |bytes| end.saturating_sub(bytes));
+        let by_lines = self.lines.map_or(0, |lines| pieces.breaks[i][lines]);
         by_bytes.max(by_lines)
+    }
+}
+
+/// The pieces a blob copied, and where in each its last line breaks are: found once per blob,
+/// for every rule that asks.
+pub struct Pieces<'a> {
+    copies: &'a [Copy],
+    /// For each piece, one past its last line break, its second last, ... (0: none).
+    breaks: Vec<[usize; MOST_LINES + 1]>,
+}
+
+impl<'a> Pieces<'a> {
+    pub fn of(copies: &'a [Copy], blob: &[u8]) -> Pieces<'a> {
+        let breaks = copies
+            .iter()
+            .map(|copy| {
+                let mut ends = [0; MOST_LINES + 1];
+                let mut end = copy.to + copy.len;
+                for found in &mut ends {
+                    let Some(at) = memchr::memrchr(b'\n', &blob[copy.to..end]) else { break };
+                    end = copy.to + at;
+                    *found = end + 1;
+                }
+                ends
+            })
+            .collect();
+        Pieces { copies, breaks }
     }
 }
 
@@ -192,19 +217,19 @@ impl Bound {
 /// found it. Everywhere else, and where a chosen match of the base covered the place, the blob
 /// is searched.
 pub fn matches_built(
-    copies: &[Copy],
+    pieces: &Pieces,
     blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
     starts: &[Range<usize>],
     search: impl FnMut(usize, usize) -> Option<MatchGroups>,
 ) -> Option<Vec<MatchGroups>> {
-    matches_built_apart(copies, blob, bound, base, starts, search, ONE_SEARCH)
+    matches_built_apart(pieces, blob, bound, base, starts, search, ONE_SEARCH)
 }
 
 /// `matches_built`, searching places at most `apart` bytes apart in one search.
 fn matches_built_apart(
-    copies: &[Copy],
+    pieces: &Pieces,
     blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
@@ -217,8 +242,8 @@ fn matches_built_apart(
     let mut carried: Vec<MatchGroups> = Vec::new();
     let mut unknown: Vec<Range<usize>> = Vec::new();
     let mut known_to = 0;
-    for copy in copies {
-        let (from, to) = (copy.to + 1, bound.known_end(blob, copy.to..copy.to + copy.len));
+    for (i, copy) in pieces.copies.iter().enumerate() {
+        let (from, to) = (copy.to + 1, bound.known_end(pieces, i));
         if from >= to {
             continue;
         }
@@ -246,20 +271,17 @@ fn matches_built_apart(
     unknown.push(known_to..blob.len());
     // Where to search: unknown places a match can start at, near ones together.
     unknown.sort_unstable_by_key(|r| r.start);
-    let mut regions: Vec<Range<usize>> = Vec::new();
+    let mut within = Vec::new();
     let mut s = 0;
     for place in unknown.into_iter().filter(|r| r.start < r.end) {
         while s < starts.len() && starts[s].end <= place.start {
             s += 1;
         }
         for start in starts[s..].iter().take_while(|r| r.start < place.end) {
-            let region = start.start.max(place.start)..start.end.min(place.end);
-            match regions.last_mut() {
-                Some(last) if region.start <= last.end + apart => last.end = last.end.max(region.end),
-                _ => regions.push(region),
-            }
+            within.push(start.start.max(place.start)..start.end.min(place.end));
         }
     }
+    let regions = join(within, apart);
     // The search of the blob: the first match at or after `at`, known or found.
     let mut chosen = Vec::new();
     let (mut at, mut c, mut r) = (0, 0, 0);
@@ -405,9 +427,10 @@ mod tests {
                         .map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
                 };
                 let whole = Some(all(&blob));
+                let pieces = Pieces::of(&copies, &blob);
                 for apart in [0, 1, ONE_SEARCH] {
                     let built = matches_built_apart(
-                        &copies,
+                        &pieces,
                         &blob,
                         bound,
                         &all(&base),
@@ -419,7 +442,7 @@ mod tests {
                 }
                 checked += 1;
                 carried +=
-                    copies.iter().filter(|c| bound.known_end(&blob, c.to..c.to + c.len) > c.to + 1).count();
+                    (0..copies.len()).filter(|&i| bound.known_end(&pieces, i) > copies[i].to + 1).count();
             }
         }
         assert!(checked == 4200 && carried > 1000, "{carried} pieces long enough to carry a match");
@@ -439,7 +462,7 @@ mod tests {
         };
         let copies = [Copy { to: 1, from: 1, len: base.len() - 1 }];
         let built = matches_built_apart(
-            &copies,
+            &Pieces::of(&copies, blob),
             blob,
             bound,
             &base_matches,

@@ -12,7 +12,7 @@ use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
-use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences};
+use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences, Pieces};
 use crate::precheck::Precheck;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -106,14 +106,7 @@ fn groups_of(caps: &regex::bytes::Captures) -> MatchGroups {
 /// Sorts ranges and merges those that overlap or touch.
 fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
     ranges.sort_unstable_by_key(|r| r.start);
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for range in ranges {
-        match merged.last_mut() {
-            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
-            _ => merged.push(range),
-        }
-    }
-    merged
+    lineage::join(ranges, 0)
 }
 
 /// Anchored tries at these starts, when they are few enough to beat one search of the text.
@@ -424,6 +417,8 @@ impl Matcher {
         // thousands of matches that the filters then drop must not keep them all, on every
         // level of a delta chain.
         let (mut matches, mut kept) = (Some(Vec::new()), 0);
+        // What the base kept, and the pieces copied from it.
+        let from = lineage.base.map(|(kept, copies)| (kept, Pieces::of(copies, bytes)));
         for &index in &hits.rules {
             if found.len() >= MAX_MATCHES {
                 break;
@@ -438,7 +433,7 @@ impl Matcher {
                 continue;
             }
             let plan = self.plan(index, bytes, &hits);
-            if let Some(chosen) = self.run_rule(index, bytes, &plan, lineage, &mut found)? {
+            if let Some(chosen) = self.run_rule(index, bytes, &plan, from.as_ref(), &mut found)? {
                 kept += chosen.len();
                 matches = matches.filter(|_| kept <= MAX_KEPT_MATCHES);
                 if let Some(matches) = &mut matches {
@@ -682,18 +677,18 @@ impl Matcher {
         self.prechecks[index].get_or_init(build).as_deref()
     }
 
-    /// Runs rule `index` on `bytes` as `plan` says, or from its base's matches for a blob a
-    /// delta built; `consider`s each match the regex chooses. Answers with those matches, unless
-    /// one was empty or the search stopped at `MAX_MATCHES`.
+    /// Runs rule `index` on `bytes` as `plan` says, or, for a blob a delta built, from what its
+    /// base kept (`from`); `consider`s each match the regex chooses. Answers with those matches,
+    /// unless one was empty or the search stopped at `MAX_MATCHES`.
     fn run_rule(
         &self,
         index: usize,
         bytes: &[u8],
         plan: &Plan,
-        lineage: Lineage,
+        from: Option<&(&Kept, Pieces)>,
         found: &mut Vec<Found>,
     ) -> Result<Option<Vec<MatchGroups>>> {
-        let chosen = match self.built_matches(index, bytes, plan, lineage)? {
+        let chosen = match self.built_matches(index, bytes, plan, from)? {
             Some(chosen) => chosen,
             None => {
                 let mut chosen = Vec::new();
@@ -722,9 +717,9 @@ impl Matcher {
         index: usize,
         bytes: &[u8],
         plan: &Plan,
-        lineage: Lineage,
+        from: Option<&(&Kept, Pieces)>,
     ) -> Result<Option<Vec<MatchGroups>>> {
-        let Some((kept, copies)) = lineage.base else { return Ok(None) };
+        let Some((kept, pieces)) = from else { return Ok(None) };
         let (Some(base), Some(pattern)) = (kept.matches_of(index), &self.rules.rules[index].regex) else {
             return Ok(None);
         };
@@ -738,7 +733,7 @@ impl Matcher {
         let regex = pattern.get()?;
         let search =
             |from: usize, end: usize| regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps));
-        Ok(lineage::matches_built(copies, bytes, bound, base, starts, search))
+        Ok(lineage::matches_built(pieces, bytes, bound, base, starts, search))
     }
 
     /// Every match rule `index`'s regex chooses in `bytes` (those of a whole-text search),
