@@ -516,7 +516,13 @@ impl Pack {
             return Some(());
         }
         let bytes = worker.inflate(entry)?;
-        let kept = self.deliver(root, &bytes, max_bytes, Lineage { base: None, is_base: true }, each);
+        let kept = self.deliver(
+            root,
+            &bytes,
+            max_bytes,
+            Lineage { base: None, is_base: !children.is_empty() },
+            each,
+        );
         let mut stack = vec![(bytes, children, 0usize, kept)];
         let mut copies = Vec::new();
         while let Some((base, children, next, kept)) = stack.last_mut() {
