@@ -416,7 +416,8 @@ impl Matcher {
         // `None` once the rules chose more than `MAX_KEPT_MATCHES`: a blob whose rules choose
         // thousands of matches that the filters then drop must not keep them all, on every
         // level of a delta chain.
-        let (mut matches, mut kept) = (Some(Vec::new()), 0);
+        let keep = occurrences.is_some();
+        let (mut matches, mut kept) = (keep.then(Vec::new), 0);
         // What the base kept, and the pieces copied from it.
         let from = lineage.base.map(|(kept, copies)| (kept, Pieces::of(copies, bytes)));
         for &index in &hits.rules {
@@ -433,7 +434,7 @@ impl Matcher {
                 continue;
             }
             let plan = self.plan(index, bytes, &hits);
-            if let Some(chosen) = self.run_rule(index, bytes, &plan, from.as_ref(), &mut found)? {
+            if let Some(chosen) = self.run_rule(index, bytes, &plan, from.as_ref(), keep, &mut found)? {
                 kept += chosen.len();
                 matches = matches.filter(|_| kept <= MAX_KEPT_MATCHES);
                 if let Some(matches) = &mut matches {
@@ -678,35 +679,39 @@ impl Matcher {
     }
 
     /// Runs rule `index` on `bytes` as `plan` says, or, for a blob a delta built, from what its
-    /// base kept (`from`); `consider`s each match the regex chooses. Answers with those matches,
-    /// unless one was empty or the search stopped at `MAX_MATCHES`.
+    /// base kept (`from`); `consider`s each match the regex chooses until `found` holds
+    /// `MAX_MATCHES` (matches the filters drop do not count). With `keep`, answers with the
+    /// matches chosen, unless one was empty, they passed `MAX_KEPT_MATCHES` or the search
+    /// stopped early.
     fn run_rule(
         &self,
         index: usize,
         bytes: &[u8],
         plan: &Plan,
         from: Option<&(&Kept, Pieces)>,
+        keep: bool,
         found: &mut Vec<Found>,
     ) -> Result<Option<Vec<MatchGroups>>> {
-        let chosen = match self.built_matches(index, bytes, plan, from)? {
-            Some(chosen) => chosen,
-            None => {
-                let mut chosen = Vec::new();
-                self.each_match(index, bytes, plan, &mut |groups| {
-                    chosen.push(groups);
-                    chosen.len() < MAX_MATCHES
-                })?;
-                chosen
+        if let Some(chosen) = self.built_matches(index, bytes, plan, from)? {
+            for groups in &chosen {
+                if found.len() >= MAX_MATCHES {
+                    return Ok(None);
+                }
+                self.consider(index, groups, bytes, found);
             }
-        };
-        for groups in &chosen {
-            if found.len() >= MAX_MATCHES {
-                return Ok(None);
-            }
-            self.consider(index, groups, bytes, found);
+            return Ok(keep.then_some(chosen));
         }
-        let empty = chosen.iter().any(|g| g[0].as_ref().is_some_and(|whole| whole.is_empty()));
-        Ok((!empty && chosen.len() < MAX_MATCHES).then_some(chosen))
+        let mut chosen = keep.then(Vec::new);
+        self.each_match(index, bytes, plan, &mut |groups| {
+            self.consider(index, &groups, bytes, found);
+            let empty = groups[0].as_ref().is_some_and(|whole| whole.is_empty());
+            chosen = chosen.take().filter(|c| !empty && c.len() < MAX_KEPT_MATCHES).map(|mut c| {
+                c.push(groups);
+                c
+            });
+            found.len() < MAX_MATCHES
+        })?;
+        Ok(chosen.filter(|_| found.len() < MAX_MATCHES))
     }
 
     /// For a blob a delta built, the matches rule `index` chooses, from those it chose in the
@@ -1461,6 +1466,27 @@ path = '''\.cfg$'''
         assert_eq!(few.len(), 5);
         assert!(few.iter().all(|(_, chosen)| chosen.len() == 500));
         assert!(kept(900).is_empty(), "4,500 matches are past the bound");
+    }
+
+    /// Matches the filters drop do not count toward `MAX_MATCHES`: a secret after a thousand
+    /// low-entropy look-alikes is still found, in either workload and whether or not the blob
+    /// keeps its matches for its deltas.
+    #[test]
+    fn a_secret_after_a_thousand_dropped_matches_is_found() {
+        let rules =
+            "[[rules]]\nid = \"low\"\nregex = '\\bk=([0-9a-z]{8})\\b'\nkeywords = [\"k=\"]\nentropy = 2.5\n";
+        let raw = config::parse(rules, "t.toml").unwrap();
+        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
+        let text = format!("{}k=a8f3kq9z\n", "k=11111111 and some filler words\n".repeat(1200));
+        for workload in [Workload::Small, Workload::Large] {
+            let matcher = Matcher::new(Rules::build(&config).unwrap(), workload);
+            for is_base in [false, true] {
+                let lineage = Lineage { base: None, is_base };
+                let (content, _) = matcher.content_built(text.as_bytes(), &[], lineage).unwrap();
+                let secrets: Vec<&[u8]> = content.found.iter().map(|f| f.secret.bytes()).collect();
+                assert_eq!(secrets, vec![&b"a8f3kq9z"[..]], "{workload:?}, keeping: {is_base}");
+            }
+        }
     }
 
     #[test]
