@@ -209,7 +209,9 @@ impl<'a> Pieces<'a> {
 /// match ended), from those it chose in the base (`base`, in order, none empty), its matches
 /// reaching no further than `bound`. A match starts in one of `starts` (sorted, apart).
 /// `search(from, end)` is the regex's first match at or after `from` in the blob cut at `end`.
-/// `None` if the blob's search finds an empty match.
+/// `None` if the blob's search finds an empty match, if it chooses more than `most` matches, or
+/// once its searches add up to more than the blob's length: one search of the whole blob then
+/// costs less (a regex whose matches may be long reads that far past each of many seams).
 ///
 /// A place whose context (`Bound::context_end`, and the byte before it) lies inside one copied
 /// piece is known: a match starts there only if the base chose one at the same place, since a
@@ -222,20 +224,21 @@ pub fn matches_built(
     bound: Bound,
     base: &[MatchGroups],
     starts: &[Range<usize>],
+    most: usize,
     search: impl FnMut(usize, usize) -> Option<MatchGroups>,
 ) -> Option<Vec<MatchGroups>> {
-    matches_built_apart(pieces, blob, bound, base, starts, search, ONE_SEARCH)
+    matches_built_apart::<ONE_SEARCH>(pieces, blob, bound, base, starts, most, search)
 }
 
-/// `matches_built`, searching places at most `apart` bytes apart in one search.
-fn matches_built_apart(
+/// `matches_built`, searching places at most `APART` bytes apart in one search.
+fn matches_built_apart<const APART: usize>(
     pieces: &Pieces,
     blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
     starts: &[Range<usize>],
+    most: usize,
     mut search: impl FnMut(usize, usize) -> Option<MatchGroups>,
-    apart: usize,
 ) -> Option<Vec<MatchGroups>> {
     let whole = |g: &MatchGroups| g[0].clone().expect("group 0 always matches");
     // The base's matches at known places, moved; and the places that are not known.
@@ -281,10 +284,10 @@ fn matches_built_apart(
             within.push(start.start.max(place.start)..start.end.min(place.end));
         }
     }
-    let regions = join(within, apart);
+    let regions = join(within, APART);
     // The search of the blob: the first match at or after `at`, known or found.
     let mut chosen = Vec::new();
-    let (mut at, mut c, mut r) = (0, 0, 0);
+    let (mut at, mut c, mut r, mut searched) = (0, 0, 0, 0);
     loop {
         while c < carried.len() && whole(&carried[c]).start < at {
             c += 1;
@@ -296,8 +299,12 @@ fn matches_built_apart(
         let mut found = None;
         for region in regions[r..].iter().take_while(|region| region.start < next_known) {
             let end = region.end.min(next_known);
-            let cut = bound.context_end(blob, end - 1).unwrap_or(blob.len());
-            if let Some(groups) = search(region.start.max(at), cut) {
+            let (from, cut) = (region.start.max(at), bound.context_end(blob, end - 1).unwrap_or(blob.len()));
+            searched += cut - from;
+            if searched > blob.len() {
+                return None;
+            }
+            if let Some(groups) = search(from, cut) {
                 if whole(&groups).start < end {
                     found = Some(groups);
                     break;
@@ -310,7 +317,7 @@ fn matches_built_apart(
             None => return Some(chosen),
         };
         let span = whole(&groups);
-        if span.is_empty() {
+        if span.is_empty() || chosen.len() == most {
             return None;
         }
         at = span.end;
@@ -388,7 +395,7 @@ mod tests {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             (seed >> 33) as usize % n
         };
-        let (mut checked, mut carried) = (0, 0);
+        let (mut checked, mut carried, mut answered) = (0, 0, 0);
         for pattern in patterns {
             let regex = regex::bytes::Regex::new(pattern).unwrap();
             let tree = crate::syntax::tree(pattern).unwrap();
@@ -428,17 +435,27 @@ mod tests {
                 };
                 let whole = Some(all(&blob));
                 let pieces = Pieces::of(&copies, &blob);
-                for apart in [0, 1, ONE_SEARCH] {
-                    let built = matches_built_apart(
-                        &pieces,
-                        &blob,
-                        bound,
-                        &all(&base),
-                        std::slice::from_ref(&(0..blob.len())),
+                let (base_matches, everywhere) = (all(&base), 0..blob.len());
+                let args = (&pieces, &blob[..], bound, &base_matches[..], std::slice::from_ref(&everywhere));
+                let built = [
+                    matches_built_apart::<0>(args.0, args.1, args.2, args.3, args.4, usize::MAX, search),
+                    matches_built_apart::<1>(args.0, args.1, args.2, args.3, args.4, usize::MAX, search),
+                    matches_built_apart::<ONE_SEARCH>(
+                        args.0,
+                        args.1,
+                        args.2,
+                        args.3,
+                        args.4,
+                        usize::MAX,
                         search,
-                        apart,
-                    );
-                    assert_eq!(built, whole, "{pattern} in {:?}", String::from_utf8_lossy(&blob));
+                    ),
+                ];
+                for built in built {
+                    // `None`: the searches passed the blob's length, and a whole search is due.
+                    if built.is_some() {
+                        assert_eq!(built, whole, "{pattern} in {:?}", String::from_utf8_lossy(&blob));
+                        answered += 1;
+                    }
                 }
                 checked += 1;
                 carried +=
@@ -446,6 +463,7 @@ mod tests {
             }
         }
         assert!(checked == 4200 && carried > 1000, "{carried} pieces long enough to carry a match");
+        assert!(answered > 3 * checked * 3 / 4, "{answered} of {} searches within their budget", 3 * checked);
     }
 
     /// A match of the base that took the byte the next one needed: in the blob the first is
@@ -461,15 +479,44 @@ mod tests {
             regex.captures_at(&blob[..end], from).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
         };
         let copies = [Copy { to: 1, from: 1, len: base.len() - 1 }];
-        let built = matches_built_apart(
-            &Pieces::of(&copies, blob),
+        let everywhere = 0..blob.len();
+        let pieces = Pieces::of(&copies, blob);
+        let built = matches_built_apart::<0>(
+            &pieces,
             blob,
             bound,
             &base_matches,
-            std::slice::from_ref(&(0..blob.len())),
+            std::slice::from_ref(&everywhere),
+            usize::MAX,
             search,
-            0,
         );
         assert_eq!(built, Some(vec![vec![Some(3..7), Some(4..6)]]));
+    }
+
+    /// A regex whose matches may be long, in a blob of many seams: each search would read as far
+    /// as the longest match past its region, much of it twice. The searches stop once they add
+    /// up to the blob's length.
+    #[test]
+    fn searches_stop_once_they_add_up_to_the_blobs_length() {
+        let regex = regex::bytes::Regex::new(r"tok_[a-z]{0,5000}").unwrap();
+        let bound = Bound { bytes: Some(5004), lines: None };
+        let base = vec![b'x'; 6000];
+        let (mut blob, mut copies) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            blob.push(b'-');
+            copies.push(Copy { to: blob.len(), from: 0, len: base.len() });
+            blob.extend_from_slice(&base);
+        }
+        let searched = std::cell::Cell::new(0);
+        let search = |from: usize, end: usize| {
+            searched.set(searched.get() + end - from);
+            regex.captures_at(&blob[..end], from).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
+        };
+        let everywhere = 0..blob.len();
+        let pieces = Pieces::of(&copies, &blob);
+        let built =
+            matches_built(&pieces, &blob, bound, &[], std::slice::from_ref(&everywhere), usize::MAX, search);
+        assert_eq!(built, None, "a whole search is due");
+        assert!(searched.get() <= blob.len(), "{} bytes searched of {}", searched.get(), blob.len());
     }
 }
