@@ -114,6 +114,21 @@ pub fn seams(copies: &[Copy], len: usize, longest: usize) -> Vec<Range<usize>> {
     join(gaps, 0)
 }
 
+/// The parts of `ranges` inside `places` (both sorted and apart), in order.
+pub fn within(ranges: &[Range<usize>], places: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    let mut r = 0;
+    for place in places {
+        while r < ranges.len() && ranges[r].end <= place.start {
+            r += 1;
+        }
+        for range in ranges[r..].iter().take_while(|range| range.start < place.end) {
+            parts.push(range.start.max(place.start)..range.end.min(place.end));
+        }
+    }
+    parts
+}
+
 /// Ranges sorted by start, with those that overlap or lie at most `apart` bytes from each other
 /// made one.
 pub fn join(ranges: impl IntoIterator<Item = Range<usize>>, apart: usize) -> Vec<Range<usize>> {
@@ -207,8 +222,9 @@ impl<'a> Pieces<'a> {
 
 /// The matches a regex chooses in `blob` (leftmost first, each search resuming where the last
 /// match ended), from those it chose in the base (`base`, in order, none empty), its matches
-/// reaching no further than `bound`. A match starts in one of `starts` (sorted, apart).
-/// `search(from, end)` is the regex's first match at or after `from` in the blob cut at `end`.
+/// reaching no further than `bound`. `starts(places)` are the places among `places` (sorted,
+/// apart) where a match can start, sorted and apart: asked only of the places the base does not
+/// decide, so that a rule's plan is worked out only there. `search(from, end)` is the regex's first match at or after `from` in the blob cut at `end`.
 /// `None` if the blob's search finds an empty match, if it chooses more than `most` matches, or
 /// once its searches add up to more than the blob's length: one search of the whole blob then
 /// costs less (a regex whose matches may be long reads that far past each of many seams).
@@ -223,7 +239,7 @@ pub fn matches_built(
     blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
-    starts: &[Range<usize>],
+    starts: impl FnOnce(&[Range<usize>]) -> Vec<Range<usize>>,
     most: usize,
     search: impl FnMut(usize, usize) -> Option<MatchGroups>,
 ) -> Option<Vec<MatchGroups>> {
@@ -236,7 +252,7 @@ fn matches_built_apart<const APART: usize>(
     blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
-    starts: &[Range<usize>],
+    starts: impl FnOnce(&[Range<usize>]) -> Vec<Range<usize>>,
     most: usize,
     mut search: impl FnMut(usize, usize) -> Option<MatchGroups>,
 ) -> Option<Vec<MatchGroups>> {
@@ -274,17 +290,8 @@ fn matches_built_apart<const APART: usize>(
     unknown.push(known_to..blob.len());
     // Where to search: unknown places a match can start at, near ones together.
     unknown.sort_unstable_by_key(|r| r.start);
-    let mut within = Vec::new();
-    let mut s = 0;
-    for place in unknown.into_iter().filter(|r| r.start < r.end) {
-        while s < starts.len() && starts[s].end <= place.start {
-            s += 1;
-        }
-        for start in starts[s..].iter().take_while(|r| r.start < place.end) {
-            within.push(start.start.max(place.start)..start.end.min(place.end));
-        }
-    }
-    let regions = join(within, APART);
+    let unknown = join(unknown.into_iter().filter(|r| r.start < r.end), 0);
+    let regions = join(starts(&unknown), APART);
     // The search of the blob: the first match at or after `at`, known or found.
     let mut chosen = Vec::new();
     let (mut at, mut c, mut r, mut searched) = (0, 0, 0, 0);
@@ -435,8 +442,8 @@ mod tests {
                 };
                 let whole = Some(all(&blob));
                 let pieces = Pieces::of(&copies, &blob);
-                let (base_matches, everywhere) = (all(&base), 0..blob.len());
-                let args = (&pieces, &blob[..], bound, &base_matches[..], std::slice::from_ref(&everywhere));
+                let base_matches = all(&base);
+                let args = (&pieces, &blob[..], bound, &base_matches[..], <[Range<usize>]>::to_vec);
                 let built = [
                     matches_built_apart::<0>(args.0, args.1, args.2, args.3, args.4, usize::MAX, search),
                     matches_built_apart::<1>(args.0, args.1, args.2, args.3, args.4, usize::MAX, search),
@@ -479,17 +486,9 @@ mod tests {
             regex.captures_at(&blob[..end], from).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
         };
         let copies = [Copy { to: 1, from: 1, len: base.len() - 1 }];
-        let everywhere = 0..blob.len();
         let pieces = Pieces::of(&copies, blob);
-        let built = matches_built_apart::<0>(
-            &pieces,
-            blob,
-            bound,
-            &base_matches,
-            std::slice::from_ref(&everywhere),
-            usize::MAX,
-            search,
-        );
+        let built =
+            matches_built_apart::<0>(&pieces, blob, bound, &base_matches, <[_]>::to_vec, usize::MAX, search);
         assert_eq!(built, Some(vec![vec![Some(3..7), Some(4..6)]]));
     }
 
@@ -512,10 +511,8 @@ mod tests {
             searched.set(searched.get() + end - from);
             regex.captures_at(&blob[..end], from).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
         };
-        let everywhere = 0..blob.len();
         let pieces = Pieces::of(&copies, &blob);
-        let built =
-            matches_built(&pieces, &blob, bound, &[], std::slice::from_ref(&everywhere), usize::MAX, search);
+        let built = matches_built(&pieces, &blob, bound, &[], <[_]>::to_vec, usize::MAX, search);
         assert_eq!(built, None, "a whole search is due");
         assert!(searched.get() <= blob.len(), "{} bytes searched of {}", searched.get(), blob.len());
     }

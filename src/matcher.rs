@@ -433,8 +433,7 @@ impl Matcher {
                 }
                 continue;
             }
-            let plan = self.plan(index, bytes, &hits);
-            if let Some(chosen) = self.run_rule(index, bytes, &plan, from.as_ref(), keep, &mut found)? {
+            if let Some(chosen) = self.run_rule(index, bytes, &hits, from.as_ref(), keep, &mut found)? {
                 kept += chosen.len();
                 matches = matches.filter(|_| kept <= MAX_KEPT_MATCHES);
                 if let Some(matches) = &mut matches {
@@ -591,6 +590,41 @@ impl Matcher {
         }
     }
 
+    /// The places among `places` (sorted, apart) where rule `index`'s matches can start, as its
+    /// plan would have them, looked for only there: windows only around the keywords near them,
+    /// pinned bytes only where they allow a start there.
+    fn plan_within(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        hits: &Hits,
+        places: &[Range<usize>],
+    ) -> Vec<Range<usize>> {
+        if let (Some(spans), Some(reach)) = (self.occurrences(index, hits), &self.shape(index).reach) {
+            if reach.bytes.is_some() || reach.lines.is_some() {
+                // A window reaches no further than the byte bound from its keyword.
+                let near = |span: &Range<usize>| {
+                    let Some(bound) = reach.bytes else { return true };
+                    let (lo, hi) = (span.end.saturating_sub(bound), span.start.saturating_add(bound));
+                    let first = places.partition_point(|place| place.end <= lo);
+                    places.get(first).is_some_and(|place| place.start < hi)
+                };
+                if let Some(windows) = reach.windows(bytes, spans.filter(near), bytes.len()) {
+                    return lineage::within(&merge(windows), places);
+                }
+            } else if let Some(lead) = reach.lead {
+                return lineage::within(
+                    &merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect()),
+                    places,
+                );
+            }
+        }
+        match &self.shape(index).pins {
+            Some(pins) => pins.starts_within(bytes, places),
+            None => places.to_vec(),
+        }
+    }
+
     /// The starts allowed by the rule's pinned bytes, if it has them and they are few.
     fn pinned_plan(&self, index: usize, bytes: &[u8]) -> Plan {
         match &self.shape(index).pins {
@@ -678,7 +712,7 @@ impl Matcher {
         self.prechecks[index].get_or_init(build).as_deref()
     }
 
-    /// Runs rule `index` on `bytes` as `plan` says, or, for a blob a delta built, from what its
+    /// Runs rule `index` on `bytes` as its plan says, or, for a blob a delta built, from what its
     /// base kept (`from`); `consider`s each match the regex chooses until `found` holds
     /// `MAX_MATCHES` (matches the filters drop do not count). With `keep`, answers with the
     /// matches chosen, unless one was empty, they passed `MAX_KEPT_MATCHES` or the search
@@ -687,12 +721,12 @@ impl Matcher {
         &self,
         index: usize,
         bytes: &[u8],
-        plan: &Plan,
+        hits: &Hits,
         from: Option<&(&Kept, Pieces)>,
         keep: bool,
         found: &mut Vec<Found>,
     ) -> Result<Option<Vec<MatchGroups>>> {
-        if let Some(chosen) = self.built_matches(index, bytes, plan, from)? {
+        if let Some(chosen) = self.built_matches(index, bytes, hits, from)? {
             for groups in &chosen {
                 if found.len() >= MAX_MATCHES {
                     return Ok(None);
@@ -702,7 +736,8 @@ impl Matcher {
             return Ok(keep.then_some(chosen));
         }
         let mut chosen = keep.then(Vec::new);
-        self.each_match(index, bytes, plan, &mut |groups| {
+        let plan = self.plan(index, bytes, hits);
+        self.each_match(index, bytes, &plan, &mut |groups| {
             self.consider(index, &groups, bytes, found);
             let empty = groups[0].as_ref().is_some_and(|whole| whole.is_empty());
             chosen = chosen.take().filter(|c| !empty && c.len() < MAX_KEPT_MATCHES).map(|mut c| {
@@ -716,12 +751,13 @@ impl Matcher {
 
     /// For a blob a delta built, the matches rule `index` chooses, from those it chose in the
     /// base (`lineage::matches_built`): `None` when the base's are not known or the regex's
-    /// matches are bounded neither in length nor in line breaks.
+    /// matches are bounded neither in length nor in line breaks. The rule's plan is worked out
+    /// only where the base does not decide (`plan_within`).
     fn built_matches(
         &self,
         index: usize,
         bytes: &[u8],
-        plan: &Plan,
+        hits: &Hits,
         from: Option<&(&Kept, Pieces)>,
     ) -> Result<Option<Vec<MatchGroups>>> {
         let Some((kept, pieces)) = from else { return Ok(None) };
@@ -730,11 +766,7 @@ impl Matcher {
         };
         let bound = self.bounds[index].get_or_init(|| Bound::of(&pattern.syntax_tree()?));
         let Some(bound) = *bound else { return Ok(None) };
-        let whole = 0..bytes.len();
-        let starts = match plan {
-            Plan::Whole => std::slice::from_ref(&whole),
-            Plan::Windows(ranges) | Plan::Starts(ranges) => ranges,
-        };
+        let starts = |places: &[Range<usize>]| self.plan_within(index, bytes, hits, places);
         let regex = pattern.get()?;
         let search =
             |from: usize, end: usize| regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps));

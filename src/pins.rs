@@ -8,6 +8,7 @@
 //! matching.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
+use std::ops::Range;
 
 /// Every match has byte `anchor` at an offset from its start between `lo` and `hi`, and byte
 /// `other` at `distance` bytes from the anchor (negative: before it).
@@ -138,17 +139,30 @@ impl std::fmt::Display for Pins {
 impl Pins {
     /// Positions where a match can start: `lo` to `hi` before each anchor whose other byte is
     /// in place, merged, in order.
-    pub fn starts(&self, text: &[u8]) -> Vec<std::ops::Range<usize>> {
-        let mut starts: Vec<std::ops::Range<usize>> = Vec::new();
-        for at in memchr::memchr_iter(self.anchor, text) {
-            let paired = at.checked_add_signed(self.distance).and_then(|o| text.get(o)) == Some(&self.other);
-            if !paired || at < self.lo {
+    pub fn starts(&self, text: &[u8]) -> Vec<Range<usize>> {
+        self.starts_within(text, std::slice::from_ref(&(0..text.len())))
+    }
+
+    /// `starts`, only those inside `places` (sorted, apart): only the anchors that allow a
+    /// start there are looked for.
+    pub fn starts_within(&self, text: &[u8], places: &[Range<usize>]) -> Vec<Range<usize>> {
+        let mut starts: Vec<Range<usize>> = Vec::new();
+        for place in places {
+            let (from, to) = (place.start + self.lo, place.end.saturating_add(self.hi).min(text.len()));
+            if from >= to {
                 continue;
             }
-            let range = at.saturating_sub(self.hi)..at - self.lo + 1;
-            match starts.last_mut() {
-                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
-                _ => starts.push(range),
+            for at in memchr::memchr_iter(self.anchor, &text[from..to]).map(|at| at + from) {
+                let paired =
+                    at.checked_add_signed(self.distance).and_then(|o| text.get(o)) == Some(&self.other);
+                if !paired {
+                    continue;
+                }
+                let range = at.saturating_sub(self.hi).max(place.start)..(at - self.lo + 1).min(place.end);
+                match starts.last_mut() {
+                    Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                    _ => starts.push(range),
+                }
             }
         }
         starts
