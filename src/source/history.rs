@@ -186,6 +186,8 @@ fn collect(
         index: HashMap::new(),
         pending: Vec::new(),
         tree_of: HashMap::new(),
+        last_read: HashMap::new(),
+        read: HashMap::new(),
     };
     let mut messages = messages::Messages::default();
     for (order, &id) in walked.commits.iter().enumerate() {
@@ -216,10 +218,16 @@ struct Collector<'r> {
     pending: Vec<Pending>,
     /// The root tree of each commit walked so far (parents come before their children).
     tree_of: HashMap<Oid, Oid>,
+    /// The trees the last commit walked had that its parents did not: most commits come right
+    /// after their parent, whose trees they are compared with. Read again, they were a tenth
+    /// of the walk.
+    last_read: HashMap<Oid, Tree<'r>>,
+    /// The trees this commit has that its parents do not, so far.
+    read: HashMap<Oid, Tree<'r>>,
 }
 
 impl<'r> Collector<'r> {
-    fn commit(&mut self, commit: &git2::Commit, info: &Option<Arc<CommitInfo>>, sink: &dyn Sink) {
+    fn commit(&mut self, commit: &git2::Commit<'r>, info: &Option<Arc<CommitInfo>>, sink: &dyn Sink) {
         let tree = match commit.tree() {
             Ok(tree) => tree,
             Err(e) => {
@@ -229,7 +237,7 @@ impl<'r> Collector<'r> {
         let mut parents = Vec::new();
         for parent_id in commit.parent_ids() {
             // A parent the walk has seen: its tree is known without reading the commit again.
-            let known = self.tree_of.get(&parent_id).map(|&tree| self.repo.find_tree(tree));
+            let known = self.tree_of.get(&parent_id).map(|&tree| self.find_tree(tree));
             match known.unwrap_or_else(|| self.repo.find_commit(parent_id).and_then(|p| p.tree())) {
                 Ok(tree) => parents.push(tree),
                 Err(e) => sink
@@ -237,7 +245,17 @@ impl<'r> Collector<'r> {
             }
         }
         self.tree_of.insert(commit.id(), tree.id());
+        self.read.insert(tree.id(), tree.clone());
         self.tree(&tree, &parents, "", info, sink);
+        self.last_read = std::mem::take(&mut self.read);
+    }
+
+    /// A tree, from those the last commit read if it is one of them.
+    fn find_tree(&self, id: Oid) -> std::result::Result<Tree<'r>, git2::Error> {
+        match self.last_read.get(&id) {
+            Some(tree) => Ok(tree.clone()),
+            None => self.repo.find_tree(id),
+        }
     }
 
     fn tree(
@@ -263,7 +281,7 @@ impl<'r> Collector<'r> {
                     break;
                 }
                 match old.kind() {
-                    Some(ObjectType::Tree) => match self.repo.find_tree(old.id()) {
+                    Some(ObjectType::Tree) => match self.find_tree(old.id()) {
                         Ok(t) => parent_trees.push(t),
                         Err(e) => sink.error(Error::git(format!("cannot read tree {}", old.id()), e)),
                     },
@@ -284,8 +302,11 @@ impl<'r> Collector<'r> {
                         }
                     }
                 }
-                Some(ObjectType::Tree) => match self.repo.find_tree(id) {
-                    Ok(subtree) => self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink),
+                Some(ObjectType::Tree) => match self.find_tree(id) {
+                    Ok(subtree) => {
+                        self.read.insert(id, subtree.clone());
+                        self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink)
+                    }
                     Err(e) => {
                         sink.error(Error::git(format!("{}: cannot read tree {id} ({path})", place(info)), e))
                     }
