@@ -188,35 +188,42 @@ impl Bound {
     fn known_end(&self, pieces: &Pieces, i: usize) -> usize {
         let end = pieces.copies[i].to + pieces.copies[i].len;
         let by_bytes = self.bytes.map_or(0, |bytes| end.saturating_sub(bytes));
-        let by_lines = self.lines.map_or(0, |lines| pieces.breaks[i][lines]);
+        let by_lines = self.lines.map_or(0, |lines| pieces.breaks(i)[lines]);
         by_bytes.max(by_lines)
     }
 }
 
 /// The pieces a blob copied, and where in each its last line breaks are: found once per blob,
-/// for every rule that asks.
+/// when a rule first asks (none may: no rule the blob runs may have a base to answer from).
 pub struct Pieces<'a> {
     copies: &'a [Copy],
+    blob: &'a [u8],
     /// For each piece, one past its last line break, its second last, ... (0: none).
-    breaks: Vec<[usize; MOST_LINES + 1]>,
+    breaks: std::cell::OnceCell<Vec<[usize; MOST_LINES + 1]>>,
 }
 
 impl<'a> Pieces<'a> {
-    pub fn of(copies: &'a [Copy], blob: &[u8]) -> Pieces<'a> {
-        let breaks = copies
-            .iter()
-            .map(|copy| {
-                let mut ends = [0; MOST_LINES + 1];
-                let mut end = copy.to + copy.len;
-                for found in &mut ends {
-                    let Some(at) = memchr::memrchr(b'\n', &blob[copy.to..end]) else { break };
-                    end = copy.to + at;
-                    *found = end + 1;
-                }
-                ends
-            })
-            .collect();
-        Pieces { copies, breaks }
+    pub fn of(copies: &'a [Copy], blob: &'a [u8]) -> Pieces<'a> {
+        Pieces { copies, blob, breaks: std::cell::OnceCell::new() }
+    }
+
+    fn breaks(&self, i: usize) -> &[usize; MOST_LINES + 1] {
+        let breaks = self.breaks.get_or_init(|| {
+            self.copies
+                .iter()
+                .map(|copy| {
+                    let mut ends = [0; MOST_LINES + 1];
+                    let mut end = copy.to + copy.len;
+                    for found in &mut ends {
+                        let Some(at) = memchr::memrchr(b'\n', &self.blob[copy.to..end]) else { break };
+                        end = copy.to + at;
+                        *found = end + 1;
+                    }
+                    ends
+                })
+                .collect()
+        });
+        &breaks[i]
     }
 }
 
