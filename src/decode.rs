@@ -16,6 +16,10 @@ pub struct Decoded {
     pub text: Vec<u8>,
 }
 
+/// The words (lower-case, matched in any case) without one of which a text holds no value
+/// `decode_all` decodes: the matcher's keyword search finds them.
+pub const WORDS: [&str; 2] = ["basic", "kind:"];
+
 /// Every decodable value in `bytes`.
 pub fn decode_all(bytes: &[u8]) -> Vec<Decoded> {
     let mut out = Vec::new();
