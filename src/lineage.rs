@@ -61,6 +61,11 @@ impl Kept {
 pub struct Occurrences(Vec<u64>);
 
 impl Occurrences {
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// From (keyword, span) pairs in any order.
     pub fn of(spans: impl Iterator<Item = (usize, usize)>) -> Occurrences {
         let mut all: Vec<u64> = spans.map(|(keyword, start)| (start as u64) << 16 | keyword as u64).collect();
@@ -266,7 +271,7 @@ fn matches_built_apart<const APART: usize>(
     let whole = |g: &MatchGroups| g[0].clone().expect("group 0 always matches");
     // The base's matches at known places, moved; and the places that are not known.
     let mut carried: Vec<MatchGroups> = Vec::new();
-    let mut unknown: Vec<Range<usize>> = Vec::new();
+    let mut unknown: Vec<Range<usize>> = Vec::with_capacity(pieces.copies.len() + 1);
     let mut known_to = 0;
     for (i, copy) in pieces.copies.iter().enumerate() {
         let (from, to) = (copy.to + 1, bound.known_end(pieces, i));

@@ -551,7 +551,8 @@ impl Matcher {
         for &index in &self.unfiltered {
             hit[index] = true;
         }
-        let mut spans = Vec::new();
+        // Most of a delta's occurrences are its base's: room for them from the start.
+        let mut spans = Vec::with_capacity(lineage.base.map_or(0, |(base, _)| base.occurrences.len()));
         let mut dense = false;
         let mut seen_keyword = vec![false; self.keywords.len()];
         // Past one occurrence per `DENSE` bytes windows would cover the whole text anyway:
