@@ -1507,7 +1507,7 @@ path = '''\.cfg$'''
             (hits.rules, hits.spans, hits.dense, hits.encoded, kept)
         };
         let (mut joins, mut straddling, mut longest_straddling) = (0, 0, 0);
-        for round in 0..200 {
+        for round in 0..240 {
             let mut base: Vec<u8> = Vec::new();
             while base.len() < 300 + 10 * round {
                 base.extend_from_slice(words[next(words.len())]);
