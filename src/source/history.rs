@@ -209,6 +209,32 @@ fn collect(
     Ok((pending, index))
 }
 
+/// The entry of `tree` named `name` (a tree, if `is_tree`), reading on from entry `at`, which
+/// is left past every entry before it in git's order. In a tree whose entries are out of
+/// order (git never writes one) an entry may not be found: the blob is then taken as new,
+/// and scanned.
+fn same_entry<'t>(tree: &'t Tree, at: &mut usize, name: &[u8], is_tree: bool) -> Option<git2::TreeEntry<'t>> {
+    while let Some(entry) = tree.get(*at) {
+        let entry_is_tree = entry.kind() == Some(ObjectType::Tree);
+        match git_order(entry.name_bytes(), entry_is_tree, name, is_tree) {
+            std::cmp::Ordering::Less => *at += 1,
+            std::cmp::Ordering::Equal => {
+                *at += 1;
+                return Some(entry);
+            }
+            std::cmp::Ordering::Greater => return None,
+        }
+    }
+    None
+}
+
+/// Git's order of tree entries: by name, a tree's as if it ended in `/`.
+fn git_order(a: &[u8], a_is_tree: bool, b: &[u8], b_is_tree: bool) -> std::cmp::Ordering {
+    let common = a.len().min(b.len());
+    let after = |name: &[u8], is_tree: bool| name.get(common).copied().or(is_tree.then_some(b'/'));
+    a[..common].cmp(&b[..common]).then_with(|| after(a, a_is_tree).cmp(&after(b, b_is_tree)))
+}
+
 /// Collects, in walk order, every blob introduced by the walked commits.
 struct Collector<'r> {
     repo: &'r Repository,
@@ -266,14 +292,19 @@ impl<'r> Collector<'r> {
         info: &Option<Arc<CommitInfo>>,
         sink: &dyn Sink,
     ) {
+        // Where each parent's entries are read up to: entries are in git's order in both trees,
+        // so each parent's entry of the same name is found by reading on (looking each name
+        // up cost an allocation and a binary search per entry and parent).
+        let mut read_to = vec![0; parents.len()];
         for entry in tree.iter() {
             let name = entry.name_bytes();
             let id = entry.id();
+            let is_tree = entry.kind() == Some(ObjectType::Tree);
             let mut unchanged = false;
             let mut parent_trees = Vec::new();
             let mut replaced = Vec::new();
-            for parent in parents {
-                let Some(old) = parent.get_name_bytes(name) else {
+            for (parent, at) in parents.iter().zip(&mut read_to) {
+                let Some(old) = same_entry(parent, at, name, is_tree) else {
                     continue;
                 };
                 if old.id() == id {
@@ -441,4 +472,44 @@ fn deliver(
         Content::TooLarge(_) => 0,
     });
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names that sort differently as trees and as files (`a` before `a-b` as a file, after it
+    /// as a tree), upper case, bytes past ASCII: libgit2 writes them in git's order, and each
+    /// is found by reading on from the entry before it, in one pass, as a file or as a tree.
+    #[test]
+    fn entries_are_found_by_reading_on_in_gits_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let blob = repo.blob(b"x").unwrap();
+        let mut sub = repo.treebuilder(None).unwrap();
+        sub.insert("f", blob, 0o100644).unwrap();
+        let sub = sub.write().unwrap();
+        let mut builder = repo.treebuilder(None).unwrap();
+        for name in ["a.c", "a-b", "a0", "ab", "A", "\u{e9}", "b", "b.c", "c"] {
+            builder.insert(name, blob, 0o100644).unwrap();
+        }
+        for name in ["a", "b0", "b-"] {
+            builder.insert(name, sub, 0o040000).unwrap();
+        }
+        let tree = repo.find_tree(builder.write().unwrap()).unwrap();
+        let entries: Vec<(Vec<u8>, bool)> =
+            tree.iter().map(|e| (e.name_bytes().to_vec(), e.kind() == Some(ObjectType::Tree))).collect();
+        for pair in entries.windows(2) {
+            let ((a, a_tree), (b, b_tree)) = (&pair[0], &pair[1]);
+            assert_eq!(git_order(a, *a_tree, b, *b_tree), std::cmp::Ordering::Less, "{pair:?}");
+        }
+        let mut at = 0;
+        for (name, is_tree) in &entries {
+            let found = same_entry(&tree, &mut at, name, *is_tree).expect("found reading on");
+            assert_eq!(found.name_bytes(), &name[..]);
+            let alone = same_entry(&tree, &mut 0, name, *is_tree).expect("found from the start");
+            assert_eq!(alone.id(), found.id());
+            assert!(same_entry(&tree, &mut 0, name, !is_tree).is_none(), "not as the other kind");
+        }
+    }
 }
