@@ -89,7 +89,9 @@ fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {
         if size > limits.max_file_bytes {
             return Ok(Err(size));
         }
-        let mut bytes = Vec::with_capacity(size as usize + 1);
+        // As std::fs::read: a size no allocation can hold is an error, not an abort.
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact((size as usize).saturating_add(1)).map_err(std::io::Error::other)?;
         file.read_to_end(&mut bytes)?;
         Ok(Ok(bytes))
     };
