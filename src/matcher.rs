@@ -547,9 +547,12 @@ impl Matcher {
     /// occurrences were kept is read only at its seams (`lineage.rs`); its own occurrences are
     /// answered when its lineage asks for them.
     fn keyword_hits(&self, bytes: &[u8], lineage: Lineage) -> (Hits, Option<Occurrences>) {
-        let mut hit = vec![false; self.rules.rules.len()];
+        // Which rules are hit, and those rules as they come: a thousand flags are not read
+        // again to list the few.
+        let (mut hit, mut rules) = (vec![false; self.rules.rules.len()], Vec::new());
         for &index in &self.unfiltered {
             hit[index] = true;
+            rules.push(index);
         }
         // Most of a delta's occurrences are its base's: room for them from the start.
         let mut spans = Vec::with_capacity(lineage.base.map_or(0, |(base, _)| base.occurrences.len()));
@@ -565,7 +568,9 @@ impl Matcher {
             }
             if !std::mem::replace(&mut seen_keyword[k], true) {
                 for &index in self.keyword_rules.of_key(k) {
-                    hit[index] = true;
+                    if !std::mem::replace(&mut hit[index], true) {
+                        rules.push(index);
+                    }
                 }
             }
         };
@@ -600,7 +605,9 @@ impl Matcher {
         for (byte, indexes) in &self.byte_keywords {
             if memchr::memchr2(byte.to_ascii_lowercase(), byte.to_ascii_uppercase(), bytes).is_some() {
                 for &index in indexes {
-                    hit[index] = true;
+                    if !std::mem::replace(&mut hit[index], true) {
+                        rules.push(index);
+                    }
                 }
             }
         }
@@ -611,7 +618,8 @@ impl Matcher {
             .then(|| Occurrences::of(spans.iter().map(|&(k, start, _)| (k, start))));
         let spans = by_keyword(spans, self.keywords.len());
         let encoded = self.encoding_words.iter().any(|&k| seen_keyword[k]);
-        (Hits { rules: (0..hit.len()).filter(|&i| hit[i]).collect(), spans, dense, encoded }, occurrences)
+        rules.sort_unstable();
+        (Hits { rules, spans, dense, encoded }, occurrences)
     }
 
     fn prefilter(&self) -> Option<&Prefilter> {
