@@ -249,8 +249,8 @@ struct Collector<'r> {
     /// The root tree of each commit walked so far (parents come before their children).
     tree_of: HashMap<Oid, Oid>,
     /// The trees the last commit walked had that its parents did not: most commits come right
-    /// after their parent, whose trees they are compared with. Read again, they were a tenth
-    /// of the walk.
+    /// after their parent, whose trees they are compared with (read again, each would cost an
+    /// index lookup, inflating and parsing a second time).
     last_read: HashMap<Oid, Tree<'r>>,
     /// The trees this commit has that its parents do not, so far.
     read: HashMap<Oid, Tree<'r>>,
