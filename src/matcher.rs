@@ -652,8 +652,8 @@ impl Matcher {
     }
 
     /// The places among `places` (sorted, apart) where rule `index`'s matches can start, as its
-    /// plan would have them, looked for only there: windows only around the keywords near them,
-    /// pinned bytes only where they allow a start there.
+    /// plan would have them, looked for only there: windows only around the keywords within
+    /// the rule's byte bound of them, pinned bytes only where they allow a start there.
     fn plan_within(
         &self,
         index: usize,
@@ -661,28 +661,17 @@ impl Matcher {
         hits: &Hits,
         places: &[Range<usize>],
     ) -> Vec<Range<usize>> {
-        if let (Some(spans), Some(reach)) = (self.occurrences(index, hits), &self.shape(index).reach) {
-            if reach.bytes.is_some() || reach.lines.is_some() {
-                // A window reaches no further than the byte bound from its keyword.
-                let near = |span: &Range<usize>| {
-                    let Some(bound) = reach.bytes else { return true };
-                    let (lo, hi) = (span.end.saturating_sub(bound), span.start.saturating_add(bound));
-                    let first = places.partition_point(|place| place.end <= lo);
-                    places.get(first).is_some_and(|place| place.start < hi)
-                };
-                if let Some(windows) = reach.windows(bytes, spans.filter(near), bytes.len()) {
-                    return lineage::within(&merge(windows), places);
-                }
-            } else if let Some(lead) = reach.lead {
-                return lineage::within(
-                    &merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect()),
-                    places,
-                );
-            }
-        }
-        match &self.shape(index).pins {
-            Some(pins) => pins.starts_within(bytes, places),
-            None => places.to_vec(),
+        let near = |span: &Range<usize>, bound: usize| {
+            let (lo, hi) = (span.end.saturating_sub(bound), span.start.saturating_add(bound));
+            let first = places.partition_point(|place| place.end <= lo);
+            places.get(first).is_some_and(|place| place.start < hi)
+        };
+        match self.keyword_places(index, bytes, hits, near) {
+            Some(Plan::Windows(ranges) | Plan::Starts(ranges)) => lineage::within(&ranges, places),
+            _ => match &self.shape(index).pins {
+                Some(pins) => pins.starts_within(bytes, places),
+                None => places.to_vec(),
+            },
         }
     }
 
@@ -726,19 +715,40 @@ impl Matcher {
     }
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
-        let Some(spans) = self.occurrences(index, hits) else { return Plan::Whole };
-        let Some(reach) = &self.shape(index).reach else { return Plan::Whole };
-        if reach.bytes.is_some() || reach.lines.is_some() {
-            // Windows covering half the text or more are not worth it. Finding them stops once
-            // they add up to the text's length (overlapping ones count each time).
-            let Some(windows) = reach.windows(bytes, spans, bytes.len()) else { return Plan::Whole };
-            let windows = merge(windows);
-            let covered: usize = windows.iter().map(|w| w.len()).sum();
-            return if covered < bytes.len() / 2 { Plan::Windows(windows) } else { Plan::Whole };
+        match self.keyword_places(index, bytes, hits, |_, _| true) {
+            // Windows covering half the text or more are not worth it.
+            Some(Plan::Windows(windows)) => {
+                let covered: usize = windows.iter().map(|w| w.len()).sum();
+                if covered < bytes.len() / 2 {
+                    Plan::Windows(windows)
+                } else {
+                    Plan::Whole
+                }
+            }
+            Some(Plan::Starts(starts)) => starts_or_whole(starts, bytes.len()),
+            _ => Plan::Whole,
         }
-        let Some(lead) = reach.lead else { return Plan::Whole };
-        let starts = merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect());
-        starts_or_whole(starts, bytes.len())
+    }
+
+    /// What rule `index`'s keyword occurrences say of where its matches are, from those that
+    /// `near(span, the rule's byte bound)` lets through (when it has one): windows around them
+    /// (merged), or the starts after them; `None` if they say nothing. Finding windows stops
+    /// once they add up to the text's length (overlapping ones count each time).
+    fn keyword_places(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        hits: &Hits,
+        near: impl Fn(&Range<usize>, usize) -> bool,
+    ) -> Option<Plan> {
+        let spans = self.occurrences(index, hits)?;
+        let reach = self.shape(index).reach.as_ref()?;
+        if reach.bytes.is_some() || reach.lines.is_some() {
+            let spans = spans.filter(|span| reach.bytes.map_or(true, |bound| near(span, bound)));
+            return Some(Plan::Windows(merge(reach.windows(bytes, spans, bytes.len())?)));
+        }
+        let lead = reach.lead?;
+        Some(Plan::Starts(merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect())))
     }
 
     /// What rule `index`'s regex says of where it can match: worked out by the build for a
