@@ -455,6 +455,7 @@ impl Matcher {
     ) -> Result<(Vec<Found>, Option<Kept>, bool)> {
         let mut found = Vec::new();
         let (mut hits, occurrences) = self.keyword_hits(bytes, lineage);
+        let listed = hits.rules.len();
         for &index in &self.gated {
             let rule = &self.rules.rules[index];
             let has_keyword = || rule.keywords.iter().any(|k| contains_ignoring_case(bytes, k.as_bytes()));
@@ -462,7 +463,10 @@ impl Matcher {
                 hits.rules.push(index);
             }
         }
-        hits.rules.sort_unstable();
+        // `keyword_hits` sorted its own; a gated rule joining them puts them out of order.
+        if hits.rules.len() > listed {
+            hits.rules.sort_unstable();
+        }
         // Every match each rule's regex chose, for the blobs built from this one.
         // `None` once the rules chose more than `MAX_KEPT_MATCHES`: a blob whose rules choose
         // thousands of matches that the filters then drop must not keep them all, on every
