@@ -232,11 +232,12 @@ impl<'a> Pieces<'a> {
     }
 }
 
-/// The matches a regex chooses in `blob` (leftmost first, each search resuming where the last
-/// match ended), from those it chose in the base (`base`, in order, none empty), its matches
-/// reaching no further than `bound`. `starts(places)` are the places among `places` (sorted,
-/// apart) where a match can start, sorted and apart: asked only of the places the base does not
-/// decide, so that a rule's plan is worked out only there. `search(from, end)` is the regex's first match at or after `from` in the blob cut at `end`.
+/// The matches a regex chooses in the blob `pieces` were copied into (leftmost first, each
+/// search resuming where the last match ended), from those it chose in the base (`base`, in
+/// order, none empty), its matches reaching no further than `bound`. `starts(places)` are the
+/// places among `places` (sorted, apart) where a match can start, sorted and apart: asked only
+/// of the places the base does not decide, so that a rule's plan is worked out only there.
+/// `search(from, end)` is the regex's first match at or after `from` in the blob cut at `end`.
 /// `None` if the blob's search finds an empty match, if it chooses more than `most` matches, or
 /// once its searches add up to more than the blob's length: one search of the whole blob then
 /// costs less (a regex whose matches may be long reads that far past each of many seams).
@@ -248,27 +249,25 @@ impl<'a> Pieces<'a> {
 /// is searched.
 pub fn matches_built(
     pieces: &Pieces,
-    blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
     starts: impl FnOnce(&[Range<usize>]) -> Vec<Range<usize>>,
     most: usize,
     search: impl FnMut(usize, usize) -> Option<MatchGroups>,
 ) -> Option<Vec<MatchGroups>> {
-    matches_built_apart::<ONE_SEARCH>(pieces, blob, bound, base, starts, most, search)
+    matches_built_apart::<ONE_SEARCH>(pieces, bound, base, starts, most, search)
 }
 
 /// `matches_built`, searching places at most `APART` bytes apart in one search.
 fn matches_built_apart<const APART: usize>(
     pieces: &Pieces,
-    blob: &[u8],
     bound: Bound,
     base: &[MatchGroups],
     starts: impl FnOnce(&[Range<usize>]) -> Vec<Range<usize>>,
     most: usize,
     mut search: impl FnMut(usize, usize) -> Option<MatchGroups>,
 ) -> Option<Vec<MatchGroups>> {
-    let whole = |g: &MatchGroups| g[0].clone().expect("group 0 always matches");
+    let (whole, blob) = (|g: &MatchGroups| g[0].clone().expect("group 0 always matches"), pieces.blob);
     // The base's matches at known places, moved; and the places that are not known.
     let mut carried: Vec<MatchGroups> = Vec::new();
     let mut unknown: Vec<Range<usize>> = Vec::with_capacity(pieces.copies.len() + 1);
@@ -455,19 +454,11 @@ mod tests {
                 let whole = Some(all(&blob));
                 let pieces = Pieces::of(&copies, &blob);
                 let base_matches = all(&base);
-                let args = (&pieces, &blob[..], bound, &base_matches[..], <[Range<usize>]>::to_vec);
+                let (chosen, starts) = (&base_matches[..], <[Range<usize>]>::to_vec);
                 let built = [
-                    matches_built_apart::<0>(args.0, args.1, args.2, args.3, args.4, usize::MAX, search),
-                    matches_built_apart::<1>(args.0, args.1, args.2, args.3, args.4, usize::MAX, search),
-                    matches_built_apart::<ONE_SEARCH>(
-                        args.0,
-                        args.1,
-                        args.2,
-                        args.3,
-                        args.4,
-                        usize::MAX,
-                        search,
-                    ),
+                    matches_built_apart::<0>(&pieces, bound, chosen, starts, usize::MAX, search),
+                    matches_built_apart::<1>(&pieces, bound, chosen, starts, usize::MAX, search),
+                    matches_built_apart::<ONE_SEARCH>(&pieces, bound, chosen, starts, usize::MAX, search),
                 ];
                 for built in built {
                     // `None`: the searches passed the blob's length, and a whole search is due.
@@ -500,7 +491,7 @@ mod tests {
         let copies = [Copy { to: 1, from: 1, len: base.len() - 1 }];
         let pieces = Pieces::of(&copies, blob);
         let built =
-            matches_built_apart::<0>(&pieces, blob, bound, &base_matches, <[_]>::to_vec, usize::MAX, search);
+            matches_built_apart::<0>(&pieces, bound, &base_matches, <[_]>::to_vec, usize::MAX, search);
         assert_eq!(built, Some(vec![vec![Some(3..7), Some(4..6)]]));
     }
 
@@ -524,7 +515,7 @@ mod tests {
             regex.captures_at(&blob[..end], from).map(|c| c.iter().map(|m| m.map(|m| m.range())).collect())
         };
         let pieces = Pieces::of(&copies, &blob);
-        let built = matches_built(&pieces, &blob, bound, &[], <[_]>::to_vec, usize::MAX, search);
+        let built = matches_built(&pieces, bound, &[], <[_]>::to_vec, usize::MAX, search);
         assert_eq!(built, None, "a whole search is due");
         assert!(searched.get() <= blob.len(), "{} bytes searched of {}", searched.get(), blob.len());
     }

@@ -845,7 +845,7 @@ impl Matcher {
         let regex = pattern.get()?;
         let search =
             |from: usize, end: usize| regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps));
-        Ok(lineage::matches_built(pieces, bytes, bound, base, starts, MAX_KEPT_MATCHES, search))
+        Ok(lineage::matches_built(pieces, bound, base, starts, MAX_KEPT_MATCHES, search))
     }
 
     /// Every match rule `index`'s regex chooses in `bytes` (those of a whole-text search),
