@@ -488,6 +488,10 @@ impl Matcher {
                 }
                 continue;
             }
+            // A rule with a context keyword `near` its matches searches only around the
+            // keyword's occurrences: what it chose says nothing of the rest of the text, where
+            // a blob built from this one may bring the keyword near a match. It keeps nothing.
+            let keep = keep && self.rules.rules[index].near.is_none();
             if let Some(chosen) = self.run_rule(index, bytes, &hits, from.as_ref(), keep, &mut found)? {
                 kept += chosen.len();
                 matches = matches.filter(|_| kept <= MAX_KEPT_MATCHES);
@@ -1589,6 +1593,106 @@ path = '''\.cfg$'''
         assert!(
             joins > 100 && straddling > 300 && longest_straddling > 20,
             "{joins} joins, {straddling} occurrences outside a copy, {longest_straddling} of the longest keyword"
+        );
+    }
+
+    /// A blob a delta built from a base has the findings of the blob read whole, for rules whose
+    /// keyword comes before or after their matches at a distance, is context near them, or is
+    /// context anywhere (the rule runs at its pinned bytes): where the base decides nothing,
+    /// each rule's plan must still reach every match, also one whose keyword lies far from the
+    /// edit inside bytes copied from the base.
+    #[test]
+    fn a_blob_built_from_a_base_has_the_findings_of_one_read_whole() {
+        let rules = r#"
+            [[rules]]
+            id = "after"
+            regex = '''\b([0-9a-f]{20})[ =:]{1,60}tok\b'''
+            keywords = ["tok"]
+            [[rules]]
+            id = "before"
+            regex = '''\bkey[ =:]{1,60}([0-9a-f]{8,20})\b'''
+            keywords = ["key"]
+            [[rules]]
+            id = "near"
+            regex = '''\b([a-f0-9]{32})\b'''
+            keywords = ["clockify"]
+            near = 40
+            [[rules]]
+            id = "pinned"
+            regex = '''(?:^|[^a-z0-9])([a-z0-9]{4}\.[a-z0-9]{4}:[a-z0-9]{8})(?:[^a-z0-9]|$)'''
+            keywords = ["pairco"]
+        "#;
+        let raw = config::parse(rules, "t.toml").unwrap();
+        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
+        let matcher = Matcher::new(Rules::build(&config).unwrap(), Workload::Large);
+        let filler = "some filler text that holds no word of note; ";
+        let words = [
+            " tok",
+            " key",
+            " ",
+            " = ",
+            "          ",
+            ":",
+            "0123456789abcdef0123",
+            "fedcba9876",
+            "gggg",
+            "\n",
+            filler,
+            filler,
+            filler,
+            "a1b2.c3d4:e5f6a7b8",
+            "pairco",
+            "clockify ",
+            "5f1c0e9a7b3d2486c0ffee1234abcd99",
+        ];
+        let mut seed = 3u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let findings = |content: Content| -> Vec<(usize, usize, usize)> {
+            content.found.iter().map(|f| (f.rule, f.start, f.end)).collect()
+        };
+        let (mut compared, mut by_rule) = (0, [0; 4]);
+        for round in 0..400 {
+            let (mut base, mut edges) = (Vec::new(), Vec::new());
+            for _ in 0..20 + round / 4 {
+                edges.push(base.len());
+                base.extend_from_slice(words[next(words.len())].as_bytes());
+            }
+            let (_, kept) = matcher.content_built(&base, &[], Lineage { base: None, is_base: true }).unwrap();
+            let Some(kept) = kept else { continue };
+            // Copies of the base that start and end anywhere or where a word starts (so that
+            // the byte before a word changes, or the word's first byte), with a word or a byte
+            // between them.
+            let cut = |next: &mut dyn FnMut(usize) -> usize, at: usize| match next(3) {
+                0 => at + next(30),
+                _ => edges[edges.partition_point(|&e| e <= at).min(edges.len() - 1)].max(at + 1) - next(2),
+            };
+            let (mut blob, mut copies) = (Vec::new(), Vec::<Copy>::new());
+            let mut from = cut(&mut next, 0);
+            while from < base.len() {
+                let to = from + next(base.len() / 2);
+                let len = (cut(&mut next, to) - from).clamp(1, base.len() - from);
+                copies.push(Copy { to: blob.len(), from, len });
+                blob.extend_from_slice(&base[from..from + len]);
+                match next(2) {
+                    0 => blob.extend_from_slice(words[next(words.len())].as_bytes()),
+                    _ => blob.push(b" g"[next(2)]),
+                }
+                from = cut(&mut next, from + len);
+            }
+            let (whole, _) = matcher.content_built(&blob, &[], Lineage::default()).unwrap();
+            let lineage = Lineage { base: Some((&kept, &copies)), is_base: false };
+            let (built, _) = matcher.content_built(&blob, &[], lineage).unwrap();
+            let whole = findings(whole);
+            whole.iter().for_each(|&(rule, ..)| by_rule[rule] += 1);
+            compared += 1;
+            assert_eq!(findings(built), whole, "round {round}: {:?}", String::from_utf8_lossy(&blob));
+        }
+        assert!(
+            compared > 300 && by_rule.iter().all(|&n| n > 20),
+            "{compared} blobs, findings by rule {by_rule:?}"
         );
     }
 

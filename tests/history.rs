@@ -1,6 +1,7 @@
 //! `keyrot scan --history` and `--range` against real repositories: deleted secrets, unmerged
 //! branches, tag-only commits, evil merges, deduplication across files and commits, ranges that
-//! report only what they introduced, shallow clones, empty repositories, packed histories and corrupt objects.
+//! report only what they introduced, shallow clones, empty repositories, packed histories (a delta
+//! that brings a context keyword near a key) and corrupt objects.
 
 mod common;
 use common::*;
@@ -198,6 +199,44 @@ fn a_packed_history_reports_what_the_loose_history_reports() {
     repo.commit("a loose object beside the pack");
     let mixed = repo.keyrot(&["scan", "--history", "--format", "json"]);
     assert_eq!(findings(&mixed).len(), 3, "{}", mixed.stdout);
+}
+
+/// A rule whose keyword is context near its value (AccuWeather's key is 32 letters and digits
+/// near the word `accuweather`). The file's later, longer version names the provider only in
+/// its first line; its first version also named it beside the key. Packed, the first version
+/// is a delta of the later one, whose key the rule never saw near its keyword: the key must
+/// still be found in the first version.
+#[test]
+fn a_context_keyword_that_only_a_delta_brings_near_a_key_is_found() {
+    let repo = Repo::new();
+    let lines: String =
+        (0..300).map(|n| format!("line {n} of some settings that go on for a while\n")).collect();
+    let (top, rest) = lines.split_at(lines.len() / 2);
+    let key = "weather_key = Q7vLm2Xc9RtB4nWk8YpZ3dHf6JsA1gUe\n";
+    repo.write("settings.txt", format!("# see the accuweather docs\n{top}# accuweather\n{key}{rest}"));
+    let first = repo.commit_at("settings", "2026-01-01T10:00:00Z");
+    let more: String = (0..40).map(|n| format!("more line {n}\n")).collect();
+    repo.write("settings.txt", format!("# see the accuweather docs\n{top}# (moved)\n{key}{rest}{more}"));
+    repo.commit_at("move the note", "2026-01-02T10:00:00Z");
+    repo.git(&["repack", "-adfq", "--depth=50", "--window=50"]);
+    let old = repo.git(&["rev-parse", &format!("{first}:settings.txt")]).trim().to_string();
+    let new = repo.git(&["rev-parse", "HEAD:settings.txt"]).trim().to_string();
+    let pack = repo.git(&["rev-parse", "--git-path", "objects/pack"]);
+    let listing: String = std::fs::read_dir(repo.path().join(pack.trim()))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+        .map(|idx| repo.git(&["verify-pack", "-v", idx.to_str().unwrap()]))
+        .collect();
+    let line = listing.lines().find(|line| line.starts_with(&old)).unwrap();
+    assert!(line.ends_with(&new), "the first version is a delta of the later one: {line}");
+    let run = repo.keyrot(&["scan", "--history", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let found = findings(&run);
+    assert_eq!(found.len(), 1, "{}", run.stdout);
+    assert_eq!(found[0]["rule"], "accuweather-api-key");
+    assert_eq!(found[0]["first_seen"]["commit"], first.as_str());
+    assert_not_revealed(&run, &["Q7vLm2Xc9RtB4nWk8YpZ3dHf6JsA1gUe"]);
 }
 
 #[test]
