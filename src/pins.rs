@@ -2,7 +2,8 @@
 //! bounded offset from the match's start: read from the regex's syntax tree, for rules that
 //! search whole texts because their keyword is only context. A FAL key is `UUID:hex`, so every
 //! match has `-` at offset 8 and another 5 bytes after it; the matcher then tries the regex only
-//! where such a pair occurs, anchored at the starts it allows, instead of running it over every
+//! where such a pair occurs (and up to three more of the match's bytes at a fixed distance: two
+//! more dashes and the `:`), anchored at the starts it allows, instead of running it over every
 //! text whose keyword (`key`) occurs. Like `reach.rs`, nothing here approximates: a byte counts
 //! only when every match has it at that place, and a regex without such a pair keeps whole-text
 //! matching.
@@ -11,7 +12,8 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use std::ops::Range;
 
 /// Every match has byte `anchor` at an offset from its start between `lo` and `hi`, and byte
-/// `other` at `distance` bytes from the anchor (negative: before it).
+/// `other` at `distance` bytes from the anchor (negative: before it); and each byte of `also`
+/// at its distance from the anchor (a slot with nothing to add holds the anchor itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pins {
     pub anchor: u8,
@@ -19,7 +21,13 @@ pub struct Pins {
     pub distance: isize,
     pub lo: usize,
     pub hi: usize,
+    pub also: [(isize, u8); ALSO],
 }
+
+/// How many more bytes at a fixed distance from the anchor are checked. Where the pair is
+/// common (a FAL key's two dashes are in every `------` rule of a comment), the rest of the
+/// match's fixed bytes (two more dashes, the `:` 28 bytes on) rule out nearly every place.
+pub const ALSO: usize = 3;
 
 /// How far apart the possible offsets of the anchor may be: each occurrence of the pair is
 /// tried at that many starts.
@@ -63,8 +71,7 @@ pub fn of_tree(hir: &Hir) -> Option<Pins> {
             }
         }
     }
-    // How many pieces of varying length come before each piece: two bytes are a fixed distance
-    // apart when none lies between them.
+    // How many pieces of varying length come before each piece.
     let mut varying_before = Vec::with_capacity(pieces.len() + 1);
     let mut varying = 0;
     for piece in &pieces {
@@ -74,26 +81,43 @@ pub fn of_tree(hir: &Hir) -> Option<Pins> {
         }
     }
     varying_before.push(varying);
-    let mut best: Option<(usize, Pins)> = None;
-    for (a, &(i, first, first_lo, first_hi)) in bytes.iter().enumerate() {
-        for &(j, second, second_lo, second_hi) in bytes[a + 1..].iter().take(MAX_PAIRED) {
-            if varying_before[j] != varying_before[i + 1] {
+    // Two bytes are at a fixed distance when no piece of varying length lies between them.
+    let fixed = |a: usize, b: usize| {
+        let (i, j) = (bytes[a.min(b)].0, bytes[a.max(b)].0);
+        varying_before[j] == varying_before[i + 1]
+    };
+    let mut best: Option<(usize, Pins, usize, usize)> = None;
+    for (a, &(_, first, first_lo, first_hi)) in bytes.iter().enumerate() {
+        for (b, &(_, second, second_lo, second_hi)) in bytes.iter().enumerate().skip(a + 1).take(MAX_PAIRED) {
+            if !fixed(a, b) {
                 break;
             }
             let distance = (second_lo - first_lo) as isize;
-            for (anchor, other, distance, lo, hi) in [
-                (first, second, distance, first_lo, first_hi),
-                (second, first, -distance, second_lo, second_hi),
+            for (anchor, other, distance, lo, hi, at, paired) in [
+                (first, second, distance, first_lo, first_hi, a, b),
+                (second, first, -distance, second_lo, second_hi, b, a),
             ] {
                 let Some(hi) = hi.filter(|&hi| hi - lo <= MAX_SPREAD) else { continue };
                 let score = commonness(anchor) * 2 + commonness(other);
-                if best.map_or(true, |(s, _)| score < s) {
-                    best = Some((score, Pins { anchor, other, distance, lo, hi }));
+                if best.map_or(true, |(s, ..)| score < s) {
+                    let pins = Pins { anchor, other, distance, lo, hi, also: [(0, anchor); ALSO] };
+                    best = Some((score, pins, at, paired));
                 }
             }
         }
     }
-    best.map(|(_, pins)| pins)
+    let (_, mut pins, at, paired) = best?;
+    // The rarest of the other bytes at a fixed distance from the anchor, near ones first.
+    let mut also: Vec<(usize, isize, u8)> = (at.saturating_sub(MAX_PAIRED)
+        ..(at + MAX_PAIRED).min(bytes.len()))
+        .filter(|&k| k != at && k != paired && fixed(at, k))
+        .map(|k| (commonness(bytes[k].1), bytes[k].2 as isize - bytes[at].2 as isize, bytes[k].1))
+        .collect();
+    also.sort_by_key(|&(commonness, distance, _)| (commonness, distance.unsigned_abs()));
+    for (slot, &(_, distance, byte)) in pins.also.iter_mut().zip(&also) {
+        *slot = (distance, byte);
+    }
+    Some(pins)
 }
 
 /// Lower is rarer in code.
@@ -132,7 +156,15 @@ impl std::fmt::Display for Pins {
             (self.distance.unsigned_abs(), if self.distance < 0 { "before" } else { "after" });
         let offset =
             if self.lo == self.hi { self.lo.to_string() } else { format!("{} to {}", self.lo, self.hi) };
-        write!(f, "`{anchor}` occurs with `{other}` {distance} bytes {side} it, {offset} bytes into a match")
+        write!(
+            f,
+            "`{anchor}` occurs with `{other}` {distance} bytes {side} it, {offset} bytes into a match"
+        )?;
+        match self.also.iter().filter(|&&(distance, _)| distance != 0).count() {
+            0 => Ok(()),
+            1 => write!(f, " (and one more byte in place)"),
+            more => write!(f, " (and {more} more bytes in place)"),
+        }
     }
 }
 
@@ -153,9 +185,10 @@ impl Pins {
                 continue;
             }
             for at in memchr::memchr_iter(self.anchor, &text[from..to]).map(|at| at + from) {
-                let paired =
-                    at.checked_add_signed(self.distance).and_then(|o| text.get(o)) == Some(&self.other);
-                if !paired {
+                let holds = |(distance, byte): (isize, u8)| {
+                    at.checked_add_signed(distance).and_then(|o| text.get(o)) == Some(&byte)
+                };
+                if !holds((self.distance, self.other)) || !self.also.iter().all(|&pin| holds(pin)) {
                     continue;
                 }
                 let range = at.saturating_sub(self.hi).max(place.start)..(at - self.lo + 1).min(place.end);
@@ -176,9 +209,17 @@ mod tests {
     #[test]
     fn pairs_at_a_fixed_distance_and_a_bounded_offset() {
         let uuid_key = r"\b(([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):[0-9a-f]{32})\b";
-        assert_eq!(of(uuid_key), Some(Pins { anchor: b'-', other: b'-', distance: 5, lo: 8, hi: 8 }));
+        let also = [(10, b'-'), (15, b'-'), (28, b':')];
+        assert_eq!(of(uuid_key), Some(Pins { anchor: b'-', other: b'-', distance: 5, lo: 8, hi: 8, also }));
         let dotted = r"(?:^|[^A-Za-z0-9_\-])([A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{6}:[A-Za-z0-9_+/=-]{38,48})";
-        assert_eq!(of(dotted), Some(Pins { anchor: b':', other: b'.', distance: -7, lo: 13, hi: 14 }));
+        let also = [(0, b':'); ALSO];
+        assert_eq!(of(dotted), Some(Pins { anchor: b':', other: b'.', distance: -7, lo: 13, hi: 14, also }));
+        // The rarest bytes beside the pair, nearest first among bytes as common.
+        let also = [(3, b'-'), (-1, b'd'), (1, b'e')];
+        assert_eq!(
+            of("ab-cd=ef-gh"),
+            Some(Pins { anchor: b'=', other: b'-', distance: -3, lo: 5, hi: 5, also })
+        );
         // Unbounded before the pair: no offset to start from.
         assert_eq!(of(r"[a-z]+\.[a-z]{3}:"), None);
         // A repetition of varying length between the bytes: no fixed distance.
@@ -192,8 +233,11 @@ mod tests {
 
     #[test]
     fn starts_are_where_the_pair_allows() {
-        let pins = Pins { anchor: b':', other: b'-', distance: -2, lo: 3, hi: 4 };
+        let pins = Pins { anchor: b':', other: b'-', distance: -2, lo: 3, hi: 4, also: [(0, b':'); ALSO] };
         assert_eq!(pins.starts(b"ab-c:d  x-y:z ::"), vec![0..2, 7..9]);
+        // Every byte of `also` in place too.
+        let also = [(1, b'd'), (0, b':'), (0, b':')];
+        assert_eq!(Pins { also, ..pins }.starts(b"ab-c:d  x-y:z ::"), vec![0..2]);
         assert_eq!(pins.starts(b"-:"), Vec::<std::ops::Range<usize>>::new(), "too close to the start");
     }
 }
