@@ -12,7 +12,7 @@ use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
 use crate::lanes::Lanes;
-use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences, Pieces};
+use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences, Pieces, Unknown};
 use crate::precheck::Precheck;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
@@ -659,26 +659,25 @@ impl Matcher {
         }
     }
 
-    /// The places among `places` (sorted, apart) where rule `index`'s matches can start, as its
-    /// plan would have them, looked for only there: windows only around the keywords within
-    /// the rule's byte bound of them, pinned bytes only where they allow a start there.
-    fn plan_within(
-        &self,
-        index: usize,
-        bytes: &[u8],
-        hits: &Hits,
-        places: &[Range<usize>],
-    ) -> Vec<Range<usize>> {
+    /// The places the base does not decide (`unknown`) where rule `index`'s matches can start,
+    /// as its plan would have them, looked for only there: windows only around the keywords
+    /// within the rule's byte bound of an unknown place, pinned bytes only where they allow a
+    /// start in one.
+    fn plan_within(&self, index: usize, bytes: &[u8], hits: &Hits, unknown: &Unknown) -> Vec<Range<usize>> {
         let near = |span: &Range<usize>, bound: usize| {
-            let (lo, hi) = (span.end.saturating_sub(bound), span.start.saturating_add(bound));
-            let first = places.partition_point(|place| place.end <= lo);
-            places.get(first).is_some_and(|place| place.start < hi)
+            unknown.touches(span.end.saturating_sub(bound)..span.start.saturating_add(bound))
         };
         match self.keyword_places(index, bytes, hits, near) {
-            Some(Plan::Windows(ranges) | Plan::Starts(ranges)) => lineage::within(&ranges, places),
+            Some(Plan::Windows(ranges) | Plan::Starts(ranges)) => {
+                let mut parts = Vec::new();
+                for range in ranges {
+                    unknown.within(range, &mut parts);
+                }
+                parts
+            }
             _ => match &self.shape(index).pins {
-                Some(pins) => pins.starts_within(bytes, places),
-                None => places.to_vec(),
+                Some(pins) => pins.starts_within(bytes, unknown.list()),
+                None => unknown.list().to_vec(),
             },
         }
     }
@@ -845,7 +844,7 @@ impl Matcher {
         };
         let bound = self.bounds[index].get_or_init(|| Bound::of(&pattern.syntax_tree()?));
         let Some(bound) = *bound else { return Ok(None) };
-        let starts = |places: &[Range<usize>]| self.plan_within(index, bytes, hits, places);
+        let starts = |unknown: &Unknown| self.plan_within(index, bytes, hits, unknown);
         let regex = pattern.get()?;
         let search =
             |from: usize, end: usize| regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps));
