@@ -129,25 +129,13 @@ impl Reach {
             // Back to the start of the line `lines` above the keyword's, forward to the end of
             // the line `lines` below it (a match holds at most `lines` line breaks); only as far
             // as the byte bound, which already limits the window.
-            let mut back = at.start;
-            for found in 0..=lines {
-                let Some(n) = memchr::memrchr(b'\n', &text[start..back]) else { break };
-                back = start + n;
-                if found == lines {
-                    start = back + 1;
-                }
+            if let Some(n) = memchr::memrchr_iter(b'\n', &text[start..at.start]).nth(lines) {
+                start += n + 1;
             }
-            let mut to = at.end;
-            for _ in 0..=lines {
-                match memchr::memchr(b'\n', &text[to..end]) {
-                    Some(n) => to += n + 1,
-                    None => {
-                        to = end;
-                        break;
-                    }
-                }
-            }
-            end = to;
+            end = match memchr::memchr_iter(b'\n', &text[at.end..end]).nth(lines) {
+                Some(n) => at.end + n + 1,
+                None => end,
+            };
         }
         start..end.max(at.end)
     }
