@@ -342,12 +342,13 @@ impl<L> After<L> {
 impl<L: std::ops::Deref<Target = [S]>, S: AsRef<str>> After<L> {
     /// Whether a keyword occurrence starting at `at` in `text` has one of the strings after it.
     pub fn allows(&self, text: &[u8], at: usize) -> bool {
-        (self.min..=self.max).any(|distance| {
-            let rest = text.get(at + distance as usize..).unwrap_or_default();
-            self.strings
-                .iter()
-                .map(|s| s.as_ref().as_bytes())
-                .any(|s| rest.len() >= s.len() && rest[..s.len()].eq_ignore_ascii_case(s))
+        let rest = text.get(at + self.min as usize..).unwrap_or_default();
+        // A string's first byte is compared before the rest of it (strings are lower-case).
+        (0..=(self.max - self.min) as usize).take_while(|&d| d < rest.len()).any(|d| {
+            let (first, rest) = (rest[d].to_ascii_lowercase(), &rest[d..]);
+            self.strings.iter().map(|s| s.as_ref().as_bytes()).any(|s| {
+                s.first() == Some(&first) && rest.len() >= s.len() && rest[..s.len()].eq_ignore_ascii_case(s)
+            })
         })
     }
 }
