@@ -1,8 +1,9 @@
 //! Reading the small text files keyrot is pointed at (rules files, their `[extend]` parents, the
 //! baseline, a commit message file), which a repository controls: a FIFO there would block the
 //! run and `/dev/zero` or a huge file would eat memory. So only regular files are read (checked
-//! before opening, since opening a FIFO blocks), and no more than a size limit; anything else is
-//! a one-line error naming the file.
+//! before opening, and opened so that a FIFO put there in between does not block: `open_regular`,
+//! which a directory scan uses for every file too), and no more than a size limit; anything else
+//! is a one-line error naming the file.
 
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -59,9 +60,27 @@ fn open(path: &Path, limit: u64) -> Result<(std::fs::File, u64)> {
         len => Ok(len),
     };
     regular(std::fs::metadata(path).map_err(|e| fail(path, e.to_string()))?)?;
-    let file = std::fs::File::open(path).map_err(|e| fail(path, e.to_string()))?;
-    let len = regular(file.metadata().map_err(|e| fail(path, e.to_string()))?)?;
-    Ok((file, len))
+    let (file, metadata) = open_regular(path).map_err(|e| fail(path, e.to_string()))?;
+    Ok((file, regular(metadata)?))
+}
+
+/// The file at `path` opened for reading, with its metadata, if it is a regular file (symlinks
+/// followed), else "not a regular file". What was a regular file when it was looked at may have been replaced
+/// since: opening a FIFO waits for a writer, so the file is opened without waiting
+/// (`O_NONBLOCK`, which changes nothing for a regular file), and what was opened is checked.
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    match file.metadata()? {
+        metadata if metadata.is_file() => Ok((file, metadata)),
+        _ => Err(std::io::Error::other("not a regular file")),
+    }
 }
 
 fn fail(path: &Path, message: String) -> Error {
@@ -126,6 +145,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = read(dir.path(), 100).unwrap_err().to_string();
         assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    /// A FIFO where a regular file was: refused at once, not waited on for a writer.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("was-a-file");
+        let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success());
+        let (sent, opened) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sent.send(open_regular(&path).map(drop).map_err(|e| e.to_string())));
+        let opened = opened.recv_timeout(std::time::Duration::from_secs(10)).expect("the open returned");
+        assert_eq!(opened, Err("not a regular file".to_string()));
     }
 
     #[cfg(unix)]

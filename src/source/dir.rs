@@ -84,8 +84,9 @@ fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {
     let seen = [Seen { path: display.clone(), commit: None, blob: None }];
     // The size from the open file, not the path: one lookup of the path per file fewer.
     let read = || -> std::io::Result<Result<Vec<u8>, u64>> {
-        let mut file = std::fs::File::open(path)?;
-        let size = file.metadata()?.len();
+        // A regular file when the walk saw it, but it may have been replaced since.
+        let (mut file, metadata) = crate::textfile::open_regular(path)?;
+        let size = metadata.len();
         if size > limits.max_file_bytes {
             return Ok(Err(size));
         }
