@@ -98,6 +98,42 @@ mod tests {
         }
     }
 
+    /// A rule runs only where one of its keywords occurs, so a spelling its regex takes that no
+    /// keyword covers is never found (stability-api-key took `stablediffusion` with keywords for
+    /// `stable_diffusion` and `stable-diffusion` only). A keyword of words joined by `_` is
+    /// written with `-` in each example that holds it (`nrel-api-key:` in YAML): where the
+    /// regex still matches, a keyword must occur.
+    #[test]
+    fn a_keyword_written_with_dashes_still_selects_its_rule() {
+        let rules = Rules::build(&config::builtin_with_examples().unwrap()).unwrap();
+        let (mut gaps, mut tried) = (Vec::new(), 0);
+        for rule in &rules.rules {
+            let Some(regex) = &rule.regex else { continue };
+            let regex = regex.get().unwrap();
+            let keywords: Vec<String> = rule.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+            let selected =
+                |text: &str| keywords.iter().any(|k| text.to_ascii_lowercase().contains(k.as_str()));
+            let words =
+                |k: &str| k.split('_').all(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphabetic()));
+            for keyword in keywords.iter().filter(|k| k.contains('_') && words(k)) {
+                for example in rule.examples.iter() {
+                    let Some(at) = example.to_ascii_lowercase().find(keyword.as_str()) else { continue };
+                    let span = at..at + keyword.len();
+                    let dashed: String = example
+                        .char_indices()
+                        .map(|(i, c)| if c == '_' && span.contains(&i) { '-' } else { c })
+                        .collect();
+                    tried += 1;
+                    if regex.is_match(dashed.as_bytes()) && !selected(&dashed) {
+                        gaps.push(format!("{} ({keyword}): {}", rule.meta.id, preview(&dashed)));
+                    }
+                }
+            }
+        }
+        assert!(tried > 100, "{tried} examples respelled");
+        assert!(gaps.is_empty(), "{} spellings no keyword selects:\n{}", gaps.len(), gaps.join("\n"));
+    }
+
     /// Every example and negative example, set in the middle of a larger file (with lines of
     /// unrelated text, and lines dense with keywords, around it), gives the same matches when
     /// the regexes run only in windows around keyword hits as when they run on the whole text.
