@@ -1150,6 +1150,13 @@ mod tests {
     use crate::config;
     use crate::lineage::Copy;
 
+    /// A matcher of the content rules of a rules file's text.
+    fn matcher_of(rules: &str, workload: Workload) -> Matcher {
+        let raw = config::parse(rules, "t.toml").unwrap();
+        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
+        Matcher::new(Rules::build(&config).unwrap(), workload)
+    }
+
     /// One case: rules (TOML), content, where it was found → (rule id, secret, line, column).
     struct Case {
         name: &'static str,
@@ -1448,10 +1455,8 @@ path = '''\.cfg$'''
     /// either workload.
     #[test]
     fn a_rule_is_skipped_where_no_occurrence_of_its_keyword_can_be_in_a_match() {
-        let raw = config::parse(LOB, "t.toml").unwrap();
-        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
         for workload in [Workload::Small, Workload::Large] {
-            let matcher = Matcher::new(Rules::build(&config).unwrap(), workload);
+            let matcher = matcher_of(LOB, workload);
             let skipped = |text: &str| {
                 // Occurrences are recorded up to one per 16 bytes.
                 let text = format!("{text}\n{}", "filler ".repeat(20));
@@ -1621,9 +1626,7 @@ path = '''\.cfg$'''
             regex = '''(?:^|[^a-z0-9])([a-z0-9]{4}\.[a-z0-9]{4}:[a-z0-9]{8})(?:[^a-z0-9]|$)'''
             keywords = ["pairco"]
         "#;
-        let raw = config::parse(rules, "t.toml").unwrap();
-        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
-        let matcher = Matcher::new(Rules::build(&config).unwrap(), Workload::Large);
+        let matcher = matcher_of(rules, Workload::Large);
         let filler = "some filler text that holds no word of note; ";
         let words = [
             " tok",
@@ -1703,9 +1706,7 @@ path = '''\.cfg$'''
             format!("[[rules]]\nid = \"low-{id}\"\nregex = '\\bk=([0-9]{{4}})\\b'\nkeywords = [\"k=\"]\nentropy = 3.5\n")
         };
         let rules: String = (0..5).map(rule).collect();
-        let raw = config::parse(&rules, "t.toml").unwrap();
-        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
-        let matcher = Matcher::new(Rules::build(&config).unwrap(), Workload::Large);
+        let matcher = matcher_of(&rules, Workload::Large);
         let kept = |n: usize| {
             let text = "k=1111 and some filler words\n".repeat(n);
             let (content, kept) =
@@ -1726,11 +1727,9 @@ path = '''\.cfg$'''
     fn a_secret_after_a_thousand_dropped_matches_is_found() {
         let rules =
             "[[rules]]\nid = \"low\"\nregex = '\\bk=([0-9a-z]{8})\\b'\nkeywords = [\"k=\"]\nentropy = 2.5\n";
-        let raw = config::parse(rules, "t.toml").unwrap();
-        let config = config::Config { rules: raw.rules.into(), ..Default::default() };
         let text = format!("{}k=a8f3kq9z\n", "k=11111111 and some filler words\n".repeat(1200));
         for workload in [Workload::Small, Workload::Large] {
-            let matcher = Matcher::new(Rules::build(&config).unwrap(), workload);
+            let matcher = matcher_of(rules, workload);
             for is_base in [false, true] {
                 let lineage = Lineage { base: None, is_base };
                 let (content, _) = matcher.content_built(text.as_bytes(), &[], lineage).unwrap();
