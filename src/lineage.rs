@@ -284,10 +284,14 @@ impl Unknown<'_> {
         self.list.get_or_init(|| unknown_places(self.pieces, self.bound, &[], &mut Vec::new()))
     }
 
-    /// The unknown parts of `range`, in order, appended to `out`.
+    /// The unknown parts of `range`, in order, appended to `out` (one that starts where the
+    /// last in `out` ends extends it).
     pub fn within(&self, range: Range<usize>, out: &mut Vec<Range<usize>>) {
         self.parts(range, |part| {
-            out.push(part);
+            match out.last_mut() {
+                Some(last) if last.end == part.start => last.end = part.end,
+                _ => out.push(part),
+            }
             true
         });
     }
@@ -314,15 +318,15 @@ impl Unknown<'_> {
             return;
         }
         // What is not known from the pieces that `range` lies across (each piece's known
-        // places lie inside it).
+        // places lie inside it, after its first byte, which is never known). A piece that
+        // knows nothing hands out its first byte too, so that `touches` answers from the first
+        // piece or two, even across thousands of one-byte pieces.
         let copies = self.pieces.copies;
         let mut at = range.start;
         let first = copies.partition_point(|copy| copy.to + copy.len <= range.start);
         for i in (first..copies.len()).take_while(|&i| copies[i].to < range.end) {
             let known = self.bound.known(self.pieces, i);
-            if known.is_empty() {
-                continue;
-            }
+            let known = known.start..known.end.max(known.start);
             if at < known.start.min(range.end) && !each(at..known.start.min(range.end)) {
                 return;
             }
