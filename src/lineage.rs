@@ -491,11 +491,7 @@ mod tests {
             r"tok_[a-z]+(?:\n[a-z0-9]+)?",
         ];
         let pieces = ["ab", "abc", " ", "tok_", "a1", "key=", "12", "\n", "x", "y", "aaa", "d", "_"];
-        let mut seed = 5u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = crate::random::below(5);
         let (mut checked, mut carried, mut answered) = (0, 0, 0);
         for pattern in patterns {
             let regex = regex::bytes::Regex::new(pattern).unwrap();

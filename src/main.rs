@@ -24,6 +24,8 @@ mod pins;
 mod pipeline;
 mod precheck;
 mod progress;
+#[cfg(test)]
+mod random;
 mod reach;
 mod report;
 mod rotation;

@@ -1477,11 +1477,7 @@ path = '''\.cfg$'''
     /// keyword order, in the order they came, few or many.
     #[test]
     fn occurrences_are_grouped_by_keyword_in_the_order_they_came() {
-        let mut seed = 5u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = crate::random::below(5);
         for n in [0, 3, 255, 256, 5000] {
             let spans: Vec<(usize, usize, usize)> =
                 (0..n).map(|_| (next(40), next(100_000), next(7))).collect();
@@ -1526,11 +1522,7 @@ path = '''\.cfg$'''
             b"Basic",
             b"kind:",
         ];
-        let mut seed = 11u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = crate::random::below(11);
         let occurrences = |text: &[u8], lineage: Lineage| {
             let (mut hits, kept) = matcher.keyword_hits(text, lineage);
             hits.spans.sort_unstable();
@@ -1647,11 +1639,7 @@ path = '''\.cfg$'''
             "clockify ",
             "5f1c0e9a7b3d2486c0ffee1234abcd99",
         ];
-        let mut seed = 3u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 33) as usize % n
-        };
+        let mut next = crate::random::below(3);
         let findings = |content: Content| -> Vec<(usize, usize, usize)> {
             content.found.iter().map(|f| (f.rule, f.start, f.end)).collect()
         };
