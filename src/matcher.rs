@@ -1075,7 +1075,7 @@ fn word_in(bytes: &[u8], range: Range<usize>, word: &[u8]) -> bool {
     })
 }
 
-fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+pub fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 

@@ -111,8 +111,9 @@ mod tests {
             let Some(regex) = &rule.regex else { continue };
             let regex = regex.get().unwrap();
             let keywords: Vec<String> = rule.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
-            let selected =
-                |text: &str| keywords.iter().any(|k| text.to_ascii_lowercase().contains(k.as_str()));
+            let selected = |text: &str| {
+                keywords.iter().any(|k| crate::matcher::contains_ignoring_case(text.as_bytes(), k.as_bytes()))
+            };
             let words =
                 |k: &str| k.split('_').all(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphabetic()));
             for keyword in keywords.iter().filter(|k| k.contains('_') && words(k)) {

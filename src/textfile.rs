@@ -65,9 +65,10 @@ fn open(path: &Path, limit: u64) -> Result<(std::fs::File, u64)> {
 }
 
 /// The file at `path` opened for reading, with its metadata, if it is a regular file (symlinks
-/// followed), else "not a regular file". What was a regular file when it was looked at may have been replaced
-/// since: opening a FIFO waits for a writer, so the file is opened without waiting
-/// (`O_NONBLOCK`, which changes nothing for a regular file), and what was opened is checked.
+/// followed), else "not a regular file". What was a regular file when it was looked at may
+/// have been replaced since: opening a FIFO waits for a writer, so the file is opened without
+/// waiting (`O_NONBLOCK`, which changes nothing for a regular file), and what was opened is
+/// checked.
 pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
