@@ -10,6 +10,7 @@
 //! keep whole-blob matching. Nothing here approximates: when in doubt, a rule does not qualify.
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use std::cell::Cell;
 
 /// The bounds on a rule's matches, at least one of them known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,11 +72,11 @@ fn analyse(hir: &Hir, keywords: &[impl AsRef<str>], near: Option<usize>) -> Resu
         let longest = hir.properties().maximum_len().ok_or("a match's length is unbounded")?;
         return Ok(Reach { bytes: Some(longest + near), lines: None, lead: None });
     }
-    if !requires(hir, keywords) {
+    if !requires(hir, keywords, &Cell::new(MAX_SEQUENCES)) {
         return Err("a match need not contain a keyword: the keyword is context");
     }
-    let reach =
-        Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(hir), lead: lead(hir, keywords) };
+    let lead = lead(hir, keywords, &Cell::new(MAX_SEQUENCES));
+    let reach = Reach { bytes: hir.properties().maximum_len(), lines: line_breaks(hir), lead };
     if reach.bytes.is_none() && reach.lines.is_none() && reach.lead.is_none() {
         return Err("a match can span any number of lines, and start far from its keyword");
     }
@@ -141,43 +142,69 @@ impl Reach {
     }
 }
 
+/// How many sequences one analysis of a rule may spell out from its alternations' branches
+/// (`each_branch`) before it gives up (and the rule does not qualify).
+const MAX_SEQUENCES: usize = 128;
+
 /// Whether every match of `hir` contains one of `keywords` (ASCII case-insensitively).
-fn requires(hir: &Hir, keywords: &[impl AsRef<str>]) -> bool {
+fn requires(hir: &Hir, keywords: &[impl AsRef<str>], budget: &Cell<usize>) -> bool {
     if let Some(strings) = strings(hir) {
         return strings.iter().all(|s| holds_keyword(s, keywords));
     }
     match hir.kind() {
-        HirKind::Capture(capture) => requires(&capture.sub, keywords),
-        HirKind::Repetition(repetition) => repetition.min >= 1 && requires(&repetition.sub, keywords),
-        HirKind::Alternation(branches) => branches.iter().all(|b| requires(b, keywords)),
+        HirKind::Capture(capture) => requires(&capture.sub, keywords, budget),
+        HirKind::Repetition(repetition) => repetition.min >= 1 && requires(&repetition.sub, keywords, budget),
+        HirKind::Alternation(branches) => branches.iter().all(|b| requires(b, keywords, budget)),
         // One item requires a keyword on its own, or a run of consecutive items, each matching
-        // one of a few strings, spells a keyword in every combination.
+        // one of a few strings, spells a keyword in every combination, or else every branch of
+        // an alternation among the items does with the items around it.
         HirKind::Concat(items) => {
             let each = Strings::of(items);
-            (0..items.len()).any(|i| requires(&items[i], keywords) || each.spell(i, false, keywords))
+            (0..items.len()).any(|i| requires(&items[i], keywords, budget) || each.spell(i, false, keywords))
+                || each_branch(items, budget)
+                    .is_some_and(|sequences| sequences.iter().all(|s| requires(s, keywords, budget)))
         }
         HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => false,
     }
 }
 
+/// The sequence `items` spelled out once for each branch of its first alternation, or `None`
+/// when it has none or `budget` is spent. The parser lifts a common prefix out of an
+/// alternation's branches: `(?i:mandrill|mailchimp)` is `m(?:a(?:ndrill|ilchimp))`, where no
+/// item holds either keyword, but each of the sequences `mandrill`, `mailchimp` does.
+fn each_branch(items: &[Hir], budget: &Cell<usize>) -> Option<Vec<Hir>> {
+    let i = items.iter().position(|item| matches!(item.kind(), HirKind::Alternation(_)))?;
+    let HirKind::Alternation(branches) = items[i].kind() else { unreachable!("found above") };
+    budget.set(budget.get().checked_sub(branches.len())?);
+    let sequence = |branch: &Hir| {
+        Hir::concat(items[..i].iter().chain([branch]).chain(&items[i + 1..]).cloned().collect())
+    };
+    Some(branches.iter().map(sequence).collect())
+}
+
 /// The longest the part of a match up to the end of its first keyword can be: in a sequence,
 /// the items up to one that holds a keyword (alone, or as a run of few strings with the items
-/// before it), when all of them have a maximum length.
-fn lead(hir: &Hir, keywords: &[impl AsRef<str>]) -> Option<usize> {
+/// before it), when all of them have a maximum length; or the longest of the sequences spelled
+/// out for each branch of an alternation among them (`each_branch`).
+fn lead(hir: &Hir, keywords: &[impl AsRef<str>], budget: &Cell<usize>) -> Option<usize> {
     match hir.kind() {
-        HirKind::Capture(capture) => lead(&capture.sub, keywords),
+        HirKind::Capture(capture) => lead(&capture.sub, keywords, budget),
         HirKind::Alternation(branches) => {
-            branches.iter().try_fold(0usize, |most, branch| Some(most.max(lead(branch, keywords)?)))
+            branches.iter().try_fold(0usize, |most, branch| Some(most.max(lead(branch, keywords, budget)?)))
         }
         HirKind::Concat(items) => {
             let each = Strings::of(items);
-            let holds = |j: usize| requires(&items[j], keywords) || each.spell(j, true, keywords);
-            let end = (0..items.len()).find(|&j| holds(j))?;
+            let holds = |j: usize| requires(&items[j], keywords, budget) || each.spell(j, true, keywords);
+            let Some(end) = (0..items.len()).find(|&j| holds(j)) else {
+                return each_branch(items, budget)?
+                    .iter()
+                    .try_fold(0usize, |most, sequence| Some(most.max(lead(sequence, keywords, budget)?)));
+            };
             items[..=end]
                 .iter()
                 .try_fold(0usize, |sum, item| sum.checked_add(item.properties().maximum_len()?))
         }
-        _ if requires(hir, keywords) => hir.properties().maximum_len(),
+        _ if requires(hir, keywords, budget) => hir.properties().maximum_len(),
         _ => None,
     }
 }
@@ -592,6 +619,13 @@ mod tests {
         );
         assert!(reach(r"(?i)\w+lob[_-]key\s*=\s*(\w+)", &["lob"]).is_none(), "unbounded both ways");
         assert!(reach(r"(?i)LOB[_-]key=(\w{8})", &["lob"]).is_some(), "(?i) letters form the keyword");
+        // The parser makes this `ma(?:ndrill|ilchimp[\w.]{0,9}transactional)`: no item holds a
+        // keyword, and the alternation has too many strings to spell out; each branch's
+        // sequence holds one.
+        let factored = r"(?:^|\W)(?i:mandrill|mailchimp[\w.]{0,9}transactional)[\w.]{0,9}=\s*(\w{22})";
+        let keywords = ["mandrill", "transactional"];
+        assert_eq!(reach(factored, &keywords), Some(Reach { bytes: None, lines: None, lead: Some(32) }));
+        assert!(reach(factored, &keywords[..1]).is_none(), "mailchimp alone holds no keyword");
     }
 
     #[test]
