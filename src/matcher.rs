@@ -771,14 +771,14 @@ impl Matcher {
         })
     }
 
-    /// For a small workload, rule `index`'s precheck (`precheck.rs`): its regex compiles only
-    /// where that passes. Only built-in rules have one: a rules file's regexes are compiled
-    /// before the scan (`Rules::validate`).
+    /// Rule `index`'s precheck (`precheck.rs`): its regex is searched only where that passes,
+    /// in windows and a delta's regions; in a small workload, also before a whole text or
+    /// anchored starts are searched, so that its regex compiles only where it may match. (Not
+    /// so in a large one: the regex's literal prefilters skip most of a text, which the
+    /// precheck reads byte by byte.) A built-in rule's relaxed tree is written by the build,
+    /// another rule's worked out from its regex.
     fn precheck(&self, index: usize) -> Option<&Precheck> {
         let rule = &self.rules.rules[index];
-        if self.workload != Workload::Small || !rule.builtin {
-            return None;
-        }
         let build = || {
             let written = rule.analysis.and_then(|i| crate::treecode::read(crate::builtin::precheck_tree(i)));
             let relaxed = match written {
@@ -846,8 +846,14 @@ impl Matcher {
         let Some(bound) = *bound else { return Ok(None) };
         let starts = |unknown: &Unknown| self.plan_within(index, bytes, hits, unknown);
         let regex = pattern.get()?;
-        let search =
-            |from: usize, end: usize| regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps));
+        let precheck = self.precheck(index);
+        let search = |from: usize, end: usize| {
+            let region = from..end;
+            if precheck.is_some_and(|p| !p.may_match_within(&bytes[..end], std::slice::from_ref(&region))) {
+                return None;
+            }
+            regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps))
+        };
         Ok(lineage::matches_built(pieces, bound, base, starts, MAX_KEPT_MATCHES, search))
     }
 
@@ -869,16 +875,15 @@ impl Matcher {
                 return Ok(());
             }
         }
-        if self.workload == Workload::Small {
-            if let Some(precheck) = self.precheck(index) {
-                let may_match = match plan {
-                    Plan::Whole => precheck.may_match(bytes),
-                    Plan::Windows(windows) => precheck.may_match_within(bytes, windows),
-                    Plan::Starts(starts) => precheck.may_match_from(bytes, starts),
-                };
-                if !may_match {
-                    return Ok(());
-                }
+        let precheck = self.precheck(index);
+        if let (Some(precheck), Workload::Small) = (precheck, self.workload) {
+            let may_match = match plan {
+                Plan::Whole => precheck.may_match(bytes),
+                Plan::Windows(_) => true,
+                Plan::Starts(starts) => precheck.may_match_from(bytes, starts),
+            };
+            if !may_match {
+                return Ok(());
             }
         }
         match plan {
@@ -892,10 +897,19 @@ impl Matcher {
             // Searched window by window, the matches are those of a whole-text search: every
             // match lies inside one window (`reach.rs`), and a search resumes where the last
             // match ended. One byte past a window is kept so `\b` and `$` see what follows it.
+            // A window the precheck rules out is passed over, and the regex compiles only once
+            // one does not.
             Plan::Windows(windows) => {
-                let regex = pattern.get()?;
+                let mut regex = None;
                 let mut resume = 0;
                 for window in windows {
+                    if precheck.is_some_and(|p| !p.may_match_within(bytes, std::slice::from_ref(window))) {
+                        continue;
+                    }
+                    let regex = match regex {
+                        Some(regex) => regex,
+                        None => *regex.insert(pattern.get()?),
+                    };
                     let haystack = &bytes[..(window.end + 1).min(bytes.len())];
                     let mut at = window.start.max(resume);
                     while at < window.end {

@@ -1,16 +1,18 @@
 //! A cheap proof that a rule's regex has no match in part of a text, so that a small workload (a
-//! pre-commit run) compiles a rule's regex only where it may match. Compiling is most of such a
-//! run: the generic rules' bounded repetitions (`{8,200}`, `{0,30}`) each build hundreds of NFA
-//! states, and a rule compiles the first time its keyword occurs, which in code is nearly always.
+//! pre-commit run) compiles a rule's regex only where it may match, and no workload searches a
+//! window where it cannot. Compiling is most of a pre-commit run: the generic rules' bounded
+//! repetitions (`{8,200}`, `{0,30}`) each build hundreds of NFA states, and a rule compiles the
+//! first time its keyword occurs, which in code is nearly always. The same repetitions make the
+//! regex's lazy DFA outgrow its cache on real code, so that it rebuilds states over and over.
 //!
 //! The precheck is the regex relaxed (`syntax::relaxed`): large repetition bounds made
 //! unbounded, capture groups plain. Every match of the regex is then a match of the relaxed one
 //! (at the same place, with the same look-around), so where the relaxed one finds nothing the
 //! regex finds nothing. It runs as a forward lazy DFA (`lazy.rs`), which compiles in a fraction
 //! of the time and keeps what it learnt for the next file. A built-in rule's relaxed tree is
-//! written by `build.rs` (`treecode.rs`), so its regex is not even parsed. Nothing here decides
-//! a finding: when the precheck cannot be built or gives up, the text may match and the regex
-//! itself is run.
+//! written by `build.rs` (`treecode.rs`), so its regex is not even parsed (another rule's is
+//! worked out from its regex). Nothing here decides a finding: when the precheck cannot be
+//! built or gives up, the text may match and the regex itself is run.
 
 use crate::lazy::LazyDfa;
 use regex_automata::{Anchored, Input};
