@@ -135,6 +135,51 @@ mod tests {
         assert!(gaps.is_empty(), "{} spellings no keyword selects:\n{}", gaps.len(), gaps.join("\n"));
     }
 
+    /// The same, for a name run together (`guardianApiKey`, `PDAPIKEY`, as JavaScript, Java or
+    /// Go code writes it): each example whose keyword lies in a name that is assigned (a `=` or
+    /// `:` follows it) has the name's `_` and `-` dropped; where the regex still matches, the
+    /// whole matcher must find the rule there.
+    #[test]
+    fn a_keyword_in_a_name_run_together_still_selects_its_rule() {
+        let matcher =
+            Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap(), Workload::Small);
+        let (mut gaps, mut tried) = (Vec::new(), 0);
+        for (index, rule) in matcher.rules.rules.iter().enumerate() {
+            let Some(regex) = &rule.regex else { continue };
+            let regex = regex.get().unwrap();
+            for keyword in rule.keywords.iter().filter(|k| k.contains(['_', '-'])) {
+                for example in rule.examples.iter() {
+                    let Some(at) = example.to_ascii_lowercase().find(&keyword.to_ascii_lowercase()) else {
+                        continue;
+                    };
+                    let in_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+                    let bytes = example.as_bytes();
+                    let start = bytes[..at].iter().rposition(|&b| !in_name(b)).map_or(0, |i| i + 1);
+                    let end = bytes[at..].iter().position(|&b| !in_name(b)).map_or(bytes.len(), |i| at + i);
+                    let after = example[end..].trim_start_matches(['"', '\'']).trim_start();
+                    // A `near` keyword counts only at the edge of a word (`X-OTX-API-KEY` run
+                    // together holds `otxapi` inside one).
+                    if !after.starts_with(['=', ':']) || (rule.near.is_some() && start != at) {
+                        continue;
+                    }
+                    let joined = format!(
+                        "{}{}{}",
+                        &example[..start],
+                        example[start..end].replace(['_', '-'], ""),
+                        &example[end..]
+                    );
+                    tried += 1;
+                    let found = || matcher.scan(example_path(rule), None, joined.as_bytes()).unwrap();
+                    if regex.is_match(joined.as_bytes()) && !found().iter().any(|m| m.rule == index) {
+                        gaps.push(format!("{} ({keyword}): {}", rule.meta.id, preview(&joined)));
+                    }
+                }
+            }
+        }
+        assert!(tried > 100, "{tried} examples respelled");
+        assert!(gaps.is_empty(), "{} spellings the rule does not find:\n{}", gaps.len(), gaps.join("\n"));
+    }
+
     /// Every example and negative example, set in the middle of a larger file (with lines of
     /// unrelated text, and lines dense with keywords, around it), gives the same matches when
     /// the regexes run only in windows around keyword hits as when they run on the whole text.
