@@ -95,6 +95,27 @@ fn a_key_only_staged_is_staged_and_one_already_pushed_must_be_rotated() {
 }
 
 #[test]
+fn a_key_removed_deep_in_the_tree_says_which_commit_removed_it() {
+    let repo = Repo::new();
+    repo.write("config/prod/settings.py", format!("T = \"{GITHUB}\"\n"));
+    repo.write("docs/notes.md", "first\n");
+    repo.commit_at("leak", "2026-03-01T10:00:00Z");
+    // Later commits that leave `config/` as it was, then one that removes the key, then more.
+    repo.write("docs/notes.md", "second\n");
+    repo.commit_at("docs", "2026-03-02T10:00:00Z");
+    repo.write("config/prod/settings.py", "T = os.environ['T']\n");
+    let removal = repo.commit_at("remove it", "2026-03-03T10:00:00Z");
+    repo.write("docs/notes.md", "third\n");
+    repo.commit_at("more docs", "2026-03-04T10:00:00Z");
+    repo.write("config/prod/other.py", "X = 1\n");
+    repo.commit_at("another config file", "2026-03-05T10:00:00Z");
+    let json = repo.keyrot(&["scan", "--history", "--format", "json"]).json();
+    let f = finding(&json, "github-classic-token");
+    assert_eq!(f["in_head"], false);
+    assert_eq!(f["removed_in"]["commit"], removal.as_str());
+}
+
+#[test]
 fn a_removed_key_says_when_it_left_head() {
     let repo = Repo::new();
     repo.write("a.py", format!("T = \"{GITHUB}\"\n"));
