@@ -134,7 +134,11 @@ fn whole_history(
     progress: &Progress,
     sinks: &Sinks,
 ) -> Result<()> {
-    let every = pack::EveryBlob::open(&repo.commondir().join("objects"), limits.max_file_bytes);
+    // Planning the packs' reading takes a while (cargo's: 60 ms): the first reader does it while
+    // this thread walks the commits.
+    let objects = repo.commondir().join("objects");
+    let every = OnceLock::new();
+    let every = || every.get_or_init(|| pack::EveryBlob::open(&objects, limits.max_file_bytes));
     let walked: OnceLock<(Vec<Pending>, HashMap<Oid, usize>)> = OnceLock::new();
     let each = |id: Oid, bytes: &[u8], lineage: Lineage| match walked.get() {
         None => sinks.introduced.prepare(id, bytes, lineage),
@@ -149,12 +153,12 @@ fn whole_history(
     };
     std::thread::scope(|scope| {
         for _ in 1..threads {
-            scope.spawn(|| every.work(each));
+            scope.spawn(|| every().work(each));
         }
         let collected = collect(repo, walk, progress, sinks)?;
         progress.scanning(collected.0.len() as u64);
         walked.set(collected).unwrap_or_else(|_| unreachable!("set once, here"));
-        every.work(each);
+        every().work(each);
         Ok::<(), Error>(())
     })?;
     let (pending, _) = walked.into_inner().expect("set after the walk");
