@@ -11,7 +11,8 @@ use crate::findings::Finding;
 use crate::matcher::{contains, Evidence};
 use crate::rotation::{Exposure, Facts};
 use crate::source::CommitInfo;
-use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
+use crate::source::MAX_TREE_DEPTH;
+use git2::{ObjectType, Oid, Repository, Tree};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ pub fn for_history(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
     }
     let remotes = remote_commits(repo);
     let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
-    let head_blobs = head.as_ref().map(all_blobs).unwrap_or_default();
+    let head_blobs = head.as_ref().map(|tree| all_blobs(repo, tree)).unwrap_or_default();
     let mut facts: Vec<Facts> = findings
         .iter()
         .map(|f| {
@@ -97,17 +98,11 @@ fn holds(repo: &Repository, tree: &Tree, finding: &Finding, seen: &mut HashMap<O
         return finding.locations.iter().any(|l| tree.get_path(Path::new(&l.path)).is_ok());
     };
     let mut found = false;
-    let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
-        if entry.kind() == Some(ObjectType::Blob) {
-            found = *seen.entry(entry.id()).or_insert_with(|| {
-                repo.find_blob(entry.id()).is_ok_and(|blob| contains(blob.content(), secret.bytes()))
-            });
-        }
-        if found {
-            TreeWalkResult::Abort
-        } else {
-            TreeWalkResult::Ok
-        }
+    each_blob(repo, tree, |id| {
+        found = *seen
+            .entry(id)
+            .or_insert_with(|| repo.find_blob(id).is_ok_and(|blob| contains(blob.content(), secret.bytes())));
+        !found
     });
     found
 }
@@ -169,15 +164,34 @@ fn remote_refs(repo: &Repository) -> Vec<(String, String, Oid)> {
     out
 }
 
-fn all_blobs(tree: &Tree) -> HashSet<Oid> {
+fn all_blobs(repo: &Repository, tree: &Tree) -> HashSet<Oid> {
     let mut blobs = HashSet::new();
-    let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
-        if entry.kind() == Some(ObjectType::Blob) {
-            blobs.insert(entry.id());
-        }
-        TreeWalkResult::Ok
+    each_blob(repo, tree, |id| {
+        blobs.insert(id);
+        true
     });
     blobs
+}
+
+/// Hands `each` the id of every blob in `tree` (in no set order) until it answers `false`.
+/// Trees nested deeper than `MAX_TREE_DEPTH` are not entered; the walk keeps its own stack of
+/// trees, so a crafted tree nested 100,000 deep cannot overflow the thread's (libgit2's tree
+/// walk recurses).
+fn each_blob(repo: &Repository, tree: &Tree, mut each: impl FnMut(Oid) -> bool) {
+    let mut trees = vec![(tree.clone(), 0)];
+    while let Some((tree, depth)) = trees.pop() {
+        for entry in tree.iter() {
+            match entry.kind() {
+                Some(ObjectType::Blob) if !each(entry.id()) => return,
+                Some(ObjectType::Tree) if depth < MAX_TREE_DEPTH => {
+                    if let Ok(subtree) = repo.find_tree(entry.id()) {
+                        trees.push((subtree, depth + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Walks HEAD's first-parent line back from HEAD; for each finding no longer in HEAD, the

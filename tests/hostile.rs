@@ -6,6 +6,7 @@
 mod common;
 use common::packs::{self, Base, Object};
 use common::*;
+use sha1::{Digest, Sha1};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -43,6 +44,54 @@ fn assert_refused(repo: &Repo, culprit: &str, change: impl FnOnce(&mut Vec<Objec
         assert!(run.stderr.contains(culprit), "{args:?} names the object {culprit}:\n{}", run.all());
         assert!(!run.all().contains("panicked"), "{}", run.all());
     }
+}
+
+/// An object of `kind` (`name` in its header) with its real id.
+fn object(kind: u8, name: &str, data: Vec<u8>) -> Object {
+    let id = Sha1::new().chain_update(format!("{name} {}\0", data.len())).chain_update(&data).finalize();
+    Object { id: id.into(), kind, data, base: Base::None, size: None }
+}
+
+fn tree_entry(mode: &str, name: &str, id: &[u8; 20]) -> Vec<u8> {
+    [format!("{mode} {name}\0").as_bytes(), id].concat()
+}
+
+/// git refuses trees nested past a few thousand levels; a crafted pack can still hold one. Its
+/// commit walk (and the walk of HEAD's tree for a finding's exposure) must refuse it, not
+/// overflow the stack: 100,000 levels did.
+#[test]
+fn a_tree_nested_deeper_than_git_allows_is_an_error_not_a_crash() {
+    let repo = Repo::new();
+    let key = object(packs::BLOB, "blob", format!("TOKEN = \"{GITHUB}\"\n").into_bytes());
+    let mut objects = vec![key.clone()];
+    let mut below = object(packs::TREE, "tree", tree_entry("100644", "deepest.py", &key.id));
+    for _ in 0..100_000 {
+        let above = object(packs::TREE, "tree", tree_entry("40000", "d", &below.id));
+        objects.push(std::mem::replace(&mut below, above));
+    }
+    let root = object(
+        packs::TREE,
+        "tree",
+        [tree_entry("100644", "app.py", &key.id), tree_entry("40000", "d", &below.id)].concat(),
+    );
+    let stamp = "a <a@example.com> 1767614400 +0000";
+    let commit = object(
+        packs::COMMIT,
+        "commit",
+        format!("tree {}\nauthor {stamp}\ncommitter {stamp}\n\ndeep\n", packs::hex(&root.id)).into_bytes(),
+    );
+    objects.extend([below, root, commit.clone()]);
+    packs::repack(repo.path(), &objects);
+    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&commit.id)]);
+
+    let run = keyrot_within(repo.path(), &["scan", "--history"], LIMIT);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("nested deeper than 4096 trees"), "{}", run.stderr);
+    assert!(run.stdout.contains("app.py"), "the rest is scanned: {}", run.stdout);
+    repo.write("staged.py", format!("TOKEN = \"{GITHUB2}\"\n"));
+    repo.git(&["add", "staged.py"]);
+    let run = keyrot_within(repo.path(), &["scan", "--staged"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
 }
 
 #[test]

@@ -280,7 +280,7 @@ impl<'r> Collector<'r> {
         }
         self.tree_of.insert(commit.id(), tree.id());
         self.keep(&tree);
-        self.tree(&tree, &parents, "", info, sink);
+        self.tree(&tree, &parents, "", 0, info, sink);
         self.last_read = std::mem::take(&mut self.read);
     }
 
@@ -299,11 +299,14 @@ impl<'r> Collector<'r> {
         }
     }
 
+    /// Collects what `tree` (at `prefix`, `depth` trees below the root) has that `parents`
+    /// do not.
     fn tree(
         &mut self,
         tree: &Tree,
         parents: &[Tree],
         prefix: &str,
+        depth: usize,
         info: &Option<Arc<CommitInfo>>,
         sink: &dyn Sink,
     ) {
@@ -348,10 +351,14 @@ impl<'r> Collector<'r> {
                         }
                     }
                 }
+                Some(ObjectType::Tree) if depth >= super::MAX_TREE_DEPTH => sink.error(Error::Git {
+                    context: format!("{}: tree {id} ({path})", place(info)),
+                    message: format!("nested deeper than {} trees: not read", super::MAX_TREE_DEPTH),
+                }),
                 Some(ObjectType::Tree) => match self.find_tree(id) {
                     Ok(subtree) => {
                         self.keep(&subtree);
-                        self.tree(&subtree, &parent_trees, &format!("{path}/"), info, sink)
+                        self.tree(&subtree, &parent_trees, &format!("{path}/"), depth + 1, info, sink)
                     }
                     Err(e) => {
                         sink.error(Error::git(format!("{}: cannot read tree {id} ({path})", place(info)), e))
@@ -368,7 +375,7 @@ impl<'r> Collector<'r> {
         match kind {
             ObjectType::Blob => self.add(id, Role::Introduced, name, &None),
             ObjectType::Tree => match self.repo.find_tree(id) {
-                Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), &None, sink),
+                Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), 0, &None, sink),
                 Err(e) => sink.error(Error::git(format!("{name}: cannot read tree {id}"), e)),
             },
             _ => {}

@@ -21,6 +21,11 @@ use git2::{Odb, Oid};
 use std::path::Path;
 use std::sync::Arc;
 
+/// How deep trees are entered: git itself refuses trees nested deeper (`core.maxTreeDepth`).
+/// A walk deeper than this is refused with an error rather than followed: a crafted tree nested
+/// 100,000 deep overflowed the stack of the commit walk.
+pub const MAX_TREE_DEPTH: usize = 4096;
+
 /// The commit a location was seen in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
