@@ -351,8 +351,13 @@ impl<'r> Collector<'r> {
                         }
                     }
                 }
+                // Its path is thousands of bytes long: its start is shown.
                 Some(ObjectType::Tree) if depth >= super::MAX_TREE_DEPTH => sink.error(Error::Git {
-                    context: format!("{}: tree {id} ({path})", place(info)),
+                    context: format!(
+                        "{}: tree {id} ({}...)",
+                        place(info),
+                        path.chars().take(80).collect::<String>()
+                    ),
                     message: format!("nested deeper than {} trees: not read", super::MAX_TREE_DEPTH),
                 }),
                 Some(ObjectType::Tree) => match self.find_tree(id) {
