@@ -170,8 +170,8 @@ fn requires(hir: &Hir, keywords: &[impl AsRef<str>], budget: &Cell<usize>) -> bo
 
 /// The sequence `items` spelled out once for each branch of its first alternation, or `None`
 /// when it has none or `budget` is spent. The parser lifts a common prefix out of an
-/// alternation's branches: `(?i:mandrill|mailchimp)` is `m(?:a(?:ndrill|ilchimp))`, where no
-/// item holds either keyword, but each of the sequences `mandrill`, `mailchimp` does.
+/// alternation's branches: `(?i:mandrill|mailchimp)` is `ma(?:ndrill|ilchimp)`, where no item
+/// holds either keyword, but each of the sequences `mandrill`, `mailchimp` does.
 fn each_branch(items: &[Hir], budget: &Cell<usize>) -> Option<Vec<Hir>> {
     let i = items.iter().position(|item| matches!(item.kind(), HirKind::Alternation(_)))?;
     let HirKind::Alternation(branches) = items[i].kind() else { unreachable!("found above") };
