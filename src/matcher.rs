@@ -775,10 +775,15 @@ impl Matcher {
     /// in windows and a delta's regions; in a small workload, also before a whole text or
     /// anchored starts are searched, so that its regex compiles only where it may match. (Not
     /// so in a large one: the regex's literal prefilters skip most of a text, which the
-    /// precheck reads byte by byte.) A built-in rule's relaxed tree is written by the build,
-    /// another rule's worked out from its regex.
+    /// precheck reads byte by byte.) A built-in rule's relaxed tree is written by the build;
+    /// another rule's is worked out from its regex, in a large workload only: a rules file's
+    /// regexes are compiled before the scan, and a pre-commit run would only pay for parsing
+    /// them again.
     fn precheck(&self, index: usize) -> Option<&Precheck> {
         let rule = &self.rules.rules[index];
+        if !rule.builtin && self.workload == Workload::Small {
+            return None;
+        }
         let build = || {
             let written = rule.analysis.and_then(|i| crate::treecode::read(crate::builtin::precheck_tree(i)));
             let relaxed = match written {
