@@ -98,6 +98,33 @@ mod tests {
         }
     }
 
+    /// Each example of each rule with a keyword that `keep` takes, respelled by `respell(rule,
+    /// example, where the keyword lies in it)` where it gives a text: how many were tried, and
+    /// a line for each that the rule's regex still matches but `missed(rule index, text)`.
+    fn respelling_gaps(
+        rules: &Rules,
+        keep: impl Fn(&str) -> bool,
+        respell: impl Fn(&Rule, &str, std::ops::Range<usize>) -> Option<String>,
+        missed: impl Fn(usize, &str) -> bool,
+    ) -> (usize, Vec<String>) {
+        let (mut tried, mut gaps) = (0, Vec::new());
+        for (index, rule) in rules.rules.iter().enumerate() {
+            let Some(regex) = &rule.regex else { continue };
+            let regex = regex.get().unwrap();
+            for keyword in rule.keywords.iter().map(|k| k.to_ascii_lowercase()).filter(|k| keep(k)) {
+                for example in rule.examples.iter() {
+                    let Some(at) = example.to_ascii_lowercase().find(&keyword) else { continue };
+                    let Some(text) = respell(rule, example, at..at + keyword.len()) else { continue };
+                    tried += 1;
+                    if regex.is_match(text.as_bytes()) && missed(index, &text) {
+                        gaps.push(format!("{} ({keyword}): {}", rule.meta.id, preview(&text)));
+                    }
+                }
+            }
+        }
+        (tried, gaps)
+    }
+
     /// A rule runs only where one of its keywords occurs, so a spelling its regex takes that no
     /// keyword covers is never found (stability-api-key took `stablediffusion` with keywords for
     /// `stable_diffusion` and `stable-diffusion` only). A keyword of words joined by `_` is
@@ -106,31 +133,18 @@ mod tests {
     #[test]
     fn a_keyword_written_with_dashes_still_selects_its_rule() {
         let rules = Rules::build(&config::builtin_with_examples().unwrap()).unwrap();
-        let (mut gaps, mut tried) = (Vec::new(), 0);
-        for rule in &rules.rules {
-            let Some(regex) = &rule.regex else { continue };
-            let regex = regex.get().unwrap();
-            let keywords: Vec<String> = rule.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
-            let selected = |text: &str| {
-                keywords.iter().any(|k| crate::matcher::contains_ignoring_case(text.as_bytes(), k.as_bytes()))
-            };
-            let words =
-                |k: &str| k.split('_').all(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphabetic()));
-            for keyword in keywords.iter().filter(|k| k.contains('_') && words(k)) {
-                for example in rule.examples.iter() {
-                    let Some(at) = example.to_ascii_lowercase().find(keyword.as_str()) else { continue };
-                    let span = at..at + keyword.len();
-                    let dashed: String = example
-                        .char_indices()
-                        .map(|(i, c)| if c == '_' && span.contains(&i) { '-' } else { c })
-                        .collect();
-                    tried += 1;
-                    if regex.is_match(dashed.as_bytes()) && !selected(&dashed) {
-                        gaps.push(format!("{} ({keyword}): {}", rule.meta.id, preview(&dashed)));
-                    }
-                }
-            }
-        }
+        let words =
+            |k: &str| k.split('_').all(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphabetic()));
+        let dashed = |_: &Rule, example: &str, span: std::ops::Range<usize>| {
+            let dashed =
+                example.char_indices().map(|(i, c)| if c == '_' && span.contains(&i) { '-' } else { c });
+            Some(dashed.collect())
+        };
+        let unselected = |index: usize, text: &str| {
+            let keywords = &rules.rules[index].keywords;
+            !keywords.iter().any(|k| crate::matcher::contains_ignoring_case(text.as_bytes(), k.as_bytes()))
+        };
+        let (tried, gaps) = respelling_gaps(&rules, |k| k.contains('_') && words(k), dashed, unselected);
         assert!(tried > 100, "{tried} examples respelled");
         assert!(gaps.is_empty(), "{} spellings no keyword selects:\n{}", gaps.len(), gaps.join("\n"));
     }
@@ -143,39 +157,30 @@ mod tests {
     fn a_keyword_in_a_name_run_together_still_selects_its_rule() {
         let matcher =
             Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap(), Workload::Small);
-        let (mut gaps, mut tried) = (Vec::new(), 0);
-        for (index, rule) in matcher.rules.rules.iter().enumerate() {
-            let Some(regex) = &rule.regex else { continue };
-            let regex = regex.get().unwrap();
-            for keyword in rule.keywords.iter().filter(|k| k.contains(['_', '-'])) {
-                for example in rule.examples.iter() {
-                    let Some(at) = example.to_ascii_lowercase().find(&keyword.to_ascii_lowercase()) else {
-                        continue;
-                    };
-                    let in_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-                    let bytes = example.as_bytes();
-                    let start = bytes[..at].iter().rposition(|&b| !in_name(b)).map_or(0, |i| i + 1);
-                    let end = bytes[at..].iter().position(|&b| !in_name(b)).map_or(bytes.len(), |i| at + i);
-                    let after = example[end..].trim_start_matches(['"', '\'']).trim_start();
-                    // A `near` keyword counts only at the edge of a word (`X-OTX-API-KEY` run
-                    // together holds `otxapi` inside one).
-                    if !after.starts_with(['=', ':']) || (rule.near.is_some() && start != at) {
-                        continue;
-                    }
-                    let joined = format!(
-                        "{}{}{}",
-                        &example[..start],
-                        example[start..end].replace(['_', '-'], ""),
-                        &example[end..]
-                    );
-                    tried += 1;
-                    let found = || matcher.scan(example_path(rule), None, joined.as_bytes()).unwrap();
-                    if regex.is_match(joined.as_bytes()) && !found().iter().any(|m| m.rule == index) {
-                        gaps.push(format!("{} ({keyword}): {}", rule.meta.id, preview(&joined)));
-                    }
-                }
+        let joined = |rule: &Rule, example: &str, span: std::ops::Range<usize>| {
+            let in_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            let bytes = example.as_bytes();
+            let start = bytes[..span.start].iter().rposition(|&b| !in_name(b)).map_or(0, |i| i + 1);
+            let end =
+                bytes[span.start..].iter().position(|&b| !in_name(b)).map_or(bytes.len(), |i| span.start + i);
+            let after = example[end..].trim_start_matches(['"', '\'']).trim_start();
+            // A `near` keyword counts only at the edge of a word (`X-OTX-API-KEY` run together
+            // holds `otxapi` inside one).
+            if !after.starts_with(['=', ':']) || (rule.near.is_some() && start != span.start) {
+                return None;
             }
-        }
+            Some(format!(
+                "{}{}{}",
+                &example[..start],
+                example[start..end].replace(['_', '-'], ""),
+                &example[end..]
+            ))
+        };
+        let unfound = |index: usize, text: &str| {
+            let rule = &matcher.rules.rules[index];
+            !matcher.scan(example_path(rule), None, text.as_bytes()).unwrap().iter().any(|m| m.rule == index)
+        };
+        let (tried, gaps) = respelling_gaps(&matcher.rules, |k| k.contains(['_', '-']), joined, unfound);
         assert!(tried > 100, "{tried} examples respelled");
         assert!(gaps.is_empty(), "{} spellings the rule does not find:\n{}", gaps.len(), gaps.join("\n"));
     }
