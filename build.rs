@@ -197,7 +197,7 @@ impl Tables {
     /// them; an `After`'s strings go in the tables.
     fn analysis(&mut self, tree: Option<&Hir>, keywords: &[String], near: Option<usize>) -> String {
         let Some(tree) = tree else {
-            return "Analysis { reach: None, pins: None, before: None, after: None }".into();
+            return "Analysis { reach: None, pins: None, before: None, after: None, at_start: false }".into();
         };
         let after = match reach::after(tree, keywords) {
             Some(after) => {
@@ -208,10 +208,11 @@ impl Tables {
             None => "None".into(),
         };
         format!(
-            "Analysis {{ reach: {:?}, pins: {:?}, before: {:?}, after: {after} }}",
+            "Analysis {{ reach: {:?}, pins: {:?}, before: {:?}, after: {after}, at_start: {} }}",
             reach::of_tree(tree, keywords, near),
             pins::of_tree(tree),
-            reach::before(tree, keywords)
+            reach::before(tree, keywords),
+            reach::at_start(tree)
         )
     }
 

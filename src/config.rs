@@ -99,6 +99,8 @@ pub struct Analysis {
     pub pins: Option<crate::pins::Pins>,
     pub before: Option<crate::reach::Before>,
     pub after: Option<crate::reach::After<Texts>>,
+    /// Every match starts at the start of the text (`\A`): the regex is tried there alone.
+    pub at_start: bool,
 }
 
 impl Analysis {
@@ -116,6 +118,7 @@ impl Analysis {
             after: tree
                 .and_then(|tree| crate::reach::after(tree, keywords))
                 .map(|after| after.with_strings(|strings| strings.into_iter().map(Text::from).collect())),
+            at_start: tree.is_some_and(crate::reach::at_start),
         }
     }
 }

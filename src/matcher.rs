@@ -653,6 +653,9 @@ impl Matcher {
     /// the few positions where a match can start (after a keyword, or where two bytes every
     /// match holds occur), or (nothing proven, or too little to gain) over the whole text.
     fn plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
+        if self.shape(index).at_start {
+            return Plan::Starts(std::iter::once(0..1).collect());
+        }
         match self.keyword_plan(index, bytes, hits) {
             Plan::Whole => self.pinned_plan(index, bytes),
             plan => plan,
@@ -664,6 +667,11 @@ impl Matcher {
     /// within the rule's byte bound of an unknown place, pinned bytes only where they allow a
     /// start in one.
     fn plan_within(&self, index: usize, bytes: &[u8], hits: &Hits, unknown: &Unknown) -> Vec<Range<usize>> {
+        if self.shape(index).at_start {
+            let mut parts = Vec::new();
+            unknown.within(0..1, &mut parts);
+            return parts;
+        }
         let near = |span: &Range<usize>, bound: usize| {
             unknown.touches(span.end.saturating_sub(bound)..span.start.saturating_add(bound))
         };

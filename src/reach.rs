@@ -271,6 +271,12 @@ impl Before {
     }
 }
 
+/// Whether every match of `hir` starts at the start of the text (`\A`, or `^` outside
+/// multi-line mode).
+pub fn at_start(hir: &Hir) -> bool {
+    hir.properties().look_set_prefix().contains(Look::Start)
+}
+
 /// What may come before the keyword every match of `hir` holds (`Before`), when its syntax
 /// says: in a sequence, a run of items whose every string starts with a keyword, after an item
 /// that is one byte of a class, a literal, a line start or a word boundary (before a word byte);
