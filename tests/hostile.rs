@@ -94,6 +94,52 @@ fn a_tree_nested_deeper_than_git_allows_is_an_error_not_a_crash() {
     assert_eq!(run.code, 1, "{}", run.all());
 }
 
+/// A tree entry's name can hold what reads as a whole entry. Here a parent's one entry is a
+/// submodule named `z100644 m`, whose bytes end in `100644 m`, a NUL and an id: the very bytes
+/// of its child's entry `m`, a file with that id. The walk takes a changed tree's entries from
+/// its parent's version where their bytes are the same, at the end only from where an entry of
+/// the parent starts too: else `m` would pass as unchanged and its key would never be read
+/// (the submodule's id is not).
+#[test]
+fn a_file_whose_entry_hides_in_its_parents_submodule_name_is_scanned() {
+    let repo = Repo::new();
+    let key = object(packs::BLOB, "blob", format!("TOKEN = \"{GITHUB}\"\n").into_bytes());
+    let other = object(packs::BLOB, "blob", b"nothing here\n".to_vec());
+    let parent = object(packs::TREE, "tree", tree_entry("160000", "z100644 m", &key.id));
+    let child = object(
+        packs::TREE,
+        "tree",
+        [tree_entry("100644", "b", &other.id), tree_entry("100644", "m", &key.id)].concat(),
+    );
+    let stamp = "a <a@example.com> 1767614400 +0000";
+    let first = object(
+        packs::COMMIT,
+        "commit",
+        format!("tree {}\nauthor {stamp}\ncommitter {stamp}\n\nsubmodule\n", packs::hex(&parent.id))
+            .into_bytes(),
+    );
+    let second = object(
+        packs::COMMIT,
+        "commit",
+        format!(
+            "tree {}\nparent {}\nauthor {stamp}\ncommitter {stamp}\n\nfiles\n",
+            packs::hex(&child.id),
+            packs::hex(&first.id)
+        )
+        .into_bytes(),
+    );
+    packs::repack(repo.path(), &[key, other, parent, child, first, second.clone()]);
+    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&second.id)]);
+
+    let run = keyrot_within(repo.path(), &["scan", "--history", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let places: Vec<String> = run.json()["findings"][0]["locations"]
+        .as_array()
+        .map(|all| all.iter().map(|l| l["path"].as_str().unwrap_or_default().to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(places, ["m"], "{}", run.stdout);
+}
+
 #[test]
 fn a_checked_pack_rewritten_in_place_is_checked_again() {
     let repo = two_commits();

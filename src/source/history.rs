@@ -11,13 +11,14 @@
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
 
+use super::tree::{Kind, Tree};
 use super::CommitInfo;
 use super::{commits, messages, pack, read_blob, send_built, Content, Limits, Seen, Sink};
 use crate::error::{Error, Result};
 use crate::findings::MAX_LOCATIONS;
 use crate::lineage::{Kept, Lineage};
 use crate::progress::Progress;
-use git2::{ObjectType, Oid, Repository, Tree};
+use git2::{ObjectType, Odb, Oid, Repository};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -188,8 +189,10 @@ fn collect(
         }
     };
     let walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
+    let odb = repo.odb().map_err(|e| Error::git("cannot open the object database".to_string(), e))?;
     let mut collector = Collector {
         repo,
+        odb: &odb,
         walk_range: walk.is_range(),
         index: HashMap::new(),
         pending: Vec::new(),
@@ -217,35 +220,11 @@ fn collect(
     Ok((pending, index))
 }
 
-/// The entry of `tree` named `name` (a tree, if `is_tree`), reading on from entry `at`, which
-/// is left past every entry before it in git's order. In a tree whose entries are out of
-/// order (git never writes one) an entry may not be found: the blob is then taken as new,
-/// and scanned.
-fn same_entry<'t>(tree: &'t Tree, at: &mut usize, name: &[u8], is_tree: bool) -> Option<git2::TreeEntry<'t>> {
-    while let Some(entry) = tree.get(*at) {
-        let entry_is_tree = entry.kind() == Some(ObjectType::Tree);
-        match git_order(entry.name_bytes(), entry_is_tree, name, is_tree) {
-            std::cmp::Ordering::Less => *at += 1,
-            std::cmp::Ordering::Equal => {
-                *at += 1;
-                return Some(entry);
-            }
-            std::cmp::Ordering::Greater => return None,
-        }
-    }
-    None
-}
-
-/// Git's order of tree entries: by name, a tree's as if it ended in `/`.
-fn git_order(a: &[u8], a_is_tree: bool, b: &[u8], b_is_tree: bool) -> std::cmp::Ordering {
-    let common = a.len().min(b.len());
-    let after = |name: &[u8], is_tree: bool| name.get(common).copied().or(is_tree.then_some(b'/'));
-    a[..common].cmp(&b[..common]).then_with(|| after(a, a_is_tree).cmp(&after(b, b_is_tree)))
-}
-
 /// Collects, in walk order, every blob introduced by the walked commits.
 struct Collector<'r> {
     repo: &'r Repository,
+    /// Trees are read from it as bytes (`tree.rs`).
+    odb: &'r Odb<'r>,
     walk_range: bool,
     /// Where each blob is in `pending`.
     index: HashMap<Oid, usize>,
@@ -255,29 +234,30 @@ struct Collector<'r> {
     /// The trees the last commit walked had that its parents did not: most commits come right
     /// after their parent, whose trees they are compared with (read again, each would cost an
     /// index lookup, inflating and parsing a second time).
-    last_read: HashMap<Oid, Tree<'r>>,
+    last_read: HashMap<Oid, Tree>,
     /// The trees this commit has that its parents do not, so far.
-    read: HashMap<Oid, Tree<'r>>,
+    read: HashMap<Oid, Tree>,
 }
 
 impl<'r> Collector<'r> {
     fn commit(&mut self, commit: &git2::Commit<'r>, info: &Option<Arc<CommitInfo>>, sink: &dyn Sink) {
-        let tree = match commit.tree() {
-            Ok(tree) => tree,
-            Err(e) => {
-                return sink.error(Error::git(format!("commit {}: cannot read its tree", commit.id()), e))
-            }
-        };
         let mut parents = Vec::new();
         for parent_id in commit.parent_ids() {
             // A parent the walk has seen: its tree is known without reading the commit again.
-            let known = self.tree_of.get(&parent_id).map(|&tree| self.find_tree(tree));
-            match known.unwrap_or_else(|| self.repo.find_commit(parent_id).and_then(|p| p.tree())) {
+            let known = self.tree_of.get(&parent_id).map(|&tree| self.find_tree(tree, None));
+            let read = || self.repo.find_commit(parent_id).and_then(|p| self.find_tree(p.tree_id(), None));
+            match known.unwrap_or_else(read) {
                 Ok(tree) => parents.push(tree),
                 Err(e) => sink
                     .error(Error::git(format!("commit {}: cannot read parent {parent_id}", commit.id()), e)),
             }
         }
+        let tree = match self.find_tree(commit.tree_id(), only(&parents)) {
+            Ok(tree) => tree,
+            Err(e) => {
+                return sink.error(Error::git(format!("commit {}: cannot read its tree", commit.id()), e))
+            }
+        };
         self.tree_of.insert(commit.id(), tree.id());
         self.keep(&tree);
         self.tree(&tree, &parents, "", 0, info, sink);
@@ -285,17 +265,18 @@ impl<'r> Collector<'r> {
     }
 
     /// Keeps a tree this commit read as new for the next commit, up to `MAX_KEPT_TREES`.
-    fn keep(&mut self, tree: &Tree<'r>) {
+    fn keep(&mut self, tree: &Tree) {
         if self.read.len() < MAX_KEPT_TREES {
             self.read.insert(tree.id(), tree.clone());
         }
     }
 
-    /// A tree, from those the last commit read if it is one of them.
-    fn find_tree(&self, id: Oid) -> std::result::Result<Tree<'r>, git2::Error> {
+    /// A tree, from those the last commit read if it is one of them; else read, beside
+    /// `like` (its parent's version) if given.
+    fn find_tree(&self, id: Oid, like: Option<&Tree>) -> std::result::Result<Tree, git2::Error> {
         match self.last_read.get(&id) {
             Some(tree) => Ok(tree.clone()),
-            None => self.repo.find_tree(id),
+            None => Tree::read(self.odb, id, like),
         }
     }
 
@@ -310,40 +291,45 @@ impl<'r> Collector<'r> {
         info: &Option<Arc<CommitInfo>>,
         sink: &dyn Sink,
     ) {
+        // With one parent, only the entries that may differ from its are read (the others are
+        // its entries, byte for byte: `Tree::read`).
+        let changed = match parents {
+            [parent] => tree.changed_from(parent),
+            _ => 0..tree.len(),
+        };
         // Where each parent's entries are read up to: entries are in git's order in both trees,
         // so each parent's entry of the same name is found by reading on (looking each name
         // up cost an allocation and a binary search per entry and parent).
-        let mut read_to = vec![0; parents.len()];
-        for entry in tree.iter() {
-            let name = entry.name_bytes();
-            let id = entry.id();
-            let is_tree = entry.kind() == Some(ObjectType::Tree);
+        let mut reading: Vec<_> = parents.iter().map(|parent| parent.reading(changed.start)).collect();
+        for entry in changed.map(|i| tree.entry(i)) {
+            let is_tree = entry.kind == Kind::Tree;
             let mut unchanged = false;
             let mut parent_trees = Vec::new();
             let mut replaced = Vec::new();
-            for (parent, at) in parents.iter().zip(&mut read_to) {
-                let Some(old) = same_entry(parent, at, name, is_tree) else {
+            for parent in &mut reading {
+                let Some(old) = parent.find(entry.name, is_tree) else {
                     continue;
                 };
-                if old.id() == id {
+                if old.same_object(&entry) {
                     unchanged = true;
                     break;
                 }
-                match old.kind() {
-                    Some(ObjectType::Tree) => match self.find_tree(old.id()) {
+                match old.kind {
+                    Kind::Tree => match self.find_tree(old.id(), None) {
                         Ok(t) => parent_trees.push(t),
                         Err(e) => sink.error(Error::git(format!("cannot read tree {}", old.id()), e)),
                     },
-                    Some(ObjectType::Blob) => replaced.push(old.id()),
-                    _ => {}
+                    Kind::Blob => replaced.push(old.id()),
+                    Kind::Commit => {}
                 }
             }
             if unchanged {
                 continue;
             }
-            let path = format!("{prefix}{}", String::from_utf8_lossy(name));
-            match entry.kind() {
-                Some(ObjectType::Blob) => {
+            let id = entry.id();
+            let path = format!("{prefix}{}", String::from_utf8_lossy(entry.name));
+            match entry.kind {
+                Kind::Blob => {
                     self.add(id, Role::Introduced, &path, info);
                     if self.walk_range {
                         for old in replaced {
@@ -352,7 +338,7 @@ impl<'r> Collector<'r> {
                     }
                 }
                 // Its path is thousands of bytes long: its start is shown.
-                Some(ObjectType::Tree) if depth >= super::MAX_TREE_DEPTH => sink.error(Error::Git {
+                Kind::Tree if depth >= super::MAX_TREE_DEPTH => sink.error(Error::Git {
                     context: format!(
                         "{}: tree {id} ({}...)",
                         place(info),
@@ -360,7 +346,7 @@ impl<'r> Collector<'r> {
                     ),
                     message: format!("nested deeper than {} trees: not read", super::MAX_TREE_DEPTH),
                 }),
-                Some(ObjectType::Tree) => match self.find_tree(id) {
+                Kind::Tree => match self.find_tree(id, only(&parent_trees)) {
                     Ok(subtree) => {
                         self.keep(&subtree);
                         self.tree(&subtree, &parent_trees, &format!("{path}/"), depth + 1, info, sink)
@@ -369,7 +355,7 @@ impl<'r> Collector<'r> {
                         sink.error(Error::git(format!("{}: cannot read tree {id} ({path})", place(info)), e))
                     }
                 },
-                _ => {} // submodule commits live in another repository
+                Kind::Commit => {} // submodule commits live in another repository
             }
         }
     }
@@ -379,7 +365,7 @@ impl<'r> Collector<'r> {
     fn tagged(&mut self, id: Oid, kind: ObjectType, name: &str, sink: &dyn Sink) {
         match kind {
             ObjectType::Blob => self.add(id, Role::Introduced, name, &None),
-            ObjectType::Tree => match self.repo.find_tree(id) {
+            ObjectType::Tree => match Tree::read(self.odb, id, None) {
                 Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), 0, &None, sink),
                 Err(e) => sink.error(Error::git(format!("{name}: cannot read tree {id}"), e)),
             },
@@ -406,6 +392,14 @@ impl<'r> Collector<'r> {
         if seen.len() < MAX_LOCATIONS {
             seen.push(Seen { path: path.to_string(), commit: info.clone(), blob: Some(id) });
         }
+    }
+}
+
+/// The one tree of `trees`, if there is exactly one.
+fn only(trees: &[Tree]) -> Option<&Tree> {
+    match trees {
+        [tree] => Some(tree),
+        _ => None,
     }
 }
 
@@ -499,44 +493,4 @@ fn deliver(
         Content::TooLarge(_) => 0,
     });
     kept
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Names that sort differently as trees and as files (`a` before `a-b` as a file, after it
-    /// as a tree), upper case, bytes past ASCII: libgit2 writes them in git's order, and each
-    /// is found by reading on from the entry before it, in one pass, as a file or as a tree.
-    #[test]
-    fn entries_are_found_by_reading_on_in_gits_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = Repository::init(dir.path()).unwrap();
-        let blob = repo.blob(b"x").unwrap();
-        let mut sub = repo.treebuilder(None).unwrap();
-        sub.insert("f", blob, 0o100644).unwrap();
-        let sub = sub.write().unwrap();
-        let mut builder = repo.treebuilder(None).unwrap();
-        for name in ["a.c", "a-b", "a0", "ab", "A", "\u{e9}", "b", "b.c", "c"] {
-            builder.insert(name, blob, 0o100644).unwrap();
-        }
-        for name in ["a", "b0", "b-"] {
-            builder.insert(name, sub, 0o040000).unwrap();
-        }
-        let tree = repo.find_tree(builder.write().unwrap()).unwrap();
-        let entries: Vec<(Vec<u8>, bool)> =
-            tree.iter().map(|e| (e.name_bytes().to_vec(), e.kind() == Some(ObjectType::Tree))).collect();
-        for pair in entries.windows(2) {
-            let ((a, a_tree), (b, b_tree)) = (&pair[0], &pair[1]);
-            assert_eq!(git_order(a, *a_tree, b, *b_tree), std::cmp::Ordering::Less, "{pair:?}");
-        }
-        let mut at = 0;
-        for (name, is_tree) in &entries {
-            let found = same_entry(&tree, &mut at, name, *is_tree).expect("found reading on");
-            assert_eq!(found.name_bytes(), &name[..]);
-            let alone = same_entry(&tree, &mut 0, name, *is_tree).expect("found from the start");
-            assert_eq!(alone.id(), found.id());
-            assert!(same_entry(&tree, &mut 0, name, !is_tree).is_none(), "not as the other kind");
-        }
-    }
 }

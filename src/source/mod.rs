@@ -12,6 +12,7 @@ mod messages;
 mod pack;
 mod split_index;
 pub mod staged;
+mod tree;
 
 pub use messages::COMMIT_MESSAGE;
 
