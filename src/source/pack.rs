@@ -497,7 +497,12 @@ impl Pack {
     /// One worker with its own file handle: walks the trees whose index `next` hands out.
     fn work<E: Each>(&self, next: &AtomicUsize, max_bytes: u64, each: &E) {
         let Ok(file) = File::open(&self.path) else { return };
-        let mut worker = Worker { file, compressed: Vec::new(), inflater: Decompress::new(true) };
+        let mut worker = Worker {
+            file,
+            compressed: Vec::new(),
+            whole: libdeflater::Decompressor::new(),
+            inflater: Decompress::new(true),
+        };
         while let Some(&root) = self.roots.get(next.fetch_add(1, Ordering::Relaxed)) {
             // An object that cannot be read is left to the caller's fallback, and so is what
             // remains of its tree.
@@ -621,6 +626,9 @@ impl Headers<'_> {
 struct Worker {
     file: File,
     compressed: Vec<u8>,
+    /// Inflates a stream of a known size up to `MAX_PREALLOC` in one call.
+    whole: libdeflater::Decompressor,
+    /// Inflates a larger one as it comes (a size field is not trusted with a larger buffer).
     inflater: Decompress,
 }
 
@@ -632,6 +640,12 @@ impl Worker {
         self.file.seek(SeekFrom::Start(entry.data)).ok()?;
         self.file.read_exact(&mut self.compressed).ok()?;
         let size = usize::try_from(entry.size).ok()?;
+        if size <= MAX_PREALLOC {
+            let mut out = vec![0; size];
+            if self.whole.zlib_decompress(&self.compressed, &mut out) == Ok(size) {
+                return Some(out);
+            }
+        }
         let mut out = Vec::with_capacity(size.min(MAX_PREALLOC));
         self.inflater.reset(true);
         loop {
@@ -810,6 +824,43 @@ mod tests {
         let delta = [12, 6, 0x91, 6, 3, 0x90, 3];
         assert_eq!(apply_delta(base, &delta, &mut copies).as_deref(), Some(&b" wohel"[..]));
         assert_eq!(copies, [Copy { to: 0, from: 6, len: 3 }, Copy { to: 3, from: 0, len: 3 }]);
+    }
+
+    /// A stream is inflated whole in one call, whether it ends where the next object starts or
+    /// other bytes follow it; and to nothing when its header's size is not the stream's.
+    #[test]
+    fn a_stream_inflates_to_the_size_its_header_gives() {
+        use std::io::Write;
+        let content: Vec<u8> =
+            (0..50_000u32).flat_map(|i| format!("line {} {}\n", i, i % 7).into_bytes()).collect();
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&content).unwrap();
+        let stream = encoder.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stream");
+        let file_with = |tail: &[u8]| {
+            std::fs::write(&path, [b"head".as_slice(), &stream, tail].concat()).unwrap();
+            File::open(&path).unwrap()
+        };
+        let inflate = |tail: &[u8], size: usize| {
+            let file = file_with(tail);
+            let mut worker = Worker {
+                file,
+                compressed: Vec::new(),
+                whole: libdeflater::Decompressor::new(),
+                inflater: Decompress::new(true),
+            };
+            let end = (4 + stream.len() + tail.len()) as u64;
+            let entry =
+                Entry { offset: 0, data: 4, end, size: size as u64, kind: BLOB, base: NO_BASE, slot: None };
+            worker.inflate(&entry)
+        };
+        assert_eq!(inflate(b"", content.len()).as_deref(), Some(&content[..]));
+        assert_eq!(inflate(b"PACK junk", content.len()).as_deref(), Some(&content[..]));
+        for tail in [&b""[..], b"junk"] {
+            assert_eq!(inflate(tail, content.len() - 1), None);
+            assert_eq!(inflate(tail, content.len() + 1), None);
+        }
     }
 
     #[test]
