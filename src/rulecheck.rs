@@ -185,6 +185,49 @@ mod tests {
         assert!(gaps.is_empty(), "{} spellings the rule does not find:\n{}", gaps.len(), gaps.join("\n"));
     }
 
+    /// Go and make assign with `:=`: each example that assigns a name with `=` (`NAME = value`,
+    /// `NAME=value`), written with `:=` instead, is still found by its rule (the AWS secret
+    /// key's `\s*(?:[:=]|=>)` took the `:` and then wanted the key where the `=` is). Rules for
+    /// a file that never assigns so (`.npmrc`, Gradle properties, Django and Rails settings, a
+    /// Python tuple) are left out.
+    #[test]
+    fn an_assignment_written_as_go_writes_it_is_still_found() {
+        let matcher =
+            Matcher::new(Rules::build(&config::builtin_with_examples().unwrap()).unwrap(), Workload::Small);
+        let formats = [
+            "npmrc-auth-token",
+            "npmrc-basic-auth",
+            "sonatype-ossrh-password",
+            "django-secret-key",
+            "rails-secret-key-base",
+            "generic-credential-pair",
+        ];
+        let (mut tried, mut gaps) = (0, Vec::new());
+        for (index, rule) in matcher.rules.rules.iter().enumerate() {
+            if formats.contains(&rule.meta.id.as_ref()) {
+                continue;
+            }
+            for example in rule.examples.iter() {
+                let Some(eq) = example.find('=') else { continue };
+                let name = example[..eq].trim_end();
+                let in_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
+                let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name.bytes().all(in_name);
+                if !is_name || example[eq + 1..].starts_with('=') {
+                    continue;
+                }
+                let text = format!("{name} := {}", example[eq + 1..].trim_start());
+                tried += 1;
+                let found = matcher.scan(example_path(rule), None, text.as_bytes()).unwrap();
+                if !found.iter().any(|m| m.rule == index) {
+                    gaps.push(format!("{}: {}", rule.meta.id, preview(&text)));
+                }
+            }
+        }
+        assert!(tried > 1000, "{tried} examples respelled");
+        assert!(gaps.is_empty(), "{} assignments the rule does not find:\n{}", gaps.len(), gaps.join("\n"));
+    }
+
     /// Every example and negative example, set in the middle of a larger file (with lines of
     /// unrelated text, and lines dense with keywords, around it), gives the same matches when
     /// the regexes run only in windows around keyword hits as when they run on the whole text.
