@@ -249,25 +249,40 @@ impl<'r> Paths<'r> {
     }
 
     /// The id of the entry at `path` (`/`-separated) under `tree`, as `Tree::get_path` finds it.
+    /// Each subtree on the way is then known to answer the same for the rest of the path.
     fn entry(&mut self, tree: &Tree, path: &str) -> Option<Oid> {
-        let (name, rest) = match path.split_once('/') {
-            Some((name, rest)) => (name, Some(rest)),
-            None => (path, None),
+        let mut asked = Vec::new();
+        let (mut subtree, mut rest): (Option<Tree>, &str) = (None, path);
+        let found = loop {
+            let (name, after) = match rest.split_once('/') {
+                Some((name, after)) => (name, Some(after)),
+                None => (rest, None),
+            };
+            let Some((id, kind)) =
+                subtree.as_ref().unwrap_or(tree).get_name(name).map(|e| (e.id(), e.kind()))
+            else {
+                break None;
+            };
+            let Some(after) = after else { break Some(id) };
+            if kind != Some(ObjectType::Tree) {
+                break None;
+            }
+            let key = (id, after.to_string());
+            if let Some(&known) = self.known.get(&key) {
+                break known;
+            }
+            asked.push(key);
+            match self.repo.find_tree(id) {
+                Ok(next) => (subtree, rest) = (Some(next), after),
+                Err(_) => break None,
+            }
         };
-        let entry = tree.get_name(name)?;
-        let Some(rest) = rest else { return Some(entry.id()) };
-        if entry.kind() != Some(ObjectType::Tree) {
-            return None;
+        for key in asked {
+            if self.known.len() >= KNOWN_PATHS {
+                self.known.clear();
+            }
+            self.known.insert(key, found);
         }
-        let key = (entry.id(), rest.to_string());
-        if let Some(&known) = self.known.get(&key) {
-            return known;
-        }
-        let found = self.repo.find_tree(entry.id()).ok().and_then(|subtree| self.entry(&subtree, rest));
-        if self.known.len() >= KNOWN_PATHS {
-            self.known.clear();
-        }
-        self.known.insert(key, found);
         found
     }
 }

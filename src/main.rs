@@ -95,7 +95,7 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
-        Command::Scan(args) => scan_command(cli, args),
+        Command::Scan(args) => scan_with(cli, args),
         Command::Rules(args) => match &args.command {
             None | Some(RulesCommand::List) => list_rules(cli, args.reach),
             Some(RulesCommand::Check { file }) => check_rules(file),
@@ -152,32 +152,6 @@ impl Project {
     fn repo(&self) -> Result<&git2::Repository> {
         self.repo.as_ref().map_err(|e| Error::Usage(e.to_string()))
     }
-}
-
-fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
-    let walks_commits =
-        args.history || args.range.is_some() || args.since.is_some() || args.pre_push || args.pre_receive;
-    if walks_commits {
-        return on_deep_stack(|| scan_with(cli, args));
-    }
-    scan_with(cli, args)
-}
-
-/// The stack of the thread a scan that walks commits runs on (`on_deep_stack`).
-const WALK_STACK: usize = 64 << 20;
-
-/// Runs `run` on a thread with a `WALK_STACK`-byte stack: a commit walk enters trees one call per
-/// level, up to `source::MAX_TREE_DEPTH` deep, more than a main thread's 8 MB holds in a debug
-/// build. (Only the pages used are committed. Other scans stay on the main thread: on a new
-/// one a pre-commit run took 0.8 ms longer, its allocations in a new malloc arena.)
-fn on_deep_stack<T: Send>(run: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .stack_size(WALK_STACK)
-            .spawn_scoped(scope, run)
-            .map_err(|e| Error::io("cannot start the scan's thread", e))?;
-        thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
 }
 
 fn scan_with(cli: &Cli, args: &ScanArgs) -> Result<u8> {

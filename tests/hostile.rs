@@ -94,6 +94,36 @@ fn a_tree_nested_deeper_than_git_allows_is_an_error_not_a_crash() {
     assert_eq!(run.code, 1, "{}", run.all());
 }
 
+/// A tree nested 4,000 deep is one git reads: it is scanned on a 2 MB stack, its key found
+/// and its path looked up in HEAD (the walks keep stacks of their own: the commit walk's
+/// recursion took 16 MB of a debug build's stack for 4,096 levels).
+#[test]
+fn a_tree_nested_as_deep_as_git_allows_is_scanned_on_a_small_stack() {
+    let repo = Repo::new();
+    let key = object(packs::BLOB, "blob", format!("TOKEN = \"{GITHUB}\"\n").into_bytes());
+    let mut objects = vec![key.clone()];
+    let mut below = object(packs::TREE, "tree", tree_entry("100644", "deepest.py", &key.id));
+    for _ in 0..4000 {
+        let above = object(packs::TREE, "tree", tree_entry("40000", "d", &below.id));
+        objects.push(std::mem::replace(&mut below, above));
+    }
+    let stamp = "a <a@example.com> 1767614400 +0000";
+    let commit = object(
+        packs::COMMIT,
+        "commit",
+        format!("tree {}\nauthor {stamp}\ncommitter {stamp}\n\ndeep\n", packs::hex(&below.id)).into_bytes(),
+    );
+    objects.extend([below, commit.clone()]);
+    packs::repack(repo.path(), &objects);
+    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&commit.id)]);
+
+    let run = keyrot_with_stack(repo.path(), &["scan", "--history", "--format", "json"], 2048);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let finding = &run.json()["findings"][0];
+    assert_eq!(finding["locations"][0]["path"], format!("{}deepest.py", "d/".repeat(4000)));
+    assert_eq!(finding["in_head"], true, "{finding}");
+}
+
 /// A tree entry's name can hold what reads as a whole entry. Here a parent's one entry is a
 /// submodule named `z100644 m`, whose bytes end in `100644 m`, a NUL and an id: the very bytes
 /// of its child's entry `m`, a file with that id. The walk takes a changed tree's entries from

@@ -260,7 +260,7 @@ impl<'r> Collector<'r> {
         };
         self.tree_of.insert(commit.id(), tree.id());
         self.keep(&tree);
-        self.tree(&tree, &parents, "", 0, info, sink);
+        self.tree(&tree, &parents, "", info, sink);
         self.last_read = std::mem::take(&mut self.read);
     }
 
@@ -280,34 +280,30 @@ impl<'r> Collector<'r> {
         }
     }
 
-    /// Collects what `tree` (at `prefix`, `depth` trees below the root) has that `parents`
-    /// do not.
+    /// Collects what `tree` (at `prefix`) has that `parents` do not, subtrees first where they
+    /// come (so a blob's first place is where a recursive walk finds it), with a stack of its
+    /// own: a crafted tree thousands deep needs no deep thread stack.
     fn tree(
         &mut self,
         tree: &Tree,
         parents: &[Tree],
         prefix: &str,
-        depth: usize,
         info: &Option<Arc<CommitInfo>>,
         sink: &dyn Sink,
     ) {
-        // With one parent, only the entries that may differ from its are read (the others are
-        // its entries, byte for byte: `Tree::read`).
-        let changed = match parents {
-            [parent] => tree.changed_from(parent),
-            _ => 0..tree.len(),
-        };
-        // Where each parent's entries are read up to: entries are in git's order in both trees,
-        // so each parent's entry of the same name is found by reading on (looking each name
-        // up cost an allocation and a binary search per entry and parent).
-        let mut reading: Vec<_> = parents.iter().map(|parent| parent.reading(changed.start)).collect();
-        for entry in changed.map(|i| tree.entry(i)) {
+        let mut stack = vec![Frame::new(tree.clone(), parents.to_vec(), prefix.to_string())];
+        while let Some(frame) = stack.last_mut() {
+            let Some(i) = frame.next.next() else {
+                stack.pop();
+                continue;
+            };
+            let entry = frame.tree.entry(i);
             let is_tree = entry.kind == Kind::Tree;
             let mut unchanged = false;
             let mut parent_trees = Vec::new();
             let mut replaced = Vec::new();
-            for parent in &mut reading {
-                let Some(old) = parent.find(entry.name, is_tree) else {
+            for (parent, at) in frame.parents.iter().zip(&mut frame.read_to) {
+                let Some(old) = parent.find_from(at, entry.name, is_tree) else {
                     continue;
                 };
                 if old.same_object(&entry) {
@@ -326,9 +322,9 @@ impl<'r> Collector<'r> {
             if unchanged {
                 continue;
             }
-            let id = entry.id();
-            let path = format!("{prefix}{}", String::from_utf8_lossy(entry.name));
-            match entry.kind {
+            let (id, kind) = (entry.id(), entry.kind);
+            let path = format!("{}{}", frame.prefix, String::from_utf8_lossy(entry.name));
+            match kind {
                 Kind::Blob => {
                     self.add(id, Role::Introduced, &path, info);
                     if self.walk_range {
@@ -338,7 +334,7 @@ impl<'r> Collector<'r> {
                     }
                 }
                 // Its path is thousands of bytes long: its start is shown.
-                Kind::Tree if depth >= super::MAX_TREE_DEPTH => sink.error(Error::Git {
+                Kind::Tree if stack.len() > super::MAX_TREE_DEPTH => sink.error(Error::Git {
                     context: format!(
                         "{}: tree {id} ({}...)",
                         place(info),
@@ -349,7 +345,7 @@ impl<'r> Collector<'r> {
                 Kind::Tree => match self.find_tree(id, only(&parent_trees)) {
                     Ok(subtree) => {
                         self.keep(&subtree);
-                        self.tree(&subtree, &parent_trees, &format!("{path}/"), depth + 1, info, sink)
+                        stack.push(Frame::new(subtree, parent_trees, format!("{path}/")));
                     }
                     Err(e) => {
                         sink.error(Error::git(format!("{}: cannot read tree {id} ({path})", place(info)), e))
@@ -366,7 +362,7 @@ impl<'r> Collector<'r> {
         match kind {
             ObjectType::Blob => self.add(id, Role::Introduced, name, &None),
             ObjectType::Tree => match Tree::read(self.odb, id, None) {
-                Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), 0, &None, sink),
+                Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), &None, sink),
                 Err(e) => sink.error(Error::git(format!("{name}: cannot read tree {id}"), e)),
             },
             _ => {}
@@ -392,6 +388,30 @@ impl<'r> Collector<'r> {
         if seen.len() < MAX_LOCATIONS {
             seen.push(Seen { path: path.to_string(), commit: info.clone(), blob: Some(id) });
         }
+    }
+}
+
+/// A tree the walk is in: its parents' versions, how far each is read, the entries left.
+struct Frame {
+    tree: Tree,
+    parents: Vec<Tree>,
+    /// Where each parent's entries are read up to: entries are in git's order in both trees,
+    /// so each parent's entry of the same name is found by reading on (looking each name up
+    /// cost an allocation and a binary search per entry and parent).
+    read_to: Vec<usize>,
+    /// With one parent, only the entries that may differ from its (the others are its entries,
+    /// byte for byte: `Tree::read`).
+    next: std::ops::Range<usize>,
+    prefix: String,
+}
+
+impl Frame {
+    fn new(tree: Tree, parents: Vec<Tree>, prefix: String) -> Frame {
+        let next = match &parents[..] {
+            [parent] => tree.changed_from(parent),
+            _ => 0..tree.len(),
+        };
+        Frame { read_to: vec![next.start; parents.len()], tree, parents, next, prefix }
     }
 }
 

@@ -141,9 +141,23 @@ impl Tree {
         }
     }
 
-    /// Its entries from index `from` on, read as a parent's (`Reading::find`).
-    pub fn reading(&self, from: usize) -> Reading<'_> {
-        Reading { tree: self, at: from }
+    /// The entry named `name` (a tree, if `is_tree`), reading on from index `at`, which is left
+    /// past every entry before it in git's order. In a tree whose entries are out of order
+    /// (git never writes one) an entry may not be found: its content is then taken as new, and
+    /// scanned.
+    pub fn find_from(&self, at: &mut usize, name: &[u8], is_tree: bool) -> Option<Entry<'_>> {
+        while *at < self.len() {
+            let entry = self.entry(*at);
+            match git_order(entry.name, entry.kind == Kind::Tree, name, is_tree) {
+                Ordering::Less => *at += 1,
+                Ordering::Equal => {
+                    *at += 1;
+                    return Some(entry);
+                }
+                Ordering::Greater => return None,
+            }
+        }
+        None
     }
 
     pub fn entry(&self, i: usize) -> Entry<'_> {
@@ -151,32 +165,6 @@ impl Tree {
         let name = (slot.start + slot.name) as usize;
         let (name, id) = self.inner.bytes[name..].split_at(slot.len as usize);
         Entry { name, id: &id[1..21], kind: slot.kind }
-    }
-}
-
-/// A parent tree's entries, read on.
-pub struct Reading<'t> {
-    tree: &'t Tree,
-    at: usize,
-}
-
-impl<'t> Reading<'t> {
-    /// The entry named `name` (a tree, if `is_tree`), reading on: entries before it in git's
-    /// order are passed over for good. In a tree whose entries are out of order (git never
-    /// writes one) an entry may not be found: its content is then taken as new, and scanned.
-    pub fn find(&mut self, name: &[u8], is_tree: bool) -> Option<Entry<'t>> {
-        while self.at < self.tree.inner.slots.len() {
-            let entry = self.tree.entry(self.at);
-            match git_order(entry.name, entry.kind == Kind::Tree, name, is_tree) {
-                Ordering::Less => self.at += 1,
-                Ordering::Equal => {
-                    self.at += 1;
-                    return Some(entry);
-                }
-                Ordering::Greater => return None,
-            }
-        }
-        None
     }
 }
 
@@ -276,14 +264,14 @@ mod tests {
             let (a_tree, b_tree) = (*a_kind == Some(ObjectType::Tree), *b_kind == Some(ObjectType::Tree));
             assert_eq!(git_order(a, a_tree, b, b_tree), Ordering::Less, "{pair:?}");
         }
-        let mut reading = tree.reading(0);
+        let mut at = 0;
         for entry in (0..tree.len()).map(|i| tree.entry(i)) {
             let is_tree = entry.kind == Kind::Tree;
-            let found = reading.find(entry.name, is_tree).expect("found reading on");
+            let found = tree.find_from(&mut at, entry.name, is_tree).expect("found reading on");
             assert_eq!(found.name, entry.name);
-            let alone = tree.reading(0).find(entry.name, is_tree).expect("found from the start");
+            let alone = tree.find_from(&mut 0, entry.name, is_tree).expect("found from the start");
             assert!(alone.same_object(&found));
-            assert!(tree.reading(0).find(entry.name, !is_tree).is_none(), "not as the other kind");
+            assert!(tree.find_from(&mut 0, entry.name, !is_tree).is_none(), "not as the other kind");
         }
     }
 

@@ -136,6 +136,17 @@ fn cache_home() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("keyrot-cache")
 }
 
+/// `keyrot_in`, its main thread's stack limited to `kilobytes` (`ulimit -s`).
+pub fn keyrot_with_stack(dir: &Path, args: &[&str], kilobytes: usize) -> Run {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -s {kilobytes} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_keyrot"))
+        .args(args);
+    with_test_env(command, dir).output().expect("keyrot runs").into()
+}
+
 pub fn keyrot_in(dir: &Path, args: &[&str]) -> Run {
     let output = keyrot_command(dir, args).output().expect("keyrot runs");
     Run::from(output)
