@@ -320,13 +320,7 @@ mod tests {
     /// near and far apart, in ranges cut anywhere in texts of many lengths.
     #[test]
     fn the_pair_search_finds_what_reading_every_byte_finds() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::random::below(0x2545_f491_4f6c_dd1d);
         for round in 0..3000 {
             let text: Vec<u8> = (0..next(300)).map(|_| b"-:ab"[next(4)]).collect();
             let distance = match round % 3 {

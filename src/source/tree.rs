@@ -288,13 +288,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init(dir.path()).unwrap();
         let odb = repo.odb().unwrap();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::random::below(0x9e37_79b9_7f4a_7c15);
         let modes = ["100644", "100755", "120000", "40000", "160000"];
         let names = ["a", "b", "0 b", "100644 b", "c", "cc", "d e"];
         let write = |entries: &[(usize, usize, u8)]| {
