@@ -234,9 +234,9 @@ struct Collector<'r> {
     /// The trees the last commit walked had that its parents did not: most commits come right
     /// after their parent, whose trees they are compared with (read again, each would cost an
     /// index lookup, inflating and parsing a second time).
-    last_read: HashMap<Oid, Tree>,
+    last_read: HashMap<Oid, Tree<'r>>,
     /// The trees this commit has that its parents do not, so far.
-    read: HashMap<Oid, Tree>,
+    read: HashMap<Oid, Tree<'r>>,
 }
 
 impl<'r> Collector<'r> {
@@ -265,7 +265,7 @@ impl<'r> Collector<'r> {
     }
 
     /// Keeps a tree this commit read as new for the next commit, up to `MAX_KEPT_TREES`.
-    fn keep(&mut self, tree: &Tree) {
+    fn keep(&mut self, tree: &Tree<'r>) {
         if self.read.len() < MAX_KEPT_TREES {
             self.read.insert(tree.id(), tree.clone());
         }
@@ -273,7 +273,7 @@ impl<'r> Collector<'r> {
 
     /// A tree, from those the last commit read if it is one of them; else read, beside
     /// `like` (its parent's version) if given.
-    fn find_tree(&self, id: Oid, like: Option<&Tree>) -> std::result::Result<Tree, git2::Error> {
+    fn find_tree(&self, id: Oid, like: Option<&Tree>) -> std::result::Result<Tree<'r>, git2::Error> {
         match self.last_read.get(&id) {
             Some(tree) => Ok(tree.clone()),
             None => Tree::read(self.odb, id, like),
@@ -285,8 +285,8 @@ impl<'r> Collector<'r> {
     /// own: a crafted tree thousands deep needs no deep thread stack.
     fn tree(
         &mut self,
-        tree: &Tree,
-        parents: &[Tree],
+        tree: &Tree<'r>,
+        parents: &[Tree<'r>],
         prefix: &str,
         info: &Option<Arc<CommitInfo>>,
         sink: &dyn Sink,
@@ -392,9 +392,9 @@ impl<'r> Collector<'r> {
 }
 
 /// A tree the walk is in: its parents' versions, how far each is read, the entries left.
-struct Frame {
-    tree: Tree,
-    parents: Vec<Tree>,
+struct Frame<'o> {
+    tree: Tree<'o>,
+    parents: Vec<Tree<'o>>,
     /// Where each parent's entries are read up to: entries are in git's order in both trees,
     /// so each parent's entry of the same name is found by reading on (looking each name up
     /// cost an allocation and a binary search per entry and parent).
@@ -405,8 +405,8 @@ struct Frame {
     prefix: String,
 }
 
-impl Frame {
-    fn new(tree: Tree, parents: Vec<Tree>, prefix: String) -> Frame {
+impl<'o> Frame<'o> {
+    fn new(tree: Tree<'o>, parents: Vec<Tree<'o>>, prefix: String) -> Frame<'o> {
         let next = match &parents[..] {
             [parent] => tree.changed_from(parent),
             _ => 0..tree.len(),
@@ -416,7 +416,7 @@ impl Frame {
 }
 
 /// The one tree of `trees`, if there is exactly one.
-fn only(trees: &[Tree]) -> Option<&Tree> {
+fn only<'t, 'o>(trees: &'t [Tree<'o>]) -> Option<&'t Tree<'o>> {
     match trees {
         [tree] => Some(tree),
         _ => None,

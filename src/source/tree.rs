@@ -60,27 +60,28 @@ impl Slot {
     }
 }
 
-/// A tree's bytes and where its entries are, every entry checked. Cheap to clone.
+/// A tree's bytes (as the object database read them: not copied) and where its entries are,
+/// every entry checked. Cheap to clone.
 #[derive(Clone)]
-pub struct Tree {
+pub struct Tree<'o> {
     id: Oid,
-    inner: Rc<Inner>,
+    inner: Rc<Inner<'o>>,
 }
 
-struct Inner {
-    bytes: Box<[u8]>,
+struct Inner<'o> {
+    object: git2::OdbObject<'o>,
     slots: Vec<Slot>,
     /// Read beside this tree: the entries outside this range are its entries, byte for byte.
     beside: Option<(Oid, Range<usize>)>,
 }
 
-impl Tree {
+impl<'o> Tree<'o> {
     /// Reads tree `id`; an object of another kind, or a tree libgit2 would not parse, is an
     /// error. Beside `like` (its parent's version), the entries of their common start and end
     /// are taken from it: a run of bytes the two share from the start holds the same entries;
     /// at the end, only from where an entry of `like` starts too (a name may hold what looks
     /// like an entry, so bytes in common are not enough).
-    pub fn read(odb: &Odb, id: Oid, like: Option<&Tree>) -> Result<Tree, git2::Error> {
+    pub fn read(odb: &'o Odb, id: Oid, like: Option<&Tree>) -> Result<Tree<'o>, git2::Error> {
         let object = odb.read(id)?;
         if object.kind() != ObjectType::Tree {
             return Err(git2::Error::from_str(&format!("object {id} is a {}, not a tree", object.kind())));
@@ -96,11 +97,11 @@ impl Tree {
         let mut end = (bytes.len(), 0);
         if let Some(like) = like {
             let old = &like.inner;
-            let start = common_start(bytes, &old.bytes);
-            let tail = common_end(&bytes[start..], &old.bytes[start..]);
+            let start = common_start(bytes, old.object.data());
+            let tail = common_end(&bytes[start..], &old.object.data()[start..]);
             slots.extend(old.slots.iter().take_while(|slot| slot.end() <= start));
             at = slots.last().map_or(0, Slot::end);
-            end = (bytes.len() - tail, old.bytes.len() as isize - bytes.len() as isize);
+            end = (bytes.len() - tail, old.object.data().len() as isize - bytes.len() as isize);
         }
         let first = slots.len();
         let mut changed = first..usize::MAX;
@@ -120,7 +121,7 @@ impl Tree {
         }
         changed.end = changed.end.min(slots.len());
         let beside = like.map(|like| (like.id, changed));
-        Ok(Tree { id, inner: Rc::new(Inner { bytes: bytes.into(), slots, beside }) })
+        Ok(Tree { id, inner: Rc::new(Inner { object, slots, beside }) })
     }
 
     pub fn id(&self) -> Oid {
@@ -163,7 +164,7 @@ impl Tree {
     pub fn entry(&self, i: usize) -> Entry<'_> {
         let slot = self.inner.slots[i];
         let name = (slot.start + slot.name) as usize;
-        let (name, id) = self.inner.bytes[name..].split_at(slot.len as usize);
+        let (name, id) = self.inner.object.data()[name..].split_at(slot.len as usize);
         Entry { name, id: &id[1..21], kind: slot.kind }
     }
 }
@@ -246,7 +247,8 @@ mod tests {
             builder.insert(name, sub, 0o040000).unwrap();
         }
         let id = builder.write().unwrap();
-        let tree = Tree::read(&repo.odb().unwrap(), id, None).unwrap();
+        let odb = repo.odb().unwrap();
+        let tree = Tree::read(&odb, id, None).unwrap();
         let theirs: Vec<(Vec<u8>, Oid, Option<ObjectType>)> =
             repo.find_tree(id).unwrap().iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.kind())).collect();
         let kind = |kind: Kind| match kind {
