@@ -252,7 +252,7 @@ impl<'r> Collector<'r> {
                     .error(Error::git(format!("commit {}: cannot read parent {parent_id}", commit.id()), e)),
             }
         }
-        let tree = match self.find_tree(commit.tree_id(), only(&parents)) {
+        let tree = match self.find_tree(commit.tree_id(), parents.first()) {
             Ok(tree) => tree,
             Err(e) => {
                 return sink.error(Error::git(format!("commit {}: cannot read its tree", commit.id()), e))
@@ -272,7 +272,7 @@ impl<'r> Collector<'r> {
     }
 
     /// A tree, from those the last commit read if it is one of them; else read, beside
-    /// `like` (its parent's version) if given.
+    /// `like` (its first parent's version) if given.
     fn find_tree(&self, id: Oid, like: Option<&Tree>) -> std::result::Result<Tree<'r>, git2::Error> {
         match self.last_read.get(&id) {
             Some(tree) => Ok(tree.clone()),
@@ -342,7 +342,7 @@ impl<'r> Collector<'r> {
                     ),
                     message: format!("nested deeper than {} trees: not read", super::MAX_TREE_DEPTH),
                 }),
-                Kind::Tree => match self.find_tree(id, only(&parent_trees)) {
+                Kind::Tree => match self.find_tree(id, parent_trees.first()) {
                     Ok(subtree) => {
                         self.keep(&subtree);
                         stack.push(Frame::new(subtree, parent_trees, format!("{path}/")));
@@ -412,14 +412,6 @@ impl<'o> Frame<'o> {
             _ => 0..tree.len(),
         };
         Frame { read_to: vec![next.start; parents.len()], tree, parents, next, prefix }
-    }
-}
-
-/// The one tree of `trees`, if there is exactly one.
-fn only<'t, 'o>(trees: &'t [Tree<'o>]) -> Option<&'t Tree<'o>> {
-    match trees {
-        [tree] => Some(tree),
-        _ => None,
     }
 }
 

@@ -203,7 +203,7 @@ fn entry(bytes: &[u8], at: usize) -> Result<Slot, &'static str> {
     });
     let mode = mode.filter(|_| !digits.is_empty()).ok_or("cannot parse a file mode")?;
     let name = space + 1;
-    let len = rest[name..].iter().position(|&b| b == 0).ok_or("an entry's name does not end")?;
+    let len = memchr::memchr(0, &rest[name..]).ok_or("an entry's name does not end")?;
     if len == 0 {
         return Err("an entry has no name");
     }
