@@ -95,7 +95,7 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<u8> {
     match &cli.command {
-        Command::Scan(args) => scan_with(cli, args),
+        Command::Scan(args) => scan_command(cli, args),
         Command::Rules(args) => match &args.command {
             None | Some(RulesCommand::List) => list_rules(cli, args.reach),
             Some(RulesCommand::Check { file }) => check_rules(file),
@@ -154,7 +154,7 @@ impl Project {
     }
 }
 
-fn scan_with(cli: &Cli, args: &ScanArgs) -> Result<u8> {
+fn scan_command(cli: &Cli, args: &ScanArgs) -> Result<u8> {
     let project = Project::open();
     let (target, scope, matcher) = prepare(cli, args, &project)?;
     let progress = progress::Progress::new(args.quiet || matches!(target, scan::Target::Staged(_)));

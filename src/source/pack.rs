@@ -642,9 +642,7 @@ impl Worker {
         let size = usize::try_from(entry.size).ok()?;
         if size <= MAX_PREALLOC {
             let mut out = vec![0; size];
-            if self.whole.zlib_decompress(&self.compressed, &mut out) == Ok(size) {
-                return Some(out);
-            }
+            return (self.whole.zlib_decompress(&self.compressed, &mut out) == Ok(size)).then_some(out);
         }
         let mut out = Vec::with_capacity(size.min(MAX_PREALLOC));
         self.inflater.reset(true);
