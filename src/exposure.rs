@@ -236,8 +236,12 @@ fn find_removals(repo: &Repository, findings: &[Finding], facts: &mut [Facts]) {
 /// cargo's findings along its history took 185 ms.)
 struct Paths<'r> {
     repo: &'r Repository,
-    /// By subtree and the path under it: the id of the entry there, if any.
-    known: HashMap<(Oid, String), Option<Oid>>,
+    /// Each path asked about, numbered, so that an answer is keyed by numbers: keyed by the
+    /// rest of the path as text, a path thousands of levels deep (a crafted tree) made keys of
+    /// megabytes for each lookup.
+    numbers: HashMap<String, usize>,
+    /// By subtree, path and where in the path the subtree is: the id of the entry there.
+    known: HashMap<(Oid, usize, usize), Option<Oid>>,
 }
 
 /// Answers kept at most; then they are dropped and found again.
@@ -245,17 +249,25 @@ const KNOWN_PATHS: usize = 100_000;
 
 impl<'r> Paths<'r> {
     fn new(repo: &'r Repository) -> Paths<'r> {
-        Paths { repo, known: HashMap::new() }
+        Paths { repo, numbers: HashMap::new(), known: HashMap::new() }
     }
 
     /// The id of the entry at `path` (`/`-separated) under `tree`, as `Tree::get_path` finds it.
     /// Each subtree on the way is then known to answer the same for the rest of the path.
     fn entry(&mut self, tree: &Tree, path: &str) -> Option<Oid> {
+        let number = match self.numbers.get(path) {
+            Some(&number) => number,
+            None => {
+                self.numbers.insert(path.to_string(), self.numbers.len());
+                self.numbers.len() - 1
+            }
+        };
         let mut asked = Vec::new();
-        let (mut subtree, mut rest): (Option<Tree>, &str) = (None, path);
+        let (mut subtree, mut at): (Option<Tree>, usize) = (None, 0);
         let found = loop {
+            let rest = &path[at..];
             let (name, after) = match rest.split_once('/') {
-                Some((name, after)) => (name, Some(after)),
+                Some((name, _)) => (name, Some(at + name.len() + 1)),
                 None => (rest, None),
             };
             let Some((id, kind)) =
@@ -267,13 +279,13 @@ impl<'r> Paths<'r> {
             if kind != Some(ObjectType::Tree) {
                 break None;
             }
-            let key = (id, after.to_string());
+            let key = (id, number, after);
             if let Some(&known) = self.known.get(&key) {
                 break known;
             }
             asked.push(key);
             match self.repo.find_tree(id) {
-                Ok(next) => (subtree, rest) = (Some(next), after),
+                Ok(next) => (subtree, at) = (Some(next), after),
                 Err(_) => break None,
             }
         };
@@ -284,5 +296,45 @@ impl<'r> Paths<'r> {
             self.known.insert(key, found);
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Paths` answers as libgit2's `get_path` does, across two roots where one subtree sits at
+    /// different depths of the same path (and under several names), asked in turn and again.
+    #[test]
+    fn a_path_is_answered_as_get_path_answers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let blobs: Vec<Oid> = (0..3).map(|i| repo.blob(format!("{i}").as_bytes()).unwrap()).collect();
+        let tree_of = |entries: &[(&str, Oid, i32)]| {
+            let mut builder = repo.treebuilder(None).unwrap();
+            for &(name, id, mode) in entries {
+                builder.insert(name, id, mode).unwrap();
+            }
+            builder.write().unwrap()
+        };
+        let (file, dir_mode) = (0o100644, 0o040000);
+        let inner = tree_of(&[("c", blobs[2], file)]);
+        let moved = tree_of(&[("b", inner, dir_mode), ("c", blobs[1], file)]);
+        let above = tree_of(&[("b", moved, dir_mode)]);
+        let roots = [
+            tree_of(&[("a", moved, dir_mode), ("x", moved, dir_mode), ("f", blobs[0], file)]),
+            tree_of(&[("a", above, dir_mode), ("x", inner, dir_mode)]),
+        ];
+        let roots: Vec<Tree> = roots.iter().map(|&id| repo.find_tree(id).unwrap()).collect();
+        let paths = ["a/b/c", "a/c", "x/c", "x/b/c", "a/b", "f", "f/c", "a/d/c", "a/b/c/d", "none"];
+        let mut asked = Paths::new(&repo);
+        for _ in 0..2 {
+            for path in paths {
+                for root in &roots {
+                    let expected = root.get_path(Path::new(path)).ok().map(|entry| entry.id());
+                    assert_eq!(asked.entry(root, path), expected, "{path} in {}", root.id());
+                }
+            }
+        }
     }
 }
