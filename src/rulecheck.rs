@@ -98,6 +98,12 @@ mod tests {
         }
     }
 
+    /// Whether the whole matcher finds rule `index` in `text`, at the path its examples are at.
+    fn found_by_its_rule(matcher: &Matcher, index: usize, text: &str) -> bool {
+        let rule = &matcher.rules.rules[index];
+        matcher.scan(example_path(rule), None, text.as_bytes()).unwrap().iter().any(|m| m.rule == index)
+    }
+
     /// Each example of each rule with a keyword that `keep` takes, respelled by `respell(rule,
     /// example, where the keyword lies in it)` where it gives a text: how many were tried, and
     /// a line for each that the rule's regex still matches but `missed(rule index, text)`.
@@ -176,10 +182,7 @@ mod tests {
                 &example[end..]
             ))
         };
-        let unfound = |index: usize, text: &str| {
-            let rule = &matcher.rules.rules[index];
-            !matcher.scan(example_path(rule), None, text.as_bytes()).unwrap().iter().any(|m| m.rule == index)
-        };
+        let unfound = |index: usize, text: &str| !found_by_its_rule(&matcher, index, text);
         let (tried, gaps) = respelling_gaps(&matcher.rules, |k| k.contains(['_', '-']), joined, unfound);
         assert!(tried > 100, "{tried} examples respelled");
         assert!(gaps.is_empty(), "{} spellings the rule does not find:\n{}", gaps.len(), gaps.join("\n"));
@@ -218,8 +221,7 @@ mod tests {
                 }
                 let text = format!("{name} := {}", example[eq + 1..].trim_start());
                 tried += 1;
-                let found = matcher.scan(example_path(rule), None, text.as_bytes()).unwrap();
-                if !found.iter().any(|m| m.rule == index) {
+                if !found_by_its_rule(&matcher, index, &text) {
                     gaps.push(format!("{}: {}", rule.meta.id, preview(&text)));
                 }
             }

@@ -56,6 +56,31 @@ fn tree_entry(mode: &str, name: &str, id: &[u8; 20]) -> Vec<u8> {
     [format!("{mode} {name}\0").as_bytes(), id].concat()
 }
 
+/// A commit of `tree` after `parent` (if any), by a fixed author at a fixed time.
+fn commit_object(tree: &Object, parent: Option<&Object>, message: &str) -> Object {
+    let stamp = "a <a@example.com> 1767614400 +0000";
+    let parent = parent.map_or(String::new(), |p| format!("parent {}\n", packs::hex(&p.id)));
+    let text =
+        format!("tree {}\n{parent}author {stamp}\ncommitter {stamp}\n\n{message}\n", packs::hex(&tree.id));
+    object(packs::COMMIT, "commit", text.into_bytes())
+}
+
+/// `deepest.py` holding `key` under `depth` trees named `d`: the trees, the outermost last.
+fn nested_in_trees(key: &Object, depth: usize) -> Vec<Object> {
+    let mut trees = vec![object(packs::TREE, "tree", tree_entry("100644", "deepest.py", &key.id))];
+    for _ in 0..depth {
+        let above = object(packs::TREE, "tree", tree_entry("40000", "d", &trees[trees.len() - 1].id));
+        trees.push(above);
+    }
+    trees
+}
+
+/// Packs `objects` into the repository, with `main` at `commit`.
+fn publish(repo: &Repo, objects: &[Object], commit: &Object) {
+    packs::repack(repo.path(), objects);
+    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&commit.id)]);
+}
+
 /// git refuses trees nested past a few thousand levels; a crafted pack can still hold one. Its
 /// commit walk (and the walk of HEAD's tree for a finding's exposure) must refuse it, not
 /// overflow the stack: 100,000 levels did.
@@ -63,26 +88,16 @@ fn tree_entry(mode: &str, name: &str, id: &[u8; 20]) -> Vec<u8> {
 fn a_tree_nested_deeper_than_git_allows_is_an_error_not_a_crash() {
     let repo = Repo::new();
     let key = object(packs::BLOB, "blob", format!("TOKEN = \"{GITHUB}\"\n").into_bytes());
-    let mut objects = vec![key.clone()];
-    let mut below = object(packs::TREE, "tree", tree_entry("100644", "deepest.py", &key.id));
-    for _ in 0..100_000 {
-        let above = object(packs::TREE, "tree", tree_entry("40000", "d", &below.id));
-        objects.push(std::mem::replace(&mut below, above));
-    }
+    let mut objects = nested_in_trees(&key, 100_000);
     let root = object(
         packs::TREE,
         "tree",
-        [tree_entry("100644", "app.py", &key.id), tree_entry("40000", "d", &below.id)].concat(),
+        [tree_entry("100644", "app.py", &key.id), tree_entry("40000", "d", &objects[objects.len() - 1].id)]
+            .concat(),
     );
-    let stamp = "a <a@example.com> 1767614400 +0000";
-    let commit = object(
-        packs::COMMIT,
-        "commit",
-        format!("tree {}\nauthor {stamp}\ncommitter {stamp}\n\ndeep\n", packs::hex(&root.id)).into_bytes(),
-    );
-    objects.extend([below, root, commit.clone()]);
-    packs::repack(repo.path(), &objects);
-    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&commit.id)]);
+    let commit = commit_object(&root, None, "deep");
+    objects.extend([key, root, commit.clone()]);
+    publish(&repo, &objects, &commit);
 
     let run = keyrot_within(repo.path(), &["scan", "--history"], LIMIT);
     assert_eq!(run.code, 2, "{}", run.all());
@@ -101,21 +116,10 @@ fn a_tree_nested_deeper_than_git_allows_is_an_error_not_a_crash() {
 fn a_tree_nested_as_deep_as_git_allows_is_scanned_on_a_small_stack() {
     let repo = Repo::new();
     let key = object(packs::BLOB, "blob", format!("TOKEN = \"{GITHUB}\"\n").into_bytes());
-    let mut objects = vec![key.clone()];
-    let mut below = object(packs::TREE, "tree", tree_entry("100644", "deepest.py", &key.id));
-    for _ in 0..4000 {
-        let above = object(packs::TREE, "tree", tree_entry("40000", "d", &below.id));
-        objects.push(std::mem::replace(&mut below, above));
-    }
-    let stamp = "a <a@example.com> 1767614400 +0000";
-    let commit = object(
-        packs::COMMIT,
-        "commit",
-        format!("tree {}\nauthor {stamp}\ncommitter {stamp}\n\ndeep\n", packs::hex(&below.id)).into_bytes(),
-    );
-    objects.extend([below, commit.clone()]);
-    packs::repack(repo.path(), &objects);
-    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&commit.id)]);
+    let mut objects = nested_in_trees(&key, 4000);
+    let commit = commit_object(&objects[objects.len() - 1], None, "deep");
+    objects.extend([key, commit.clone()]);
+    publish(&repo, &objects, &commit);
 
     let run = keyrot_with_stack(repo.path(), &["scan", "--history", "--format", "json"], 2048);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -141,25 +145,9 @@ fn a_file_whose_entry_hides_in_its_parents_submodule_name_is_scanned() {
         "tree",
         [tree_entry("100644", "b", &other.id), tree_entry("100644", "m", &key.id)].concat(),
     );
-    let stamp = "a <a@example.com> 1767614400 +0000";
-    let first = object(
-        packs::COMMIT,
-        "commit",
-        format!("tree {}\nauthor {stamp}\ncommitter {stamp}\n\nsubmodule\n", packs::hex(&parent.id))
-            .into_bytes(),
-    );
-    let second = object(
-        packs::COMMIT,
-        "commit",
-        format!(
-            "tree {}\nparent {}\nauthor {stamp}\ncommitter {stamp}\n\nfiles\n",
-            packs::hex(&child.id),
-            packs::hex(&first.id)
-        )
-        .into_bytes(),
-    );
-    packs::repack(repo.path(), &[key, other, parent, child, first, second.clone()]);
-    repo.git(&["update-ref", "refs/heads/main", &packs::hex(&second.id)]);
+    let first = commit_object(&parent, None, "submodule");
+    let second = commit_object(&child, Some(&first), "files");
+    publish(&repo, &[key, other, parent, child, first, second.clone()], &second);
 
     let run = keyrot_within(repo.path(), &["scan", "--history", "--format", "json"], LIMIT);
     assert_eq!(run.code, 1, "{}", run.all());
