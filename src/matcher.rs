@@ -38,6 +38,10 @@ const SMALL_TEXT: usize = 64 << 10;
 const MAX_DFA_KEYWORDS: usize = 20_000;
 /// Keyword occurrences are recorded for windows up to one per this many bytes of text.
 const DENSE: usize = 16;
+/// An `after` (`reach::After`) looked for at more distances than this is not asked of each
+/// keyword occurrence when windows are made: comparing its strings at each costs more than a
+/// window.
+const CHEAP_AFTER: u32 = 8;
 /// How much of a line, on each side of a match, allow markers and line allowlists see.
 const LINE_CONTEXT: usize = 4096;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
@@ -756,8 +760,19 @@ impl Matcher {
         hits: &Hits,
         near: impl Fn(&Range<usize>, usize) -> bool,
     ) -> Option<Plan> {
-        let spans = self.occurrences(index, hits)?;
-        let reach = self.shape(index).reach.as_ref()?;
+        let shape = self.shape(index);
+        let reach = shape.reach.as_ref()?;
+        // Every match holds an occurrence that fits what its regex puts before the keyword (or
+        // after it): only those need a window. `before` and `after` may speak of different
+        // occurrences of a match, so only one is asked: `after` when it is looked for at a few
+        // distances (`.` 17 bytes after `pat`), else `before` (one byte). An `after` 6 to 31
+        // bytes on, asked of every `github` of a history, cost more than the windows it saved.
+        let fits = |span: &Range<usize>| match (&shape.after, &shape.before) {
+            (Some(after), _) if after.max - after.min <= CHEAP_AFTER => after.allows(bytes, span.start),
+            (_, Some(before)) => before.allows(bytes, span.start),
+            _ => true,
+        };
+        let spans = self.occurrences(index, hits)?.filter(fits);
         if reach.bytes.is_some() || reach.lines.is_some() {
             let spans = spans.filter(|span| reach.bytes.map_or(true, |bound| near(span, bound)));
             return Some(Plan::Windows(merge(reach.windows(bytes, spans, bytes.len())?)));
