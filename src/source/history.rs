@@ -11,6 +11,7 @@
 //! Memory grows with the number of objects (ids, paths, commit facts), never with their content:
 //! a worker holds the blob it scans and the bases it is building others from.
 
+use super::packed::Packed;
 use super::tree::{Kind, Tree};
 use super::CommitInfo;
 use super::{commits, messages, pack, read_blob, send_built, Content, Limits, Seen, Sink};
@@ -194,9 +195,11 @@ fn collect(
     };
     let walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
     let odb = repo.odb().map_err(|e| Error::git("cannot open the object database".to_string(), e))?;
+    let packed = Packed::open(&repo.commondir().join("objects"));
     let mut collector = Collector {
         repo,
         odb: &odb,
+        packed: &packed,
         walk_range: walk.is_range(),
         index: HashMap::new(),
         pending: Vec::new(),
@@ -227,8 +230,10 @@ fn collect(
 /// Collects, in walk order, every blob introduced by the walked commits.
 struct Collector<'r> {
     repo: &'r Repository,
-    /// Trees are read from it as bytes (`tree.rs`).
+    /// Trees are read from the packs as bytes (`packed.rs`, `tree.rs`), else from the object
+    /// database.
     odb: &'r Odb<'r>,
+    packed: &'r Packed,
     walk_range: bool,
     /// Where each blob is in `pending`.
     index: HashMap<Oid, usize>,
@@ -280,7 +285,7 @@ impl<'r> Collector<'r> {
     fn find_tree(&self, id: Oid, like: Option<&Tree>) -> std::result::Result<Tree<'r>, git2::Error> {
         match self.last_read.get(&id) {
             Some(tree) => Ok(tree.clone()),
-            None => Tree::read(self.odb, id, like),
+            None => Tree::read(self.odb, Some(self.packed), id, like),
         }
     }
 
@@ -365,7 +370,7 @@ impl<'r> Collector<'r> {
     fn tagged(&mut self, id: Oid, kind: ObjectType, name: &str, sink: &dyn Sink) {
         match kind {
             ObjectType::Blob => self.add(id, Role::Introduced, name, &None),
-            ObjectType::Tree => match Tree::read(self.odb, id, None) {
+            ObjectType::Tree => match Tree::read(self.odb, Some(self.packed), id, None) {
                 Ok(tree) => self.tree(&tree, &[], &format!("{name}:"), &None, sink),
                 Err(e) => sink.error(Error::git(format!("{name}: cannot read tree {id}"), e)),
             },

@@ -10,6 +10,7 @@ pub mod history;
 mod index;
 mod messages;
 mod pack;
+mod packed;
 mod split_index;
 pub mod staged;
 mod tree;

@@ -31,7 +31,7 @@ const NO_BASE: u32 = u32::MAX;
 /// A type no git writes (0 and 5 are reserved), or a header that contradicts the pack.
 const BROKEN: u8 = 0;
 /// The first bytes of a version 2 pack index.
-const V2_INDEX: &[u8; 8] = b"\xfftOc\x00\x00\x00\x02";
+pub(super) const V2_INDEX: &[u8; 8] = b"\xfftOc\x00\x00\x00\x02";
 /// zlib cannot expand a stream by more than about 1032 to 1.
 const MAX_ZLIB_RATIO: u64 = 1032;
 /// Buffers are never allocated larger than this up front on the word of a size field.
@@ -402,7 +402,7 @@ pub fn object_count(objects_dir: &Path) -> u64 {
     pack_indexes(objects_dir).iter().filter_map(|idx| count(idx)).sum()
 }
 
-fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
+pub(super) fn pack_indexes(objects_dir: &Path) -> Vec<PathBuf> {
     let Ok(dir) = std::fs::read_dir(objects_dir.join("pack")) else { return Vec::new() };
     let mut packs: Vec<PathBuf> = dir
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -641,8 +641,7 @@ impl Worker {
         self.file.read_exact(&mut self.compressed).ok()?;
         let size = usize::try_from(entry.size).ok()?;
         if size <= MAX_PREALLOC {
-            let mut out = vec![0; size];
-            return (self.whole.zlib_decompress(&self.compressed, &mut out) == Ok(size)).then_some(out);
+            return inflate_whole(&mut self.whole, &self.compressed, size);
         }
         let mut out = Vec::with_capacity(size.min(MAX_PREALLOC));
         self.inflater.reset(true);
@@ -663,6 +662,20 @@ impl Worker {
         }
         (out.len() == size).then_some(out)
     }
+}
+
+/// A zlib stream of `size` bytes inflated in one call (`size` at most `MAX_PREALLOC`); `None`
+/// unless it inflates to exactly that. Bytes after the stream are left alone.
+pub(super) fn inflate_whole(
+    inflater: &mut libdeflater::Decompressor,
+    stream: &[u8],
+    size: usize,
+) -> Option<Vec<u8>> {
+    if size > MAX_PREALLOC {
+        return None;
+    }
+    let mut out = vec![0; size];
+    (inflater.zlib_decompress(stream, &mut out) == Ok(size)).then_some(out)
 }
 
 /// Parses a version 2 pack index: the object ids and their offsets in the pack.
@@ -700,7 +713,7 @@ fn read_byte(reader: &mut impl Read) -> Option<u8> {
 }
 
 /// An entry header: type, inflated size, and the header's length in bytes.
-fn read_header(reader: &mut impl Read) -> Option<(u8, u64, u64)> {
+pub(super) fn read_header(reader: &mut impl Read) -> Option<(u8, u64, u64)> {
     let mut byte = read_byte(reader)?;
     let kind = (byte >> 4) & 7;
     let mut size = u64::from(byte & 0x0f);
@@ -716,7 +729,7 @@ fn read_header(reader: &mut impl Read) -> Option<(u8, u64, u64)> {
 }
 
 /// The distance back to an offset delta's base, and how many bytes encoded it.
-fn read_offset(reader: &mut impl Read) -> Option<(u64, u64)> {
+pub(super) fn read_offset(reader: &mut impl Read) -> Option<(u64, u64)> {
     let mut byte = read_byte(reader)?;
     let mut distance = u64::from(byte & 0x7f);
     let mut len = 1;
@@ -752,7 +765,7 @@ fn delta_target_size(delta: &[u8]) -> Option<u64> {
 /// Builds an object from its base and a delta: copy instructions take a range of the base,
 /// insert instructions carry literal bytes. Sizes are checked against the delta's header. The
 /// copied pieces are recorded in `copies`, those that continue each other as one.
-fn apply_delta(base: &[u8], delta: &[u8], copies: &mut Vec<Copy>) -> Option<Vec<u8>> {
+pub(super) fn apply_delta(base: &[u8], delta: &[u8], copies: &mut Vec<Copy>) -> Option<Vec<u8>> {
     copies.clear();
     let mut at = 0;
     if delta_size(delta, &mut at)? != base.len() as u64 {
@@ -802,7 +815,7 @@ fn apply_delta(base: &[u8], delta: &[u8], copies: &mut Vec<Copy>) -> Option<Vec<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::test_git as git;
     use super::*;
     use crate::lineage::Occurrences;
@@ -875,7 +888,7 @@ mod tests {
     /// A repository whose one pack holds long delta chains: a file edited in 60 commits, at
     /// the start, the middle and the end, so later versions are deltas on earlier ones. Bases
     /// are named by offset, or with `by_id` by object id (as older packs and some servers do).
-    fn packed_repo(by_id: bool) -> tempfile::TempDir {
+    pub(crate) fn packed_repo(by_id: bool) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
         git(dir.path(), &["init", "-q"]);
         let mut lines: Vec<String> =

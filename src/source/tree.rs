@@ -6,6 +6,7 @@
 //! from it, unparsed: on git/git, whose trees add up to 5.8 GB, most of a changed tree's
 //! entries are its parent's, byte for byte.
 
+use super::packed::Packed;
 use git2::{ObjectType, Odb, Oid};
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -69,10 +70,25 @@ pub struct Tree<'o> {
 }
 
 struct Inner<'o> {
-    object: git2::OdbObject<'o>,
+    object: Bytes<'o>,
     slots: Vec<Slot>,
     /// Read beside this tree: the entries outside this range are its entries, byte for byte.
     beside: Option<(Oid, Range<usize>)>,
+}
+
+/// A tree's bytes: read from the packs by keyrot (`packed.rs`), or by libgit2.
+enum Bytes<'o> {
+    Packed(Rc<Vec<u8>>),
+    Odb(git2::OdbObject<'o>),
+}
+
+impl Bytes<'_> {
+    fn data(&self) -> &[u8] {
+        match self {
+            Bytes::Packed(bytes) => bytes,
+            Bytes::Odb(object) => object.data(),
+        }
+    }
 }
 
 impl<'o> Tree<'o> {
@@ -81,10 +97,23 @@ impl<'o> Tree<'o> {
     /// are taken from it: a run of bytes the two share from the start holds the same entries;
     /// at the end, only from where an entry of `like` starts too (a name may hold what looks
     /// like an entry, so bytes in common are not enough).
-    pub fn read(odb: &'o Odb, id: Oid, like: Option<&Tree>) -> Result<Tree<'o>, git2::Error> {
-        let object = odb.read(id)?;
-        if object.kind() != ObjectType::Tree {
-            return Err(git2::Error::from_str(&format!("object {id} is a {}, not a tree", object.kind())));
+    /// The packs are asked first (`packed`), then libgit2 (`odb`).
+    pub fn read(
+        odb: &'o Odb,
+        packed: Option<&Packed>,
+        id: Oid,
+        like: Option<&Tree>,
+    ) -> Result<Tree<'o>, git2::Error> {
+        let (kind, object) = match packed.and_then(|packed| packed.read(&id)) {
+            Some((kind, bytes)) => (ObjectType::from_raw(i32::from(kind)), Bytes::Packed(bytes)),
+            None => {
+                let object = odb.read(id)?;
+                (Some(object.kind()), Bytes::Odb(object))
+            }
+        };
+        if kind != Some(ObjectType::Tree) {
+            let kind = kind.map_or("object of an unknown type".to_string(), |kind| kind.to_string());
+            return Err(git2::Error::from_str(&format!("object {id} is a {kind}, not a tree")));
         }
         let bytes = object.data();
         let problem = |problem: &str| git2::Error::from_str(&format!("failed to parse tree {id}: {problem}"));
@@ -248,7 +277,7 @@ mod tests {
         }
         let id = builder.write().unwrap();
         let odb = repo.odb().unwrap();
-        let tree = Tree::read(&odb, id, None).unwrap();
+        let tree = Tree::read(&odb, None, id, None).unwrap();
         let theirs: Vec<(Vec<u8>, Oid, Option<ObjectType>)> =
             repo.find_tree(id).unwrap().iter().map(|e| (e.name_bytes().to_vec(), e.id(), e.kind())).collect();
         let kind = |kind: Kind| match kind {
@@ -302,7 +331,7 @@ mod tests {
                 .flatten()
                 .collect();
             let id = odb.write(ObjectType::Tree, &bytes).unwrap();
-            (Tree::read(&odb, id, None).unwrap(), id)
+            (Tree::read(&odb, None, id, None).unwrap(), id)
         };
         let mut beside_some = 0;
         for _ in 0..500 {
@@ -317,7 +346,7 @@ mod tests {
                 }
             }
             let (alone, id) = write(&entries);
-            let beside = Tree::read(&odb, id, Some(&parent)).unwrap();
+            let beside = Tree::read(&odb, None, id, Some(&parent)).unwrap();
             assert_eq!(listed(&beside, 0..beside.len()), listed(&alone, 0..alone.len()));
             let changed = beside.changed_from(&parent);
             let shift = parent.len() as isize - beside.len() as isize;
@@ -337,9 +366,10 @@ mod tests {
         let odb = repo.odb().unwrap();
         let id = [b'k'; 20];
         let parent = odb.write(ObjectType::Tree, &[b"160000 z100644 m\0".as_slice(), &id].concat()).unwrap();
-        let parent = Tree::read(&odb, parent, None).unwrap();
+        let parent = Tree::read(&odb, None, parent, None).unwrap();
         let child = [b"100644 b\0".as_slice(), &[b'x'; 20], b"100644 m\0", &id].concat();
-        let child = Tree::read(&odb, odb.write(ObjectType::Tree, &child).unwrap(), Some(&parent)).unwrap();
+        let child =
+            Tree::read(&odb, None, odb.write(ObjectType::Tree, &child).unwrap(), Some(&parent)).unwrap();
         assert_eq!(child.entry(1).name, b"m");
         assert_eq!(child.changed_from(&parent), 0..2);
     }
@@ -364,14 +394,14 @@ mod tests {
         ];
         for (bytes, problem) in bad {
             let written = odb.write(ObjectType::Tree, &bytes).unwrap();
-            let error = Tree::read(&odb, written, None).err().expect("an error").message().to_string();
+            let error = Tree::read(&odb, None, written, None).err().expect("an error").message().to_string();
             assert!(error.contains(&written.to_string()) && error.contains(problem), "{error}");
             assert!(repo.find_tree(written).is_err(), "libgit2 refuses it too");
         }
         let written = odb.write(ObjectType::Tree, &whole).unwrap();
-        assert_eq!(Tree::read(&odb, written, None).unwrap().len(), 1);
+        assert_eq!(Tree::read(&odb, None, written, None).unwrap().len(), 1);
         let blob = repo.blob(b"not a tree").unwrap();
-        let error = Tree::read(&odb, blob, None).err().expect("an error").message().to_string();
+        let error = Tree::read(&odb, None, blob, None).err().expect("an error").message().to_string();
         assert!(error.contains("not a tree"), "{error}");
     }
 }

@@ -1,0 +1,284 @@
+//! Objects read by id straight from the pack files, for the commit walk's trees.
+//!
+//! libgit2 reads a tree through windows it maps over the pack (32 MB of them at most, to keep
+//! memory to the number of objects): on git/git, whose trees lie all over a 500 MB pack, its
+//! walk spent a tenth of its time unmapping and mapping windows again, and libgit2's zlib
+//! inflated each step of a tree's delta chain. Here the pack's index is mapped (a twentieth of
+//! the pack), an entry's header and stream are read with `pread` (nothing of the pack stays
+//! mapped), the stream inflated whole by libdeflate, and the objects of delta chains kept in a
+//! small cache: a walk reads the versions of a tree one after another, and they are built from
+//! each other.
+//!
+//! Like `pack.rs` this is an accelerator: an object it cannot find or read (loose, in an
+//! alternate, larger than `MAX_OBJECT`, damaged) is `None`, and the caller asks libgit2, which
+//! names the object if it is really broken.
+
+use super::pack::{apply_delta, inflate_whole, read_header, read_offset, V2_INDEX};
+use git2::Oid;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::rc::Rc;
+
+const OFS_DELTA: u8 = 6;
+const REF_DELTA: u8 = 7;
+/// Objects larger than this are left to libgit2: a tree or commit never comes near it.
+const MAX_OBJECT: u64 = 16 << 20;
+/// Bytes of inflated objects kept as bases for the next reads.
+const CACHE_BYTES: usize = 16 << 20;
+/// A delta chain longer than this is left to libgit2 (git writes at most 4,095 deep).
+const MAX_CHAIN: usize = 10_000;
+/// The most bytes an entry's header (type, size and an offset base) takes.
+const MAX_HEADER: usize = 32;
+
+/// An object's type (git's number: 1 commit, 2 tree, 3 blob, 4 tag) and content.
+pub type Object = (u8, Rc<Vec<u8>>);
+
+/// The packs of one object directory, and the bases read lately.
+pub struct Packed {
+    packs: Vec<PackFile>,
+    cache: RefCell<Cache>,
+    /// The inflater, and a buffer for compressed bytes, reused from entry to entry.
+    reading: RefCell<(libdeflater::Decompressor, Vec<u8>)>,
+}
+
+/// One pack: its mapped index and the pack's file.
+struct PackFile {
+    index: memmap2::Mmap,
+    count: usize,
+    file: File,
+    len: u64,
+}
+
+/// Inflated objects by pack and offset, the oldest dropped first once they pass `CACHE_BYTES`.
+#[derive(Default)]
+struct Cache {
+    objects: HashMap<(usize, u64), Object>,
+    order: VecDeque<(usize, u64)>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn get(&self, key: (usize, u64)) -> Option<Object> {
+        self.objects.get(&key).cloned()
+    }
+
+    fn put(&mut self, key: (usize, u64), kind: u8, bytes: Rc<Vec<u8>>) {
+        if bytes.len() > CACHE_BYTES / 4 {
+            return;
+        }
+        self.bytes += bytes.len();
+        if self.objects.insert(key, (kind, bytes)).is_none() {
+            self.order.push_back(key);
+        }
+        while self.bytes > CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some((_, bytes)) = self.objects.remove(&old) {
+                self.bytes -= bytes.len();
+            }
+        }
+    }
+}
+
+impl Packed {
+    /// The packs in `objects_dir/pack` whose index is one this reader knows (version 2).
+    pub fn open(objects_dir: &Path) -> Packed {
+        let packs =
+            super::pack::pack_indexes(objects_dir).iter().filter_map(|idx| PackFile::open(idx)).collect();
+        Packed {
+            packs,
+            cache: RefCell::default(),
+            reading: RefCell::new((libdeflater::Decompressor::new(), Vec::new())),
+        }
+    }
+
+    /// Object `id`, if a pack holds it and it reads cleanly.
+    pub fn read(&self, id: &Oid) -> Option<Object> {
+        let (pack, offset) = self.find(id)?;
+        self.read_at(pack, offset)
+    }
+
+    fn find(&self, id: &Oid) -> Option<(usize, u64)> {
+        self.packs.iter().enumerate().find_map(|(n, pack)| Some((n, pack.offset_of(id.as_bytes())?)))
+    }
+
+    /// The object at `offset` in pack `pack`: the delta chain is followed down to a full object
+    /// or a cached one, then built up again, every object on the way cached.
+    fn read_at(&self, pack: usize, offset: u64) -> Option<Object> {
+        let mut deltas = Vec::new();
+        let mut at = (pack, offset);
+        let (kind, mut bytes) = loop {
+            if let Some(hit) = self.cache.borrow().get(at) {
+                break hit;
+            }
+            if deltas.len() > MAX_CHAIN {
+                return None;
+            }
+            let (kind, data, base) = self.packs[at.0].entry(at.1, &mut self.reading.borrow_mut())?;
+            match base {
+                Base::None => {
+                    let bytes = Rc::new(data);
+                    self.cache.borrow_mut().put(at, kind, bytes.clone());
+                    break (kind, bytes);
+                }
+                Base::Offset(base) => {
+                    deltas.push((at, data));
+                    at = (at.0, base);
+                }
+                Base::Id(id) => {
+                    deltas.push((at, data));
+                    at = self.find(&id)?;
+                }
+            }
+        };
+        let mut copies = Vec::new();
+        while let Some((key, delta)) = deltas.pop() {
+            bytes = Rc::new(apply_delta(&bytes, &delta, &mut copies)?);
+            self.cache.borrow_mut().put(key, kind, bytes.clone());
+        }
+        Some((kind, bytes))
+    }
+}
+
+/// What an entry is built from.
+enum Base {
+    None,
+    Offset(u64),
+    Id(Oid),
+}
+
+impl PackFile {
+    fn open(idx: &Path) -> Option<PackFile> {
+        let index_file = File::open(idx).ok()?;
+        // SAFETY: git never rewrites an index in place (it writes a new one and renames it).
+        let index = unsafe { memmap2::Mmap::map(&index_file) }.ok()?;
+        if index.get(..8)? != V2_INDEX {
+            return None;
+        }
+        let count = be32(&index, 8 + 255 * 4)? as usize;
+        let large_at = 8 + 256 * 4 + count * 28;
+        if index.len() < large_at + 40 || (index.len() - large_at - 40) % 8 != 0 {
+            return None;
+        }
+        let file = File::open(idx.with_extension("pack")).ok()?;
+        let len = file.metadata().ok()?.len();
+        Some(PackFile { index, count, file, len })
+    }
+
+    /// Where object `id` is in the pack: the index's fan-out table narrows the search to the
+    /// ids that start with its first byte.
+    fn offset_of(&self, id: &[u8]) -> Option<u64> {
+        let first = usize::from(id[0]);
+        let lo = if first == 0 { 0 } else { be32(&self.index, 8 + (first - 1) * 4)? as usize };
+        let hi = (be32(&self.index, 8 + first * 4)? as usize).min(self.count);
+        let ids = 8 + 256 * 4;
+        let (mut lo, mut hi) = (lo, hi);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.index.get(ids + mid * 20..ids + mid * 20 + 20)?.cmp(id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return self.offset(mid),
+            }
+        }
+        None
+    }
+
+    /// The offset of the `n`th object in index order.
+    fn offset(&self, n: usize) -> Option<u64> {
+        let offsets = 8 + 256 * 4 + self.count * 24;
+        let offset = be32(&self.index, offsets + n * 4)?;
+        if offset & 0x8000_0000 == 0 {
+            return Some(u64::from(offset));
+        }
+        let at = offsets + self.count * 4 + (offset & 0x7fff_ffff) as usize * 8;
+        Some(u64::from_be_bytes(self.index.get(at..at + 8)?.try_into().ok()?))
+    }
+
+    /// The entry at `offset`: its type, its inflated data (a delta, for a delta) and its base.
+    /// The index does not say where an entry ends: as much is read as a zlib stream of its
+    /// size can take (stored blocks, 5 bytes a block of 65,535, and 6 more); a stream that
+    /// takes more does not inflate, and the object is left to libgit2.
+    fn entry(
+        &self,
+        offset: u64,
+        reading: &mut (libdeflater::Decompressor, Vec<u8>),
+    ) -> Option<(u8, Vec<u8>, Base)> {
+        let (inflater, compressed) = reading;
+        let end = self.len.checked_sub(20)?;
+        let mut head = [0u8; MAX_HEADER];
+        let got = self
+            .file
+            .read_at(&mut head[..end.checked_sub(offset)?.min(MAX_HEADER as u64) as usize], offset)
+            .ok()?;
+        let mut reader = &head[..got];
+        let (kind, size, _) = read_header(&mut reader)?;
+        if size > MAX_OBJECT {
+            return None;
+        }
+        let base = match kind {
+            OFS_DELTA => Base::Offset(offset.checked_sub(read_offset(&mut reader)?.0)?),
+            REF_DELTA => {
+                let mut id = [0u8; 20];
+                std::io::Read::read_exact(&mut reader, &mut id).ok()?;
+                Base::Id(Oid::from_bytes(&id).ok()?)
+            }
+            1..=4 => Base::None,
+            _ => return None,
+        };
+        let start = offset + (got - reader.len()) as u64;
+        let most = size + size / 65_535 * 5 + 5 + 6;
+        compressed.resize(most.min(end.checked_sub(start)?) as usize, 0);
+        self.file.read_exact_at(compressed, start).ok()?;
+        let data = inflate_whole(inflater, compressed, usize::try_from(size).ok()?)?;
+        Some((kind, data, base))
+    }
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::pack::tests::packed_repo;
+
+    /// Every object of packs whose deltas name their bases by offset, or by id, reads as
+    /// libgit2 reads it, whichever order it is asked for in (the cache must not answer for
+    /// another object).
+    #[test]
+    fn every_object_reads_as_libgit2_reads_it() {
+        for by_id in [false, true] {
+            let dir = packed_repo(by_id);
+            let repo = git2::Repository::open(dir.path()).unwrap();
+            let odb = repo.odb().unwrap();
+            let packed = Packed::open(&dir.path().join(".git/objects"));
+            let mut ids = Vec::new();
+            odb.foreach(|id| {
+                ids.push(*id);
+                true
+            })
+            .unwrap();
+            assert!(ids.len() > 200, "the fixture has {} objects", ids.len());
+            for order in [ids.clone(), ids.iter().rev().copied().collect()] {
+                for id in &order {
+                    let (kind, bytes) = packed.read(id).unwrap_or_else(|| panic!("{id} is packed"));
+                    let object = odb.read(*id).unwrap();
+                    assert_eq!(&*bytes, object.data(), "{id}");
+                    assert_eq!(git2::ObjectType::from_raw(i32::from(kind)), Some(object.kind()), "{id}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_object_no_pack_holds_is_none() {
+        let dir = packed_repo(false);
+        let packed = Packed::open(&dir.path().join(".git/objects"));
+        assert!(packed.read(&Oid::from_bytes(&[0xab; 20]).unwrap()).is_none());
+        assert!(Packed::open(&dir.path().join("nowhere")).read(&Oid::zero()).is_none());
+    }
+}
