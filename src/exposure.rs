@@ -20,8 +20,9 @@ use std::sync::Arc;
 /// How far back along HEAD's first-parent line keyrot looks for the commit that removed a secret.
 const REMOVAL_SEARCH_LIMIT: usize = 10_000;
 
-/// Facts for findings from a history or range scan (locations carry commits and blob ids).
-pub fn for_history(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
+/// Facts for findings from a history or range scan (locations carry commits and blob ids);
+/// `off_head`, if known, holds blobs no commit HEAD reaches holds.
+pub fn for_history(repo: &Repository, findings: &[Finding], off_head: Option<&HashSet<Oid>>) -> Vec<Facts> {
     if findings.is_empty() {
         return Vec::new();
     }
@@ -57,7 +58,7 @@ pub fn for_history(repo: &Repository, findings: &[Finding]) -> Vec<Facts> {
             }
         })
         .collect();
-    find_removals(repo, findings, &mut facts);
+    find_removals(repo, findings, off_head, &mut facts);
     facts
 }
 
@@ -195,9 +196,24 @@ fn each_blob(repo: &Repository, tree: &Tree, mut each: impl FnMut(Oid) -> bool) 
 }
 
 /// Walks HEAD's first-parent line back from HEAD; for each finding no longer in HEAD, the
-/// removal is the child of the newest commit that still had it at one of its paths.
-fn find_removals(repo: &Repository, findings: &[Finding], facts: &mut [Facts]) {
-    let mut open: Vec<usize> = (0..findings.len()).filter(|&i| facts[i].in_head == Some(false)).collect();
+/// removal is the child of the newest commit that still had it at one of its paths. A secret
+/// whose every blob no commit HEAD reaches holds (`off_head`: on another branch only) was never
+/// on that line, and is not looked for: on cargo's history, 17 keys on other branches made the
+/// search read all 7,419 commits of the line (150 ms, once the rest of the scan was done).
+fn find_removals(
+    repo: &Repository,
+    findings: &[Finding],
+    off_head: Option<&HashSet<Oid>>,
+    facts: &mut [Facts],
+) {
+    let never_on_head = |f: &Finding| {
+        matches!(f.evidence, Evidence::Secret { .. })
+            && off_head
+                .is_some_and(|off| f.locations.iter().all(|l| l.blob.map_or(true, |b| off.contains(&b))))
+    };
+    let mut open: Vec<usize> = (0..findings.len())
+        .filter(|&i| facts[i].in_head == Some(false) && !never_on_head(&findings[i]))
+        .collect();
     if open.is_empty() {
         return;
     }

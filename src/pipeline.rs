@@ -12,6 +12,7 @@ use crate::report::{self, escape, Report, Row, Scope, Status};
 use crate::rules::RuleMeta;
 use crate::scan::Outcome;
 use crate::verify;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
     }
     accepted.sort_by_key(|row| row.status == Status::Rotated);
     rows.extend(accepted);
-    add_facts(&mut rows, &scope, context.repo)?;
+    add_facts(&mut rows, &scope, context.repo, outcome.off_head.as_ref())?;
     if let Some(options) = &verify {
         add_verification(&mut rows, options, context);
     }
@@ -116,12 +117,17 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
 
 /// What git says about each row, for the scopes whose advice uses it. A hook's own advice
 /// covers what it blocks: nothing it finds was pushed.
-fn add_facts(rows: &mut [Row], scope: &Scope, repo: Option<&git2::Repository>) -> Result<()> {
+fn add_facts(
+    rows: &mut [Row],
+    scope: &Scope,
+    repo: Option<&git2::Repository>,
+    off_head: Option<&HashSet<git2::Oid>>,
+) -> Result<()> {
     let repo = || repo.ok_or_else(|| Error::Usage("not in a git repository".into()));
     let findings: Vec<Finding> = rows.iter().map(|r| r.finding.clone()).collect();
     let facts = match scope {
         Scope::Staged => crate::exposure::for_staged(repo()?, &findings),
-        Scope::History | Scope::Range(_) => crate::exposure::for_history(repo()?, &findings),
+        Scope::History | Scope::Range(_) => crate::exposure::for_history(repo()?, &findings, off_head),
         _ => Vec::new(),
     };
     for (row, facts) in rows.iter_mut().zip(facts) {

@@ -129,3 +129,33 @@ fn a_removed_key_says_when_it_left_head() {
     assert_eq!(f["removed_in"]["commit"], removal.as_str());
     assert_eq!(f["exposure"], "local");
 }
+
+/// The removal search looks only along HEAD's first-parent line, and passes over a key no
+/// commit HEAD reaches ever held. A key merged in from a branch (its commit reaches HEAD only
+/// through the merge's second parent) is still looked for, and its removal found; a key left
+/// on a branch that was never merged has no removal.
+#[test]
+fn a_key_merged_from_a_branch_and_removed_says_which_commit_removed_it() {
+    let repo = Repo::new();
+    repo.write("README.md", "start\n");
+    repo.commit_at("start", "2026-03-01T10:00:00Z");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("ci/deploy.sh", format!("export GITHUB_TOKEN={GITHUB}\n"));
+    repo.commit_at("leak on a branch", "2026-03-02T10:00:00Z");
+    repo.git(&["checkout", "-q", "-b", "abandoned", "main"]);
+    repo.write("tools/upload.py", format!("FAL_KEY = \"{FAL}\"\n"));
+    repo.commit_at("leak on a branch never merged", "2026-03-02T11:00:00Z");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("README.md", "main moves on\n");
+    repo.commit_at("main", "2026-03-03T10:00:00Z");
+    git_in(repo.path(), &["merge", "-q", "--no-ff", "-m", "merge side", "side"], "2026-03-04T10:00:00Z");
+    repo.write("ci/deploy.sh", "export GITHUB_TOKEN=\"$TOKEN\"\n");
+    let removal = repo.commit_at("remove it", "2026-03-05T10:00:00Z");
+    let json = repo.keyrot(&["scan", "--history", "--format", "json"]).json();
+    let merged = finding(&json, "github-classic-token");
+    assert_eq!(merged["in_head"], false);
+    assert_eq!(merged["removed_in"]["commit"], removal.as_str());
+    let abandoned = finding(&json, "fal-api-key");
+    assert_eq!(abandoned["in_head"], false);
+    assert_eq!(abandoned["removed_in"], serde_json::Value::Null, "{abandoned}");
+}

@@ -33,6 +33,9 @@ pub struct Walked {
     pub commits: Vec<Oid>,
     /// (object, kind, ref name) for tags pointing at a tree or a blob.
     pub loose_objects: Vec<(Oid, ObjectType, String)>,
+    /// Every commit HEAD reaches, when the walk read them all (every ref's history, nothing
+    /// unreadable on the way).
+    pub head_reaches: Option<HashSet<Oid>>,
 }
 
 /// Walks the graph. Errors that make the walk meaningless (a bad range) are returned; anything
@@ -58,9 +61,30 @@ pub fn walk(repo: &Repository, tips: &Tips, report: &mut dyn FnMut(Error)) -> Re
             (peeled_starts(repo, starts, &mut walked.loose_objects, report), hidden)
         }
     };
-    let graph = reachable(repo, &starts, &hidden, report);
+    let mut unread = 0;
+    let graph = reachable(repo, &starts, &hidden, &mut |e| {
+        unread += 1;
+        report(e)
+    });
+    if matches!(tips, Tips::All) && unread == 0 {
+        walked.head_reaches = head_reaches(repo, &graph);
+    }
     walked.commits = order(&graph);
     Ok(walked)
+}
+
+/// Every commit of `graph` that HEAD reaches; `None` without a HEAD commit, or if one it reaches
+/// is not in the graph.
+fn head_reaches(repo: &Repository, graph: &HashMap<Oid, Node>) -> Option<HashSet<Oid>> {
+    let head = repo.head().ok()?.peel_to_commit().ok()?.id();
+    let mut reached = HashSet::new();
+    let mut stack = vec![head];
+    while let Some(id) = stack.pop() {
+        if reached.insert(id) {
+            stack.extend(&graph.get(&id)?.parents);
+        }
+    }
+    Some(reached)
 }
 
 /// A commit to start from, and what named it (for errors).

@@ -20,7 +20,7 @@ use crate::findings::MAX_LOCATIONS;
 use crate::lineage::{Kept, Lineage};
 use crate::progress::Progress;
 use git2::{ObjectType, Odb, Oid, Repository};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -69,6 +69,8 @@ struct Pending {
     id: Oid,
     introduced: Vec<Seen>,
     before: Vec<Seen>,
+    /// Introduced by a commit HEAD reaches (so a commit HEAD reaches holds it).
+    on_head: bool,
     /// Delivered (or judged from what the sink prepared).
     done: AtomicBool,
 }
@@ -94,7 +96,9 @@ pub struct Sinks<'a> {
 
 /// Walks the commits and scans the blobs they introduced (over a whole history, both at once).
 /// Errors that stop the walk itself (a bad revision) are returned; per-object errors go to the
-/// sinks and the scan goes on.
+/// sinks and the scan goes on. Over a whole history, answers with the blobs that no commit HEAD
+/// reaches holds (when the walk could read every commit HEAD reaches): the search for the
+/// commit that removed a secret from HEAD's line need not look for those.
 pub fn scan(
     repo: &Repository,
     walk: &Walk,
@@ -102,7 +106,7 @@ pub fn scan(
     threads: usize,
     progress: &Progress,
     sinks: &Sinks,
-) -> Result<()> {
+) -> Result<Option<HashSet<Oid>>> {
     if repo.is_shallow() {
         sinks.introduced.warn(
             "this repository is a shallow clone: commits before the shallow boundary were not scanned \
@@ -114,13 +118,13 @@ pub fn scan(
     if !walk.is_range() {
         return whole_history(repo, walk, limits, threads, progress, sinks);
     }
-    let (pending, index) = collect(repo, walk, progress, sinks)?;
+    let Collected { pending, index, .. } = collect(repo, walk, progress, sinks)?;
     progress.scanning(pending.len() as u64);
     if pending.len() as u64 * PACK_SHARE >= pack::object_count(&repo.commondir().join("objects")) {
         from_packs(repo, &pending, &index, limits, threads, progress, sinks);
     }
     through_libgit2(repo, &pending, limits, threads, progress, sinks);
-    Ok(())
+    Ok(None)
 }
 
 /// Over a whole history every blob of the packs is introduced somewhere, so the packs are read
@@ -135,16 +139,16 @@ fn whole_history(
     threads: usize,
     progress: &Progress,
     sinks: &Sinks,
-) -> Result<()> {
+) -> Result<Option<HashSet<Oid>>> {
     // Planning the packs' reading takes a while (cargo's: 60 ms): the first reader does it while
     // this thread walks the commits.
     let objects = repo.commondir().join("objects");
     let packs = OnceLock::new();
     let every = || packs.get_or_init(|| pack::EveryBlob::open(&objects, limits.max_file_bytes));
-    let walked: OnceLock<(Vec<Pending>, HashMap<Oid, usize>)> = OnceLock::new();
+    let walked: OnceLock<Collected> = OnceLock::new();
     let each = |id: Oid, bytes: &[u8], lineage: Lineage| match walked.get() {
         None => sinks.introduced.prepare(id, bytes, lineage),
-        Some((pending, index)) => {
+        Some(Collected { pending, index, .. }) => {
             // A blob no commit introduced (unreachable, or already delivered) is passed over.
             let item = index.get(&id).map(|&slot| &pending[slot])?;
             if item.done.swap(true, Ordering::Relaxed) {
@@ -158,12 +162,12 @@ fn whole_history(
             scope.spawn(|| every().work(each));
         }
         let collected = collect(repo, walk, progress, sinks)?;
-        progress.scanning(collected.0.len() as u64);
+        progress.scanning(collected.pending.len() as u64);
         walked.set(collected).unwrap_or_else(|_| unreachable!("set once, here"));
         every().work(each);
         Ok::<(), Error>(())
     })?;
-    let (pending, index) = walked.into_inner().expect("set after the walk");
+    let Collected { pending, index, head_known } = walked.into_inner().expect("set after the walk");
     for item in pending.iter().filter(|item| !item.done.load(Ordering::Relaxed)) {
         if let Some(size) = sinks.introduced.prepared(item.id, &item.introduced) {
             item.done.store(true, Ordering::Relaxed);
@@ -171,21 +175,26 @@ fn whole_history(
         }
     }
     through_libgit2(repo, &pending, limits, threads, progress, sinks);
+    let off_head =
+        head_known.then(|| pending.iter().filter(|item| !item.on_head).map(|item| item.id).collect());
     // Freeing the walk's lists and the packs' plans (millions of small allocations: 40 ms on
     // cargo's history) is left to a thread of its own, while the findings are reported.
     let garbage = (pending, index, packs.into_inner());
     let _ = std::thread::Builder::new().spawn(move || drop(garbage));
-    Ok(())
+    Ok(off_head)
 }
 
-/// Walks the commits and collects, in walk order, the blobs they introduced (and, for a
-/// range, those they replaced), with where each blob is in the list.
-fn collect(
-    repo: &Repository,
-    walk: &Walk,
-    progress: &Progress,
-    sinks: &Sinks,
-) -> Result<(Vec<Pending>, HashMap<Oid, usize>)> {
+/// What a walk collected: every blob its commits introduced (and, for a range, replaced), in
+/// walk order; where each is in that list; whether it knows which a commit HEAD reaches holds.
+struct Collected {
+    pending: Vec<Pending>,
+    index: HashMap<Oid, usize>,
+    head_known: bool,
+}
+
+/// Walks the commits and collects the blobs they introduced (and, for a range, those they
+/// replaced).
+fn collect(repo: &Repository, walk: &Walk, progress: &Progress, sinks: &Sinks) -> Result<Collected> {
     let tips = match walk {
         Walk::All => commits::Tips::All,
         Walk::Range(range) => commits::Tips::Range(range.clone()),
@@ -193,7 +202,8 @@ fn collect(
             commits::Tips::Between { starts: tips.clone(), hidden: hidden.clone() }
         }
     };
-    let walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
+    let mut walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
+    let head_reaches = walked.head_reaches.take();
     let odb = repo.odb().map_err(|e| Error::git("cannot open the object database".to_string(), e))?;
     let packed = Packed::open(&repo.commondir().join("objects"));
     let mut collector = Collector {
@@ -206,6 +216,8 @@ fn collect(
         tree_of: HashMap::new(),
         last_read: HashMap::new(),
         read: HashMap::new(),
+        head_reaches: head_reaches.as_ref(),
+        on_head: false,
     };
     let mut messages = messages::Messages::default();
     for (order, &id) in walked.commits.iter().enumerate() {
@@ -224,7 +236,7 @@ fn collect(
         collector.tagged(*id, *kind, name, sinks.introduced);
     }
     let Collector { pending, index, .. } = collector;
-    Ok((pending, index))
+    Ok(Collected { pending, index, head_known: head_reaches.is_some() })
 }
 
 /// Collects, in walk order, every blob introduced by the walked commits.
@@ -246,10 +258,15 @@ struct Collector<'r> {
     last_read: HashMap<Oid, Tree<'r>>,
     /// The trees this commit has that its parents do not, so far.
     read: HashMap<Oid, Tree<'r>>,
+    /// Every commit HEAD reaches, if the walk knows.
+    head_reaches: Option<&'r HashSet<Oid>>,
+    /// Whether HEAD reaches the commit being walked.
+    on_head: bool,
 }
 
 impl<'r> Collector<'r> {
     fn commit(&mut self, commit: &git2::Commit<'r>, info: &Option<Arc<CommitInfo>>, sink: &dyn Sink) {
+        self.on_head = self.head_reaches.is_some_and(|reaches| reaches.contains(&commit.id()));
         let mut parents = Vec::new();
         for parent_id in commit.parent_ids() {
             // A parent the walk has seen: its tree is known without reading the commit again.
@@ -368,6 +385,7 @@ impl<'r> Collector<'r> {
     /// A tree or blob that a tag points at directly, outside any commit: its paths are given
     /// under the tag's name.
     fn tagged(&mut self, id: Oid, kind: ObjectType, name: &str, sink: &dyn Sink) {
+        self.on_head = false;
         match kind {
             ObjectType::Blob => self.add(id, Role::Introduced, name, &None),
             ObjectType::Tree => match Tree::read(self.odb, Some(self.packed), id, None) {
@@ -386,10 +404,12 @@ impl<'r> Collector<'r> {
                 id,
                 introduced: Vec::new(),
                 before: Vec::new(),
+                on_head: false,
                 done: AtomicBool::new(false),
             });
         }
         let pending = &mut self.pending[slot];
+        pending.on_head |= role == Role::Introduced && self.on_head;
         let seen = match role {
             Role::Introduced => &mut pending.introduced,
             Role::Before => &mut pending.before,
