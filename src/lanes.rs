@@ -142,7 +142,10 @@ impl Lanes {
         found: &mut impl FnMut(usize, Range<usize>),
     ) -> StateID {
         let next = self.dfa.next_state(Anchored::No, state, byte);
-        self.report(next, at + 1, found);
+        // Asked here, inline: `report` is not, and most bytes end no keyword.
+        if self.dfa.is_match(next) {
+            self.report(next, at + 1, found);
+        }
         next
     }
 
