@@ -18,6 +18,7 @@ use git2::Oid;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::rc::Rc;
@@ -30,8 +31,8 @@ const MAX_OBJECT: u64 = 16 << 20;
 const CACHE_BYTES: usize = 16 << 20;
 /// A delta chain longer than this is left to libgit2 (git writes at most 4,095 deep).
 const MAX_CHAIN: usize = 10_000;
-/// The most bytes an entry's header (type, size and an offset base) takes.
-const MAX_HEADER: usize = 32;
+/// Bytes read at an entry's offset at first: its header, and the stream of most trees.
+const FIRST_READ: u64 = 4096;
 
 /// An object's type (git's number: 1 commit, 2 tree, 3 blob, 4 tag) and content.
 pub type Object = (u8, Rc<Vec<u8>>);
@@ -55,9 +56,34 @@ struct PackFile {
 /// Inflated objects by pack and offset, the oldest dropped first once they pass `CACHE_BYTES`.
 #[derive(Default)]
 struct Cache {
-    objects: HashMap<(usize, u64), Object>,
+    objects: HashMap<(usize, u64), Object, BuildHasherDefault<PlaceHasher>>,
     order: VecDeque<(usize, u64)>,
     bytes: usize,
+}
+
+/// Hashes a place (pack, offset) by multiplying: offsets are already spread, and SipHash's
+/// rounds were most of a lookup.
+#[derive(Default)]
+struct PlaceHasher(u64);
+
+impl Hasher for PlaceHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
 }
 
 impl Cache {
@@ -174,10 +200,13 @@ impl PackFile {
         let lo = if first == 0 { 0 } else { be32(&self.index, 8 + (first - 1) * 4)? as usize };
         let hi = (be32(&self.index, 8 + first * 4)? as usize).min(self.count);
         let ids = 8 + 256 * 4;
-        let (mut lo, mut hi) = (lo, hi);
+        // Ids compared by their first eight bytes as a number, the rest only where those agree.
+        let head = |id: &[u8]| u64::from_be_bytes(id[..8].try_into().expect("ids are 20 bytes"));
+        let (wanted, mut lo, mut hi) = (head(id), lo, hi);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.index.get(ids + mid * 20..ids + mid * 20 + 20)?.cmp(id) {
+            let there = self.index.get(ids + mid * 20..ids + mid * 20 + 20)?;
+            match head(there).cmp(&wanted).then_with(|| there[8..].cmp(&id[8..])) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return self.offset(mid),
@@ -206,14 +235,12 @@ impl PackFile {
         offset: u64,
         reading: &mut (libdeflater::Decompressor, Vec<u8>),
     ) -> Option<(u8, Vec<u8>, Base)> {
-        let (inflater, compressed) = reading;
-        let end = self.len.checked_sub(20)?;
-        let mut head = [0u8; MAX_HEADER];
-        let got = self
-            .file
-            .read_at(&mut head[..end.checked_sub(offset)?.min(MAX_HEADER as u64) as usize], offset)
-            .ok()?;
-        let mut reader = &head[..got];
+        let (inflater, bytes) = reading;
+        let left = self.len.checked_sub(20)?.checked_sub(offset)?;
+        // One read mostly does: the header and, for most trees, their whole stream.
+        bytes.resize(left.min(FIRST_READ) as usize, 0);
+        self.file.read_exact_at(bytes, offset).ok()?;
+        let mut reader = &bytes[..];
         let (kind, size, _) = read_header(&mut reader)?;
         if size > MAX_OBJECT {
             return None;
@@ -228,11 +255,15 @@ impl PackFile {
             1..=4 => Base::None,
             _ => return None,
         };
-        let start = offset + (got - reader.len()) as u64;
+        let header = bytes.len() - reader.len();
         let most = size + size / 65_535 * 5 + 5 + 6;
-        compressed.resize(most.min(end.checked_sub(start)?) as usize, 0);
-        self.file.read_exact_at(compressed, start).ok()?;
-        let data = inflate_whole(inflater, compressed, usize::try_from(size).ok()?)?;
+        let wanted = (header as u64 + most).min(left) as usize;
+        if wanted > bytes.len() {
+            let got = bytes.len();
+            bytes.resize(wanted, 0);
+            self.file.read_exact_at(&mut bytes[got..], offset + got as u64).ok()?;
+        }
+        let data = inflate_whole(inflater, &bytes[header..wanted], usize::try_from(size).ok()?)?;
         Some((kind, data, base))
     }
 }
