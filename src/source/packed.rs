@@ -305,6 +305,24 @@ mod tests {
         }
     }
 
+    /// A stream that does not inflate to its size (or whose checksum fails) is no object: the
+    /// walk then asks libgit2, which names it.
+    #[test]
+    fn a_damaged_entry_is_none() {
+        let dir = packed_repo(false);
+        let repo = git2::Repository::open(dir.path()).unwrap();
+        let root = repo.head().unwrap().peel_to_tree().unwrap().id();
+        let objects = dir.path().join(".git/objects");
+        let (pack, offset) = Packed::open(&objects).find(&root).expect("the root tree is packed");
+        assert!(Packed::open(&objects).read(&root).is_some());
+        let path = super::super::pack::pack_indexes(&objects)[pack].with_extension("pack");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[offset as usize + 8] ^= 0x55;
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        assert!(Packed::open(&objects).read(&root).is_none());
+    }
+
     #[test]
     fn an_object_no_pack_holds_is_none() {
         let dir = packed_repo(false);
