@@ -10,6 +10,7 @@
 use crate::findings::Finding;
 use crate::matcher::{contains, Evidence};
 use crate::rotation::{Exposure, Facts};
+use crate::source::history::HeadFacts;
 use crate::source::CommitInfo;
 use crate::source::MAX_TREE_DEPTH;
 use git2::{ObjectType, Oid, Repository, Tree};
@@ -20,9 +21,9 @@ use std::sync::Arc;
 /// How far back along HEAD's first-parent line keyrot looks for the commit that removed a secret.
 const REMOVAL_SEARCH_LIMIT: usize = 10_000;
 
-/// Facts for findings from a history or range scan (locations carry commits and blob ids);
-/// `off_head`, if known, holds blobs no commit HEAD reaches holds.
-pub fn for_history(repo: &Repository, findings: &[Finding], off_head: Option<&HashSet<Oid>>) -> Vec<Facts> {
+/// Facts for findings from a history or range scan (locations carry commits and blob ids), with
+/// what a whole history's walk learnt of HEAD's history (`walked`).
+pub fn for_history(repo: &Repository, findings: &[Finding], walked: Option<&HeadFacts>) -> Vec<Facts> {
     if findings.is_empty() {
         return Vec::new();
     }
@@ -58,7 +59,7 @@ pub fn for_history(repo: &Repository, findings: &[Finding], off_head: Option<&Ha
             }
         })
         .collect();
-    find_removals(repo, findings, off_head, &mut facts);
+    find_removals(repo, findings, walked, &mut facts);
     facts
 }
 
@@ -196,20 +197,17 @@ fn each_blob(repo: &Repository, tree: &Tree, mut each: impl FnMut(Oid) -> bool) 
 }
 
 /// Walks HEAD's first-parent line back from HEAD; for each finding no longer in HEAD, the
-/// removal is the child of the newest commit that still had it at one of its paths. A secret
-/// whose every blob no commit HEAD reaches holds (`off_head`: on another branch only) was never
-/// on that line, and is not looked for: on cargo's history, 17 keys on other branches made the
-/// search read all 7,419 commits of the line (150 ms, once the rest of the scan was done).
-fn find_removals(
-    repo: &Repository,
-    findings: &[Finding],
-    off_head: Option<&HashSet<Oid>>,
-    facts: &mut [Facts],
-) {
+/// removal is the child of the newest commit that still had it at one of its paths. After a
+/// whole history's walk (`head`), the line and its root trees are the walk's, not read again,
+/// and a secret whose every blob no commit HEAD reaches holds (on other branches only) is not
+/// looked for: it was never on the line. On cargo's history, 17 such keys made the search read
+/// all 7,419 commits of the line, 150 ms once the rest of the scan was done.
+fn find_removals(repo: &Repository, findings: &[Finding], head: Option<&HeadFacts>, facts: &mut [Facts]) {
     let never_on_head = |f: &Finding| {
         matches!(f.evidence, Evidence::Secret { .. })
-            && off_head
-                .is_some_and(|off| f.locations.iter().all(|l| l.blob.map_or(true, |b| off.contains(&b))))
+            && head.is_some_and(|head| {
+                f.locations.iter().all(|l| l.blob.map_or(true, |b| head.off_head.contains(&b)))
+            })
     };
     let mut open: Vec<usize> = (0..findings.len())
         .filter(|&i| facts[i].in_head == Some(false) && !never_on_head(&findings[i]))
@@ -217,12 +215,23 @@ fn find_removals(
     if open.is_empty() {
         return;
     }
-    let Ok(mut commit) = repo.head().and_then(|h| h.peel_to_commit()) else { return };
-    let mut child: Option<git2::Commit> = None;
+    // Each commit of the line with its root tree, newest first.
+    let line: Box<dyn Iterator<Item = (Oid, Oid)>> = match head {
+        Some(head) => Box::new(head.line.iter().copied()),
+        None => {
+            let mut next = repo.head().and_then(|h| h.peel_to_commit()).ok();
+            Box::new(std::iter::from_fn(move || {
+                let commit = next.take()?;
+                next = commit.parent(0).ok();
+                Some((commit.id(), commit.tree_id()))
+            }))
+        }
+    };
+    let mut child: Option<Oid> = None;
     let mut paths = Paths::new(repo);
-    for _ in 0..REMOVAL_SEARCH_LIMIT {
-        let Ok(tree) = commit.tree() else { return };
-        let mut removal: Option<Arc<CommitInfo>> = None;
+    for (commit, tree) in line.take(REMOVAL_SEARCH_LIMIT) {
+        let Ok(tree) = repo.find_tree(tree) else { return };
+        let mut removal: Option<Option<Arc<CommitInfo>>> = None;
         open.retain(|&i| {
             let f = &findings[i];
             let still_there = f.locations.iter().any(|l| {
@@ -232,17 +241,15 @@ fn find_removals(
                 })
             });
             if still_there {
-                facts[i].removed_in = child
-                    .as_ref()
-                    .map(|c| removal.get_or_insert_with(|| Arc::new(CommitInfo::of(c, 0))).clone());
+                let info = |id| repo.find_commit(id).ok().map(|c| Arc::new(CommitInfo::of(&c, 0)));
+                facts[i].removed_in = removal.get_or_insert_with(|| child.and_then(info)).clone();
             }
             !still_there
         });
         if open.is_empty() {
             return;
         }
-        let Ok(parent) = commit.parent(0) else { return };
-        child = Some(std::mem::replace(&mut commit, parent));
+        child = Some(commit);
     }
 }
 

@@ -11,8 +11,8 @@ use crate::ignores::Ignore;
 use crate::report::{self, escape, Report, Row, Scope, Status};
 use crate::rules::RuleMeta;
 use crate::scan::Outcome;
+use crate::source::history::HeadFacts;
 use crate::verify;
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -83,7 +83,7 @@ pub fn judge(outcome: Outcome, scope: Scope, args: &ScanArgs, context: &Context)
     }
     accepted.sort_by_key(|row| row.status == Status::Rotated);
     rows.extend(accepted);
-    add_facts(&mut rows, &scope, context.repo, outcome.off_head.as_ref())?;
+    add_facts(&mut rows, &scope, context.repo, outcome.head.as_ref())?;
     if let Some(options) = &verify {
         add_verification(&mut rows, options, context);
     }
@@ -121,13 +121,13 @@ fn add_facts(
     rows: &mut [Row],
     scope: &Scope,
     repo: Option<&git2::Repository>,
-    off_head: Option<&HashSet<git2::Oid>>,
+    head: Option<&HeadFacts>,
 ) -> Result<()> {
     let repo = || repo.ok_or_else(|| Error::Usage("not in a git repository".into()));
     let findings: Vec<Finding> = rows.iter().map(|r| r.finding.clone()).collect();
     let facts = match scope {
         Scope::Staged => crate::exposure::for_staged(repo()?, &findings),
-        Scope::History | Scope::Range(_) => crate::exposure::for_history(repo()?, &findings, off_head),
+        Scope::History | Scope::Range(_) => crate::exposure::for_history(repo()?, &findings, head),
         _ => Vec::new(),
     };
     for (row, facts) in rows.iter_mut().zip(facts) {

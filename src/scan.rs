@@ -48,8 +48,8 @@ pub struct Outcome {
     pub notices: Vec<String>,
     /// How much content was handed to the matcher.
     pub scanned: Scanned,
-    /// Over a whole history: the blobs no commit HEAD reaches holds (`history::scan`).
-    pub off_head: Option<HashSet<git2::Oid>>,
+    /// Over a whole history: what the walk learnt of HEAD's history (`history::scan`).
+    pub head: Option<history::HeadFacts>,
 }
 
 /// What a scan checked: pieces of content (files, blobs, messages) and their bytes.
@@ -263,7 +263,7 @@ pub fn run(
     let is_range = matches!(target, Target::History(walk) if walk.is_range());
     let collect = Collect::new(matcher, progress, is_range);
     let mut before = Collected::default();
-    let mut off_head = None;
+    let mut head = None;
     match target {
         Target::Staged(selection) => {
             for path in &selection.missing {
@@ -283,7 +283,7 @@ pub fn run(
             let quiet = Progress::hidden();
             let before_collect = Collect::new(matcher, &quiet, is_range);
             let sinks = Sinks { introduced: &collect, before: &before_collect };
-            off_head = history::scan(repo()?, walk, options.limits, options.threads(), progress, &sinks)?;
+            head = history::scan(repo()?, walk, options.limits, options.threads(), progress, &sinks)?;
             before = before_collect.finish();
         }
         Target::Text { path, bytes } => {
@@ -314,7 +314,7 @@ pub fn run(
         warnings: found.warnings,
         notices,
         scanned,
-        off_head,
+        head,
     })
 }
 

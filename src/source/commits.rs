@@ -33,9 +33,16 @@ pub struct Walked {
     pub commits: Vec<Oid>,
     /// (object, kind, ref name) for tags pointing at a tree or a blob.
     pub loose_objects: Vec<(Oid, ObjectType, String)>,
-    /// Every commit HEAD reaches, when the walk read them all (every ref's history, nothing
-    /// unreadable on the way).
-    pub head_reaches: Option<HashSet<Oid>>,
+    /// HEAD's history, when the walk read all of it (every ref's history, nothing unreadable).
+    pub head: Option<Head>,
+}
+
+/// HEAD's history as the walk found it.
+pub struct Head {
+    /// Every commit HEAD reaches.
+    pub reaches: HashSet<Oid>,
+    /// HEAD and its first parents, newest first.
+    pub line: Vec<Oid>,
 }
 
 /// Walks the graph. Errors that make the walk meaningless (a bad range) are returned; anything
@@ -67,24 +74,25 @@ pub fn walk(repo: &Repository, tips: &Tips, report: &mut dyn FnMut(Error)) -> Re
         report(e)
     });
     if matches!(tips, Tips::All) && unread == 0 {
-        walked.head_reaches = head_reaches(repo, &graph);
+        walked.head = head(repo, &graph);
     }
     walked.commits = order(&graph);
     Ok(walked)
 }
 
-/// Every commit of `graph` that HEAD reaches; `None` without a HEAD commit, or if one it reaches
-/// is not in the graph.
-fn head_reaches(repo: &Repository, graph: &HashMap<Oid, Node>) -> Option<HashSet<Oid>> {
+/// HEAD's history in `graph`; `None` without a HEAD commit, or if a commit it reaches is not in
+/// the graph.
+fn head(repo: &Repository, graph: &HashMap<Oid, Node>) -> Option<Head> {
     let head = repo.head().ok()?.peel_to_commit().ok()?.id();
-    let mut reached = HashSet::new();
+    let mut reaches = HashSet::new();
     let mut stack = vec![head];
     while let Some(id) = stack.pop() {
-        if reached.insert(id) {
+        if reaches.insert(id) {
             stack.extend(&graph.get(&id)?.parents);
         }
     }
-    Some(reached)
+    let line = std::iter::successors(Some(head), |id| graph[id].parents.first().copied()).collect();
+    Some(Head { reaches, line })
 }
 
 /// A commit to start from, and what named it (for errors).

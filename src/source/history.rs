@@ -96,9 +96,9 @@ pub struct Sinks<'a> {
 
 /// Walks the commits and scans the blobs they introduced (over a whole history, both at once).
 /// Errors that stop the walk itself (a bad revision) are returned; per-object errors go to the
-/// sinks and the scan goes on. Over a whole history, answers with the blobs that no commit HEAD
-/// reaches holds (when the walk could read every commit HEAD reaches): the search for the
-/// commit that removed a secret from HEAD's line need not look for those.
+/// sinks and the scan goes on. Over a whole history, answers with what it learnt of HEAD's
+/// history (when it could read all of it), for the search for the commit that removed a secret
+/// from HEAD's line.
 pub fn scan(
     repo: &Repository,
     walk: &Walk,
@@ -106,7 +106,7 @@ pub fn scan(
     threads: usize,
     progress: &Progress,
     sinks: &Sinks,
-) -> Result<Option<HashSet<Oid>>> {
+) -> Result<Option<HeadFacts>> {
     if repo.is_shallow() {
         sinks.introduced.warn(
             "this repository is a shallow clone: commits before the shallow boundary were not scanned \
@@ -139,7 +139,7 @@ fn whole_history(
     threads: usize,
     progress: &Progress,
     sinks: &Sinks,
-) -> Result<Option<HashSet<Oid>>> {
+) -> Result<Option<HeadFacts>> {
     // Planning the packs' reading takes a while (cargo's: 60 ms): the first reader does it while
     // this thread walks the commits.
     let objects = repo.commondir().join("objects");
@@ -167,7 +167,7 @@ fn whole_history(
         every().work(each);
         Ok::<(), Error>(())
     })?;
-    let Collected { pending, index, head_known } = walked.into_inner().expect("set after the walk");
+    let Collected { pending, index, head_line } = walked.into_inner().expect("set after the walk");
     for item in pending.iter().filter(|item| !item.done.load(Ordering::Relaxed)) {
         if let Some(size) = sinks.introduced.prepared(item.id, &item.introduced) {
             item.done.store(true, Ordering::Relaxed);
@@ -175,21 +175,33 @@ fn whole_history(
         }
     }
     through_libgit2(repo, &pending, limits, threads, progress, sinks);
-    let off_head =
-        head_known.then(|| pending.iter().filter(|item| !item.on_head).map(|item| item.id).collect());
+    let head = head_line.map(|line| HeadFacts {
+        off_head: pending.iter().filter(|item| !item.on_head).map(|item| item.id).collect(),
+        line,
+    });
     // Freeing the walk's lists and the packs' plans (millions of small allocations: 40 ms on
     // cargo's history) is left to a thread of its own, while the findings are reported.
     let garbage = (pending, index, packs.into_inner());
     let _ = std::thread::Builder::new().spawn(move || drop(garbage));
-    Ok(off_head)
+    Ok(head)
+}
+
+/// What a whole history's walk learnt of HEAD's history.
+pub struct HeadFacts {
+    /// The blobs no commit HEAD reaches holds.
+    pub off_head: HashSet<Oid>,
+    /// HEAD and its first parents, newest first, each with its root tree (up to the first
+    /// whose tree could not be read).
+    pub line: Vec<(Oid, Oid)>,
 }
 
 /// What a walk collected: every blob its commits introduced (and, for a range, replaced), in
-/// walk order; where each is in that list; whether it knows which a commit HEAD reaches holds.
+/// walk order; where each is in that list; if it knows which a commit HEAD reaches holds,
+/// HEAD's first-parent line with each commit's root tree.
 struct Collected {
     pending: Vec<Pending>,
     index: HashMap<Oid, usize>,
-    head_known: bool,
+    head_line: Option<Vec<(Oid, Oid)>>,
 }
 
 /// Walks the commits and collects the blobs they introduced (and, for a range, those they
@@ -203,7 +215,10 @@ fn collect(repo: &Repository, walk: &Walk, progress: &Progress, sinks: &Sinks) -
         }
     };
     let mut walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
-    let head_reaches = walked.head_reaches.take();
+    let (head_reaches, line) = match walked.head.take() {
+        Some(head) => (Some(head.reaches), Some(head.line)),
+        None => (None, None),
+    };
     let odb = repo.odb().map_err(|e| Error::git("cannot open the object database".to_string(), e))?;
     let packed = Packed::open(&repo.commondir().join("objects"));
     let mut collector = Collector {
@@ -216,7 +231,7 @@ fn collect(repo: &Repository, walk: &Walk, progress: &Progress, sinks: &Sinks) -
         tree_of: HashMap::new(),
         last_read: HashMap::new(),
         read: HashMap::new(),
-        head_reaches: head_reaches.as_ref(),
+        head_reaches,
         on_head: false,
     };
     let mut messages = messages::Messages::default();
@@ -235,8 +250,10 @@ fn collect(repo: &Repository, walk: &Walk, progress: &Progress, sinks: &Sinks) -
     for (id, kind, name) in &walked.loose_objects {
         collector.tagged(*id, *kind, name, sinks.introduced);
     }
-    let Collector { pending, index, .. } = collector;
-    Ok(Collected { pending, index, head_known: head_reaches.is_some() })
+    let Collector { pending, index, tree_of, .. } = collector;
+    let head_line =
+        line.map(|line| line.iter().map_while(|commit| Some((*commit, *tree_of.get(commit)?))).collect());
+    Ok(Collected { pending, index, head_line })
 }
 
 /// Collects, in walk order, every blob introduced by the walked commits.
@@ -259,14 +276,14 @@ struct Collector<'r> {
     /// The trees this commit has that its parents do not, so far.
     read: HashMap<Oid, Tree<'r>>,
     /// Every commit HEAD reaches, if the walk knows.
-    head_reaches: Option<&'r HashSet<Oid>>,
+    head_reaches: Option<HashSet<Oid>>,
     /// Whether HEAD reaches the commit being walked.
     on_head: bool,
 }
 
 impl<'r> Collector<'r> {
     fn commit(&mut self, commit: &git2::Commit<'r>, info: &Option<Arc<CommitInfo>>, sink: &dyn Sink) {
-        self.on_head = self.head_reaches.is_some_and(|reaches| reaches.contains(&commit.id()));
+        self.on_head = self.head_reaches.as_ref().is_some_and(|reaches| reaches.contains(&commit.id()));
         let mut parents = Vec::new();
         for parent_id in commit.parent_ids() {
             // A parent the walk has seen: its tree is known without reading the commit again.
