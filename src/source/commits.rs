@@ -91,7 +91,7 @@ fn head(repo: &Repository, graph: &HashMap<Oid, Node>) -> Option<Head> {
             stack.extend(&graph.get(&id)?.parents);
         }
     }
-    let line = std::iter::successors(Some(head), |id| graph[id].parents.first().copied()).collect();
+    let line = std::iter::successors(Some(head), |id| graph.get(id)?.parents.first().copied()).collect();
     Some(Head { reaches, line })
 }
 

@@ -756,7 +756,7 @@ fn delta_size(delta: &[u8], at: &mut usize) -> Option<u64> {
     }
 }
 
-fn delta_target_size(delta: &[u8]) -> Option<u64> {
+pub(super) fn delta_target_size(delta: &[u8]) -> Option<u64> {
     let mut at = 0;
     delta_size(delta, &mut at)?;
     delta_size(delta, &mut at)

@@ -13,7 +13,7 @@
 //! alternate, larger than `MAX_OBJECT`, damaged) is `None`, and the caller asks libgit2, which
 //! names the object if it is really broken.
 
-use super::pack::{apply_delta, inflate_whole, read_header, read_offset, V2_INDEX};
+use super::pack::{apply_delta, delta_target_size, inflate_whole, read_header, read_offset, V2_INDEX};
 use git2::Oid;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -25,7 +25,8 @@ use std::rc::Rc;
 
 const OFS_DELTA: u8 = 6;
 const REF_DELTA: u8 = 7;
-/// Objects larger than this are left to libgit2: a tree or commit never comes near it.
+/// Objects (and the deltas of one chain together) larger than this are left to libgit2: a
+/// tree or commit never comes near it.
 const MAX_OBJECT: u64 = 16 << 20;
 /// Bytes of inflated objects kept as bases for the next reads.
 const CACHE_BYTES: usize = 16 << 20;
@@ -96,8 +97,9 @@ impl Cache {
             return;
         }
         self.bytes += bytes.len();
-        if self.objects.insert(key, (kind, bytes)).is_none() {
-            self.order.push_back(key);
+        match self.objects.insert(key, (kind, bytes)) {
+            Some((_, old)) => self.bytes -= old.len(),
+            None => self.order.push_back(key),
         }
         while self.bytes > CACHE_BYTES {
             let Some(old) = self.order.pop_front() else { break };
@@ -134,15 +136,19 @@ impl Packed {
     /// or a cached one, then built up again, every object on the way cached.
     fn read_at(&self, pack: usize, offset: u64) -> Option<Object> {
         let mut deltas = Vec::new();
+        // The deltas of a chain are held until its base is read: a crafted chain of large ones
+        // is left to libgit2 rather than held here.
+        let mut held = 0;
         let mut at = (pack, offset);
         let (kind, mut bytes) = loop {
             if let Some(hit) = self.cache.borrow().get(at) {
                 break hit;
             }
-            if deltas.len() > MAX_CHAIN {
+            if deltas.len() > MAX_CHAIN || held > MAX_OBJECT as usize {
                 return None;
             }
             let (kind, data, base) = self.packs[at.0].entry(at.1, &mut self.reading.borrow_mut())?;
+            held += data.len();
             match base {
                 Base::None => {
                     let bytes = Rc::new(data);
@@ -161,6 +167,11 @@ impl Packed {
         };
         let mut copies = Vec::new();
         while let Some((key, delta)) = deltas.pop() {
+            // A few bytes of delta can say to copy a base over and over: its size is checked
+            // before it is built, as an entry's is.
+            if delta_target_size(&delta)? > MAX_OBJECT {
+                return None;
+            }
             bytes = Rc::new(apply_delta(&bytes, &delta, &mut copies)?);
             self.cache.borrow_mut().put(key, kind, bytes.clone());
         }
@@ -321,6 +332,68 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, bytes).unwrap();
         assert!(Packed::open(&objects).read(&root).is_none());
+    }
+
+    /// A pack written by hand: a 64 KB blob, and a delta of a few bytes that copies it 512
+    /// times (32 MB). The delta is left to libgit2 rather than built.
+    #[test]
+    fn a_delta_that_would_build_an_object_too_large_is_none() {
+        use std::io::Write;
+        let zlib = |data: &[u8]| {
+            let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(data).unwrap();
+            encoder.finish().unwrap()
+        };
+        let header = |kind: u8, mut size: usize| {
+            let mut bytes = vec![kind << 4 | (size & 0x0f) as u8];
+            size >>= 4;
+            while size > 0 {
+                *bytes.last_mut().unwrap() |= 0x80;
+                bytes.push((size & 0x7f) as u8);
+                size >>= 7;
+            }
+            bytes
+        };
+        let varint = |mut value: usize, out: &mut Vec<u8>| loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            out.push(if value > 0 { byte | 0x80 } else { byte });
+            if value == 0 {
+                break;
+            }
+        };
+        let mut delta = Vec::new();
+        varint(1 << 16, &mut delta);
+        varint(512 << 16, &mut delta);
+        delta.extend([0x80; 512]);
+        let mut pack = b"PACK\0\0\0\x02\0\0\0\x02".to_vec();
+        let base_at = pack.len();
+        pack.extend(header(3, 1 << 16));
+        pack.extend(zlib(&[b'x'; 1 << 16]));
+        let delta_at = pack.len();
+        pack.extend(header(OFS_DELTA, delta.len()));
+        pack.push((delta_at - base_at) as u8);
+        pack.extend(zlib(&delta));
+        pack.extend([0; 20]);
+        let mut index = V2_INDEX.to_vec();
+        for first in 0..256 {
+            index.extend(u32::to_be_bytes(u32::from(first >= 0x11) + u32::from(first >= 0x22)));
+        }
+        index.extend([0x11; 20]);
+        index.extend([0x22; 20]);
+        index.extend([0; 8]);
+        for at in [base_at, delta_at] {
+            index.extend(u32::to_be_bytes(at as u32));
+        }
+        index.extend([0; 40]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pack")).unwrap();
+        std::fs::write(dir.path().join("pack/pack-1.pack"), pack).unwrap();
+        std::fs::write(dir.path().join("pack/pack-1.idx"), index).unwrap();
+        let packed = Packed::open(dir.path());
+        let base = packed.read(&Oid::from_bytes(&[0x11; 20]).unwrap()).expect("the base reads");
+        assert_eq!(base.1.len(), 1 << 16);
+        assert!(packed.read(&Oid::from_bytes(&[0x22; 20]).unwrap()).is_none());
     }
 
     #[test]
