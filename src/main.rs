@@ -14,6 +14,7 @@ mod findings;
 mod grams;
 mod hooks;
 mod ignores;
+mod inner;
 mod install;
 mod lanes;
 mod lazy;
@@ -407,6 +408,9 @@ fn list_rules(cli: &Cli, show_reach: bool) -> Result<u8> {
         if let (true, Some(regex)) = (show_reach, &rule.regex) {
             let mut runs = reach::explain(regex.source(), &rule.keywords, rule.near);
             let whole = reach::of(regex.source(), &rule.keywords, rule.near).is_none();
+            if let Some(part) = inner::explain(regex.source()).filter(|_| whole) {
+                runs = format!("{part}, else {runs}");
+            }
             if let Some(pins) = pins::of(regex.source()).filter(|_| whole) {
                 runs = format!("where {pins}, else {runs}");
             }

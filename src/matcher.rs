@@ -11,6 +11,7 @@ use crate::config::{Analysis, Text};
 use crate::decode;
 use crate::error::Result;
 use crate::grams::Grams;
+use crate::inner::Inner;
 use crate::lanes::Lanes;
 use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences, Pieces, Unknown};
 use crate::precheck::Precheck;
@@ -202,6 +203,9 @@ pub struct Matcher {
     /// How far each rule's regex's matches reach, if bounded: worked out when a blob built from
     /// a base first asks (`lineage.rs`).
     bounds: Vec<OnceLock<Option<Bound>>>,
+    /// A part every match of each rule's regex holds (`inner.rs`), worked out the first time a
+    /// text's keywords and pins leave the rule nothing but the whole text.
+    inners: Vec<OnceLock<Option<Box<Inner>>>>,
 }
 
 /// A list of indexes for each of `n` keys, in one vector (a thousand small vectors were built at
@@ -330,6 +334,7 @@ impl Matcher {
         let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let prechecks = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let bounds = rules.rules.iter().map(|_| OnceLock::new()).collect();
+        let inners = rules.rules.iter().map(|_| OnceLock::new()).collect();
         Matcher {
             rules,
             keywords,
@@ -346,6 +351,7 @@ impl Matcher {
             shapes,
             prechecks,
             bounds,
+            inners,
         }
     }
 
@@ -655,14 +661,31 @@ impl Matcher {
 
     /// Where to run rule `index`'s regex on `bytes`: in windows around its keyword hits, from
     /// the few positions where a match can start (after a keyword, or where two bytes every
-    /// match holds occur), or (nothing proven, or too little to gain) over the whole text.
+    /// match holds occur), in windows around a part every match holds, or (nothing proven, or
+    /// too little to gain) over the whole text.
     fn plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
         if self.shape(index).at_start {
             return Plan::Starts(std::iter::once(0..1).collect());
         }
         match self.keyword_plan(index, bytes, hits) {
-            Plan::Whole => self.pinned_plan(index, bytes),
+            Plan::Whole => match self.pinned_plan(index, bytes) {
+                Plan::Whole if self.workload == Workload::Large => self.inner_plan(index, bytes),
+                plan => plan,
+            },
             plan => plan,
+        }
+    }
+
+    /// Windows around the part every match of rule `index` holds, if it has one and they cover
+    /// less than half the text. In a large workload only: a small one searches a whole text
+    /// after its precheck, and finding the part would mean parsing the regex at run time.
+    fn inner_plan(&self, index: usize, bytes: &[u8]) -> Plan {
+        let rule = &self.rules.rules[index];
+        let inner = self.inners[index]
+            .get_or_init(|| Inner::of_tree(&rule.regex.as_ref()?.syntax_tree()?).map(Box::new));
+        match inner.as_ref().and_then(|inner| inner.windows(bytes, bytes.len() / 2)) {
+            Some(windows) => Plan::Windows(windows),
+            None => Plan::Whole,
         }
     }
 
@@ -941,7 +964,13 @@ impl Matcher {
                     let haystack = &bytes[..(window.end + 1).min(bytes.len())];
                     let mut at = window.start.max(resume);
                     while at < window.end {
-                        let Some(caps) = regex.captures_at(haystack, at) else { break };
+                        let Some(mut caps) = regex.captures_at(haystack, at) else { break };
+                        // Every match lies inside the window: one that ends past it was made by
+                        // cutting the text (a `$` or `\b` at the cut), and the text decides.
+                        if caps.get(0).is_some_and(|whole| whole.end() > window.end) {
+                            let Some(uncut) = regex.captures_at(bytes, at) else { break };
+                            caps = uncut;
+                        }
                         let whole = caps.get(0).expect("group 0 always matches");
                         if whole.start() >= window.end {
                             break;
@@ -1513,6 +1542,31 @@ path = '''\.cfg$'''
             assert!(!skipped("lob.key at the start"));
             assert!(!skipped("a blob\n(Lob_the_KEY"));
         }
+    }
+
+    /// A rule whose keyword is only context runs in windows around the part every match holds
+    /// (`inner.rs`), and finds there what it finds in the whole text: here one key, and not the
+    /// second, whose `\b` holds only where the window cuts the text (the window ends 39 bytes
+    /// in, after `sk_wx`).
+    #[test]
+    fn a_context_rule_runs_around_the_part_every_match_holds() {
+        let rules = r#"
+[[rules]]
+id = "acme-key"
+regex = '''(?:^|[^a-z])(?i:acme)[ ]{0,20}(sk_[a-z]{4}\b)'''
+keywords = ["acme_config"]
+"#;
+        let text =
+            format!("acme sk_abcd acme{}sk_wxyzq acme_config\n{}", " ".repeat(16), "filler\n".repeat(20));
+        let (whole, windowed) = (matcher_of(rules, Workload::Small), matcher_of(rules, Workload::Large));
+        let (hits, _) = windowed.keyword_hits(text.as_bytes(), Lineage::default());
+        let Plan::Windows(windows) = windowed.plan(0, text.as_bytes(), &hits) else {
+            panic!("no windows around the part")
+        };
+        assert_eq!(windows, vec![0..39]);
+        let found = windowed.scan("a.txt", None, text.as_bytes()).unwrap();
+        assert_eq!(found, whole.scan("a.txt", None, text.as_bytes()).unwrap());
+        assert_eq!(found.len(), 1);
     }
 
     /// Occurrences grouped by keyword: the same occurrences, each keyword's together and in
