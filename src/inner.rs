@@ -12,13 +12,16 @@
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
 use std::ops::Range;
 
 /// Parts shorter than this are not worth a search of their own: they occur everywhere.
 const MIN_PART: usize = 3;
 /// A regex whose matches start with at most this many literals is searched whole (`prefixed`).
 const MAX_PREFIXES: usize = 64;
+/// What makes a gap wide (`gapped`): a class of this many bytes, repeated up to this many times.
+const WIDE_CLASS: usize = 64;
+const WIDE_GAP: u32 = 16;
 
 pub struct Inner {
     /// The part, without capture groups.
@@ -120,9 +123,10 @@ pub fn explain(regex: &str) -> Option<String> {
 }
 
 /// The part of `hir` and how far a match reaches around it: `None` if its matches start with
-/// literals, it has no part, or its matches are bounded neither in bytes nor in lines.
+/// literals, it has no wide gap, it has no part, or its matches are bounded neither in bytes
+/// nor in lines.
 fn analyse(hir: &Hir) -> Option<(Hir, Option<Bytes>, Option<usize>)> {
-    if prefixed(hir) {
+    if prefixed(hir) || !gapped(hir) {
         return None;
     }
     let (part, offsets) = common_part(hir)?;
@@ -130,6 +134,33 @@ fn analyse(hir: &Hir) -> Option<(Hir, Option<Bytes>, Option<usize>)> {
         offsets.zip(hir.properties().maximum_len()).map(|((lo, hi), longest)| Bytes { lo, hi, longest });
     let lines = crate::reach::line_breaks(hir);
     (bytes.is_some() || lines.is_some()).then_some((part, bytes, lines))
+}
+
+/// Whether `hir` has a wide gap: a class of at least `WIDE_CLASS` bytes repeated up to
+/// `WIDE_GAP` times or more (`[\t -~]{0,60}`). A lazy DFA tracks how far into each such gap
+/// every start it is following has gone, and builds a new state at nearly every byte after
+/// the gap opens; a regex without one searches a whole text at the DFA's speed, which a
+/// search for its part and windows around it would not beat.
+fn gapped(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Repetition(rep) => {
+            let wide = match rep.sub.kind() {
+                HirKind::Class(Class::Bytes(class)) => {
+                    class.ranges().iter().map(|r| usize::from(r.end() - r.start()) + 1).sum::<usize>()
+                        >= WIDE_CLASS
+                }
+                HirKind::Class(Class::Unicode(class)) => {
+                    class.ranges().iter().map(|r| r.end() as usize - r.start() as usize + 1).sum::<usize>()
+                        >= WIDE_CLASS
+                }
+                _ => false,
+            };
+            (wide && rep.max.is_some_and(|max| max >= WIDE_GAP)) || gapped(&rep.sub)
+        }
+        HirKind::Capture(group) => gapped(&group.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(gapped),
+        _ => false,
+    }
 }
 
 /// Whether every match of `hir` starts with one of a few literals of at least `MIN_PART` bytes:
@@ -208,19 +239,21 @@ mod tests {
     #[test]
     fn the_part_common_to_every_branch_and_its_offsets() {
         let found =
-            inner(r"(?:(?:^|[^a-z\n])name[ \t]{0,9}=[ \t]{0,3}(sk_[a-z]{4})|(sk_[a-z]{4})[ ]{0,3}#name)")
+            inner(r"(?:(?:^|[^a-z\n])name[\t -~]{0,20}=[ \t]{0,3}(sk_[a-z]{4})|(sk_[a-z]{4})[ ]{0,3}#name)")
                 .unwrap();
-        assert_eq!((found.bytes, found.lines), (Some(Bytes { lo: 0, hi: 18, longest: 25 }), Some(0)));
+        assert_eq!((found.bytes, found.lines), (Some(Bytes { lo: 0, hi: 29, longest: 36 }), Some(0)));
         // Unbounded blanks: bounded in lines only.
-        let found = inner(r"(?:^|[^a-z\n])name[ \t]*=[ \t]*(sk_[a-z]{4})").unwrap();
+        let found = inner(r"(?:^|[^a-z\n])name[\t -~]{0,30}=[ \t]*(sk_[a-z]{4})").unwrap();
         assert_eq!((found.bytes, found.lines), (None, Some(0)));
-        // A part in one branch only, too short a part, or matches bounded in neither bytes nor
-        // lines: nothing to search for.
-        assert!(inner(r"[^a-z]name=(sk_[a-z]{4})|(pk_[a-z]{4})#name").is_none());
+        // A part in one branch only, no part, or matches bounded in neither bytes nor lines:
+        // nothing to search for.
+        assert!(inner(r"[^a-z]name[\t -~]{0,20}=(sk_[a-z]{4})|(pk_[a-z]{4})#name").is_none());
         assert!(inner(r"(?:ab|cd)").is_none());
-        assert!(inner(r"[^a-z]name=\s*(sk_[a-z]{4})").is_none());
+        assert!(inner(r"[^a-z]name[\t -~]{0,20}=\s*(sk_[a-z]{4})").is_none());
         // Every match starts with a literal: the regex's own search is faster.
-        assert!(inner(r"(?i:acme)_key=([a-z0-9]{32})").is_none());
+        assert!(inner(r"(?i:acme)[\t -~]{0,20}_key=([a-z0-9]{32})").is_none());
+        // No wide gap: the lazy DFA searches the whole text at its speed.
+        assert!(inner(r"(?:^|[^a-z])name[ \t]{0,9}=(sk_[a-z]{4})").is_none());
     }
 
     #[test]
@@ -234,7 +267,7 @@ mod tests {
             // Bounded in bytes and lines, in bytes only, in lines only.
             r"(?:^|[^A-Za-z])(?i:acme)[\t -~]{0,20}?(?:\n[\t -~]{0,10}?)?(?i:key)[^a-z0-9](sk_[a-z0-9]{8})\b|(sk_[a-z0-9]{8})[ ]{0,5}#(?i:acme)",
             r"(?:^|[^A-Za-z])(?i:acme)[^;]{0,40}?(?i:key)[^a-z0-9](sk_[a-z0-9]{8})\b|(sk_[a-z0-9]{8})[^;]{0,30}(?i:acme)",
-            r"(?:^|[^A-Za-z])(?i:acme)[\t -~]*?(?:\n[\t -~]*?)?(?i:key)[ \t]*[:=]?[ \t]*(sk_[a-z0-9]{8})\b|(sk_[a-z0-9]{8})[ ]*#(?i:acme)",
+            r"(?:^|[^A-Za-z])(?i:acme)[\t -~]{0,30}?(?:\n[\t -~]*?)?(?i:key)[ \t]*[:=]?[ \t]*(sk_[a-z0-9]{8})\b|(sk_[a-z0-9]{8})[ ]*#(?i:acme)",
         ] {
             let windows = inner(regex).expect("a part every match holds").windows(text, usize::MAX).unwrap();
             let matches: Vec<_> = Full::new(regex).unwrap().find_iter(text).map(|m| m.range()).collect();
@@ -247,13 +280,14 @@ mod tests {
             }
         }
         // Where the part never occurs, there is nowhere to search.
-        let regex = r"(?:^|[^A-Za-z])(?i:acme)[ ]{0,9}(sk_[a-z0-9]{8})|(sk_[a-z0-9]{8})[ ]{0,9}(?i:acme)";
+        let regex =
+            r"(?:^|[^A-Za-z])(?i:acme)[\t -~]{0,20}(sk_[a-z0-9]{8})|(sk_[a-z0-9]{8})[ ]{0,9}(?i:acme)";
         assert_eq!(inner(regex).unwrap().windows(b"ACME key: pk_abcd1234", usize::MAX), Some(vec![]));
     }
 
     #[test]
     fn windows_give_up_once_they_cover_enough() {
-        let inner = inner(r"[a-z]{0,3}=(sk_[a-z]{4})").unwrap();
+        let inner = inner(r"[\t -~]{0,20}=(sk_[a-z]{4})").unwrap();
         let text = b"sk_aaaa sk_bbbb sk_cccc sk_dddd";
         assert!(inner.windows(text, text.len() / 2).is_none());
         assert_eq!(inner.windows(text, usize::MAX).map(|w| w.len()), Some(1));

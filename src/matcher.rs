@@ -1553,7 +1553,7 @@ path = '''\.cfg$'''
         let rules = r#"
 [[rules]]
 id = "acme-key"
-regex = '''(?:^|[^a-z])(?i:acme)[ ]{0,20}(sk_[a-z]{4}\b)'''
+regex = '''(?:^|[^a-z])(?i:acme)[\t -~]{0,20}(sk_[a-z]{4}\b)'''
 keywords = ["acme_config"]
 "#;
         let text =
