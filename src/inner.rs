@@ -7,7 +7,7 @@
 //! only where a secret could be (libgit2's `checkout.c` took 25 ms for one such rule). Like
 //! `reach.rs` and `pins.rs`, nothing here approximates: the part must be an item of every
 //! branch, and a match bounded in bytes around it or in lines. A regex whose matches all start
-//! with a literal is left whole: its own search skips to them faster.
+//! with a literal, or that has no wide gap, is left whole: its own search is as fast.
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson::WhichCaptures;
