@@ -204,7 +204,7 @@ fn each_blob(repo: &Repository, tree: &Tree, mut each: impl FnMut(Oid) -> bool) 
 /// all 7,419 commits of the line, 150 ms once the rest of the scan was done.
 fn find_removals(repo: &Repository, findings: &[Finding], head: Option<&HeadFacts>, facts: &mut [Facts]) {
     let never_on_head = |f: &Finding| {
-        matches!(f.evidence, Evidence::Secret { .. })
+        f.is_secret()
             && head.is_some_and(|head| {
                 f.locations.iter().all(|l| l.blob.map_or(true, |b| head.off_head.contains(&b)))
             })

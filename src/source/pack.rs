@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const BLOB: u8 = 3;
-const OFS_DELTA: u8 = 6;
-const REF_DELTA: u8 = 7;
+pub(super) const OFS_DELTA: u8 = 6;
+pub(super) const REF_DELTA: u8 = 7;
 /// Marks an object with no base in this pack (a full object, or a delta we cannot resolve).
 const NO_BASE: u32 = u32::MAX;
 /// A type no git writes (0 and 5 are reserved), or a header that contradicts the pack.
@@ -394,7 +394,7 @@ fn is_v2_index(idx: &Path) -> bool {
 pub fn object_count(objects_dir: &Path) -> u64 {
     let count = |idx: &Path| -> Option<u64> {
         std::fs::symlink_metadata(idx).ok().filter(|m| m.is_file())?;
-        let mut header = [0u8; 8 + 256 * 4];
+        let mut header = [0u8; INDEX_IDS];
         File::open(idx).ok()?.read_exact(&mut header).ok()?;
         (header[..8] == *V2_INDEX)
             .then(|| u64::from(u32::from_be_bytes(header[8 + 255 * 4..].try_into().unwrap())))
@@ -678,30 +678,43 @@ pub(super) fn inflate_whole(
     (inflater.zlib_decompress(stream, &mut out) == Ok(size)).then_some(out)
 }
 
-/// Parses a version 2 pack index: the object ids and their offsets in the pack.
-fn parse_index(index: &[u8]) -> Option<(Vec<[u8; 20]>, Vec<u64>)> {
-    let be32 = |at: usize| Some(u32::from_be_bytes(index.get(at..at + 4)?.try_into().ok()?));
+/// Where a version 2 pack index's object ids start: after its header and fan-out table.
+pub(super) const INDEX_IDS: usize = 8 + 256 * 4;
+
+/// How many objects a version 2 pack index lists, if its header and its length agree.
+pub(super) fn index_count(index: &[u8]) -> Option<usize> {
     if index.get(..8)? != V2_INDEX {
         return None;
     }
-    let count = be32(8 + 255 * 4)? as usize;
-    let ids_at = 8 + 256 * 4;
-    let offsets_at = ids_at + count * 24;
-    let large_at = offsets_at + count * 4;
-    let large_count = (index.len().checked_sub(large_at + 40)?) / 8;
-    if index.len() != large_at + large_count * 8 + 40 {
-        return None;
+    let count = be32(index, 8 + 255 * 4)? as usize;
+    // Ids, checksums and offsets, then 8 bytes per large offset, then two checksums.
+    let rest = index.len().checked_sub(INDEX_IDS + count * 28 + 40)?;
+    (rest % 8 == 0).then_some(count)
+}
+
+/// The offset in the pack of the `n`th object of an index listing `count` (`index_count`).
+pub(super) fn index_offset(index: &[u8], count: usize, n: usize) -> Option<u64> {
+    let offsets_at = INDEX_IDS + count * 24;
+    let offset = be32(index, offsets_at + n * 4)?;
+    if offset & 0x8000_0000 == 0 {
+        return Some(u64::from(offset));
     }
-    let ids = index[ids_at..ids_at + count * 20].chunks_exact(20).map(|id| id.try_into().unwrap()).collect();
+    let at = offsets_at + count * 4 + (offset & 0x7fff_ffff) as usize * 8;
+    Some(u64::from_be_bytes(index.get(at..at + 8)?.try_into().ok()?))
+}
+
+pub(super) fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Parses a version 2 pack index: the object ids and their offsets in the pack.
+fn parse_index(index: &[u8]) -> Option<(Vec<[u8; 20]>, Vec<u64>)> {
+    let count = index_count(index)?;
+    let ids =
+        index[INDEX_IDS..INDEX_IDS + count * 20].chunks_exact(20).map(|id| id.try_into().unwrap()).collect();
     let mut offsets = Vec::with_capacity(count);
     for n in 0..count {
-        let offset = be32(offsets_at + n * 4)?;
-        offsets.push(if offset & 0x8000_0000 == 0 {
-            u64::from(offset)
-        } else {
-            let at = large_at + (offset & 0x7fff_ffff) as usize * 8;
-            u64::from_be_bytes(index.get(at..at + 8)?.try_into().ok()?)
-        });
+        offsets.push(index_offset(index, count, n)?);
     }
     Some((ids, offsets))
 }

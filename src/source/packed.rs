@@ -13,7 +13,10 @@
 //! alternate, larger than `MAX_OBJECT`, damaged) is `None`, and the caller asks libgit2, which
 //! names the object if it is really broken.
 
-use super::pack::{apply_delta, delta_target_size, inflate_whole, read_header, read_offset, V2_INDEX};
+use super::pack::{
+    apply_delta, be32, delta_target_size, index_count, index_offset, inflate_whole, read_header,
+};
+use super::pack::{read_offset, INDEX_IDS, OFS_DELTA, REF_DELTA};
 use git2::Oid;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -23,8 +26,6 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::rc::Rc;
 
-const OFS_DELTA: u8 = 6;
-const REF_DELTA: u8 = 7;
 /// Objects (and the deltas of one chain together) larger than this are left to libgit2: a
 /// tree or commit never comes near it.
 const MAX_OBJECT: u64 = 16 << 20;
@@ -191,14 +192,7 @@ impl PackFile {
         let index_file = File::open(idx).ok()?;
         // SAFETY: git never rewrites an index in place (it writes a new one and renames it).
         let index = unsafe { memmap2::Mmap::map(&index_file) }.ok()?;
-        if index.get(..8)? != V2_INDEX {
-            return None;
-        }
-        let count = be32(&index, 8 + 255 * 4)? as usize;
-        let large_at = 8 + 256 * 4 + count * 28;
-        if index.len() < large_at + 40 || (index.len() - large_at - 40) % 8 != 0 {
-            return None;
-        }
+        let count = index_count(&index)?;
         let file = File::open(idx.with_extension("pack")).ok()?;
         let len = file.metadata().ok()?.len();
         Some(PackFile { index, count, file, len })
@@ -210,7 +204,7 @@ impl PackFile {
         let first = usize::from(id[0]);
         let lo = if first == 0 { 0 } else { be32(&self.index, 8 + (first - 1) * 4)? as usize };
         let hi = (be32(&self.index, 8 + first * 4)? as usize).min(self.count);
-        let ids = 8 + 256 * 4;
+        let ids = INDEX_IDS;
         // Ids compared by their first eight bytes as a number, the rest only where those agree.
         let head = |id: &[u8]| u64::from_be_bytes(id[..8].try_into().expect("ids are 20 bytes"));
         let (wanted, mut lo, mut hi) = (head(id), lo, hi);
@@ -220,21 +214,10 @@ impl PackFile {
             match head(there).cmp(&wanted).then_with(|| there[8..].cmp(&id[8..])) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.offset(mid),
+                std::cmp::Ordering::Equal => return index_offset(&self.index, self.count, mid),
             }
         }
         None
-    }
-
-    /// The offset of the `n`th object in index order.
-    fn offset(&self, n: usize) -> Option<u64> {
-        let offsets = 8 + 256 * 4 + self.count * 24;
-        let offset = be32(&self.index, offsets + n * 4)?;
-        if offset & 0x8000_0000 == 0 {
-            return Some(u64::from(offset));
-        }
-        let at = offsets + self.count * 4 + (offset & 0x7fff_ffff) as usize * 8;
-        Some(u64::from_be_bytes(self.index.get(at..at + 8)?.try_into().ok()?))
     }
 
     /// The entry at `offset`: its type, its inflated data (a delta, for a delta) and its base.
@@ -279,14 +262,11 @@ impl PackFile {
     }
 }
 
-fn be32(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::source::pack::tests::packed_repo;
+    use crate::source::pack::V2_INDEX;
 
     /// Every object of packs whose deltas name their bases by offset, or by id, reads as
     /// libgit2 reads it, whichever order it is asked for in (the cache must not answer for
