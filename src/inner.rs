@@ -22,6 +22,9 @@ const MAX_PREFIXES: usize = 64;
 /// What makes a gap wide (`gapped`): a class of this many bytes, repeated up to this many times.
 const WIDE_CLASS: usize = 64;
 const WIDE_GAP: u32 = 16;
+/// Regexes with more top-level branches, or a branch of more items, than this are not analysed
+/// (`common_part`); a context rule has a few of each.
+const MAX_ANALYSED: usize = 64;
 
 pub struct Inner {
     /// The part, without capture groups.
@@ -182,6 +185,11 @@ fn common_part(hir: &Hir) -> Option<(Hir, Option<(usize, usize)>)> {
         _ => vec![hir],
     };
     let placed: Vec<Vec<Placed>> = branches.iter().map(|branch| items(branch)).collect();
+    // Each item of the first branch is looked for in every other: a rules file a pull request
+    // can change must not make that quadratic in a huge regex.
+    if placed.len() > MAX_ANALYSED || placed.iter().any(|items| items.len() > MAX_ANALYSED) {
+        return None;
+    }
     let (first, rest) = placed.split_first()?;
     first
         .iter()
@@ -249,6 +257,10 @@ mod tests {
         // nothing to search for.
         assert!(inner(r"[^a-z]name[\t -~]{0,20}=(sk_[a-z]{4})|(pk_[a-z]{4})#name").is_none());
         assert!(inner(r"(?:ab|cd)").is_none());
+        // More branches than are analysed: the same part in each is not looked for.
+        let many = vec![r"(?:^|[^a-z])name[\t -~]{0,20}(sk_[a-z]{4})"; MAX_ANALYSED + 1].join("|");
+        assert!(inner(&many).is_none());
+        assert!(inner(&vec![r"(?:^|[^a-z])name[\t -~]{0,20}(sk_[a-z]{4})"; MAX_ANALYSED].join("|")).is_some());
         assert!(inner(r"[^a-z]name[\t -~]{0,20}=\s*(sk_[a-z]{4})").is_none());
         // Every match starts with a literal: the regex's own search is faster.
         assert!(inner(r"(?i:acme)[\t -~]{0,20}_key=([a-z0-9]{32})").is_none());
