@@ -546,6 +546,7 @@ impl Pack {
                 continue;
             }
             let bytes = apply_delta(base, &delta, &mut copies)?;
+            crate::lineage::long_pieces(&mut copies);
             let lineage = Lineage {
                 base: kept.as_ref().map(|kept| (kept, copies.as_slice())),
                 is_base: !grandchildren.is_empty(),
