@@ -193,18 +193,26 @@ impl Bound {
         let copy = pieces.copies[i];
         let end = copy.to + copy.len;
         let by_bytes = self.bytes.map_or(0, |bytes| end.saturating_sub(bytes));
-        let by_lines = self.lines.map_or(0, |lines| pieces.breaks(i)[lines]);
+        let by_lines = self.lines.map_or(0, |lines| pieces.breaks(i).last[lines]);
         copy.to + 1..by_bytes.max(by_lines)
     }
 }
 
-/// The pieces a blob copied, and where in each its last line breaks are: found once per blob,
-/// when a rule first asks (none may: no rule the blob runs may have a base to answer from).
+/// The pieces a blob copied, and where in each its first and last line breaks are: found once
+/// per blob, when a rule first asks (none may: no rule the blob runs may have a base to answer
+/// from).
 pub struct Pieces<'a> {
     copies: &'a [Copy],
     blob: &'a [u8],
-    /// For each piece, one past its last line break, its second last, ... (0: none).
-    breaks: std::cell::OnceCell<Vec<[usize; MOST_LINES + 1]>>,
+    breaks: std::cell::OnceCell<Vec<Breaks>>,
+}
+
+/// Where a piece's line breaks are, as far as a bound's lines and a window's lines ask.
+struct Breaks {
+    /// Its first line break, its second, ... (`usize::MAX`: none).
+    first: [usize; MOST_LINES + 1],
+    /// One past its last line break, its second last, ... (0: none).
+    last: [usize; 2 * MOST_LINES + 1],
 }
 
 impl<'a> Pieces<'a> {
@@ -212,19 +220,21 @@ impl<'a> Pieces<'a> {
         Pieces { copies, blob, breaks: std::cell::OnceCell::new() }
     }
 
-    fn breaks(&self, i: usize) -> &[usize; MOST_LINES + 1] {
+    fn breaks(&self, i: usize) -> &Breaks {
         let breaks = self.breaks.get_or_init(|| {
             self.copies
                 .iter()
                 .map(|copy| {
-                    let mut ends = [0; MOST_LINES + 1];
-                    let mut end = copy.to + copy.len;
-                    for found in &mut ends {
-                        let Some(at) = memchr::memrchr(b'\n', &self.blob[copy.to..end]) else { break };
-                        end = copy.to + at;
-                        *found = end + 1;
+                    let piece = &self.blob[copy.to..copy.to + copy.len];
+                    let mut breaks =
+                        Breaks { first: [usize::MAX; MOST_LINES + 1], last: [0; 2 * MOST_LINES + 1] };
+                    for (found, at) in breaks.first.iter_mut().zip(memchr::memchr_iter(b'\n', piece)) {
+                        *found = copy.to + at;
                     }
-                    ends
+                    for (found, at) in breaks.last.iter_mut().zip(memchr::memrchr_iter(b'\n', piece)) {
+                        *found = copy.to + at + 1;
+                    }
+                    breaks
                 })
                 .collect()
         });
@@ -316,6 +326,24 @@ impl Unknown<'_> {
             false
         });
         touches
+    }
+
+    /// Whether every place from `lines` lines above the one `span` starts on to `lines` lines
+    /// below the one it ends on is known, as the pieces alone tell (a base's match may have
+    /// covered one: then this says no). It lies inside one piece, past the piece's first line
+    /// break and before what a match from there could reach past its end.
+    pub fn known_lines_around(&self, span: Range<usize>, lines: usize) -> bool {
+        let Some(bound) = self.bound.lines.filter(|_| lines <= MOST_LINES && self.list.get().is_none())
+        else {
+            return false;
+        };
+        let copies = self.pieces.copies;
+        let i = copies.partition_point(|copy| copy.to + copy.len <= span.start);
+        if i == copies.len() {
+            return false;
+        }
+        let breaks = self.pieces.breaks(i);
+        breaks.first[lines] < span.start && span.end < breaks.last[bound + lines]
     }
 
     /// Hands each unknown part of `range` to `each`, in order, until it says to stop.
@@ -620,6 +648,50 @@ mod tests {
             search,
         );
         assert_eq!(built, Some(vec![vec![Some(3..7), Some(4..6)]]));
+    }
+
+    /// Lines of many lengths, copied in three pieces with bytes inserted between: a span's line
+    /// window is all known exactly when the pieces say so, for every bound and window of up to
+    /// two lines.
+    #[test]
+    fn lines_around_a_span_are_known_where_no_unknown_place_is_among_them() {
+        let mut blob = Vec::new();
+        let mut seed = 11u32;
+        while blob.len() < 3000 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            blob.extend(std::iter::repeat(b'x').take((seed >> 16) as usize % 90));
+            blob.push(b'\n');
+        }
+        let copies = [copy(0, 0, 700), copy(703, 0, 797), copy(1500, 0, 1400)];
+        let pieces = Pieces::of(&copies, &blob);
+        let window = |span: Range<usize>, lines: usize| {
+            let start = memchr::memrchr_iter(b'\n', &blob[..span.start]).nth(lines).map_or(0, |n| n + 1);
+            let end = memchr::memchr_iter(b'\n', &blob[span.end..])
+                .nth(lines)
+                .map_or(blob.len(), |n| span.end + n + 1);
+            start..end
+        };
+        let mut known = 0;
+        for bound in 0..=MOST_LINES {
+            let unknown = Unknown {
+                pieces: &pieces,
+                bound: Bound { bytes: None, lines: Some(bound) },
+                list: Default::default(),
+            };
+            for lines in 0..=MOST_LINES {
+                for start in 0..blob.len() - 3 {
+                    let span = start..start + 3;
+                    let said = unknown.known_lines_around(span.clone(), lines);
+                    assert_eq!(
+                        said,
+                        !unknown.touches(window(span.clone(), lines)),
+                        "{span:?}, {lines} lines, bound {bound}"
+                    );
+                    known += usize::from(said);
+                }
+            }
+        }
+        assert!(known > 10_000, "{known} spans known");
     }
 
     /// A regex whose matches may be long, in a blob of many seams: each search would read as far

@@ -15,6 +15,7 @@ use crate::inner::Inner;
 use crate::lanes::Lanes;
 use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences, Pieces, Unknown};
 use crate::precheck::Precheck;
+use crate::reach::Reach;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
 use crate::secret::{entropy, Secret};
 use crate::utf16;
@@ -691,16 +692,22 @@ impl Matcher {
 
     /// The places the base does not decide (`unknown`) where rule `index`'s matches can start,
     /// as its plan would have them, looked for only there: windows only around the keywords
-    /// within the rule's byte bound of an unknown place, pinned bytes only where they allow a
-    /// start in one.
+    /// whose window can hold an unknown place, pinned bytes only where they allow a start in
+    /// one.
     fn plan_within(&self, index: usize, bytes: &[u8], hits: &Hits, unknown: &Unknown) -> Vec<Range<usize>> {
         if self.shape(index).at_start {
             let mut parts = Vec::new();
             unknown.within(0..1, &mut parts);
             return parts;
         }
-        let near = |span: &Range<usize>, bound: usize| {
-            unknown.touches(span.end.saturating_sub(bound)..span.start.saturating_add(bound))
+        // An occurrence whose window lies among known places adds nothing: asked of the byte
+        // bound's reach, else found from the lines around it without reading them.
+        let near = |span: &Range<usize>, reach: &Reach| match (reach.bytes, reach.lines) {
+            (Some(bound), _) => {
+                unknown.touches(span.end.saturating_sub(bound)..span.start.saturating_add(bound))
+            }
+            (None, Some(lines)) => !unknown.known_lines_around(span.clone(), lines),
+            (None, None) => true,
         };
         match self.keyword_places(index, bytes, hits, near) {
             Some(Plan::Windows(ranges) | Plan::Starts(ranges)) => {
@@ -773,7 +780,7 @@ impl Matcher {
     }
 
     /// What rule `index`'s keyword occurrences say of where its matches are, from those that
-    /// `near(span, the rule's byte bound)` lets through (when it has one): windows around them
+    /// `near(span, the rule's reach)` lets through (when it is bounded): windows around them
     /// (merged), or the starts after them; `None` if they say nothing. Finding windows stops
     /// once they add up to the text's length (overlapping ones count each time).
     fn keyword_places(
@@ -781,7 +788,7 @@ impl Matcher {
         index: usize,
         bytes: &[u8],
         hits: &Hits,
-        near: impl Fn(&Range<usize>, usize) -> bool,
+        near: impl Fn(&Range<usize>, &Reach) -> bool,
     ) -> Option<Plan> {
         let shape = self.shape(index);
         let reach = shape.reach.as_ref()?;
@@ -797,7 +804,7 @@ impl Matcher {
         };
         let spans = self.occurrences(index, hits)?.filter(fits);
         if reach.bytes.is_some() || reach.lines.is_some() {
-            let spans = spans.filter(|span| reach.bytes.map_or(true, |bound| near(span, bound)));
+            let spans = spans.filter(|span| near(span, reach));
             return Some(Plan::Windows(merge(reach.windows(bytes, spans, bytes.len())?)));
         }
         let lead = reach.lead?;
@@ -1689,8 +1696,9 @@ keywords = ["acme_config"]
     }
 
     /// A blob a delta built from a base has the findings of the blob read whole, for rules whose
-    /// keyword comes before or after their matches at a distance, is context near them, or is
-    /// context anywhere (the rule runs at its pinned bytes): where the base decides nothing,
+    /// keyword comes before or after their matches at a distance, is context near them, is
+    /// context anywhere (the rule runs at its pinned bytes), or lies on the line of a match or
+    /// the line before it (matches bounded in lines only): where the base decides nothing,
     /// each rule's plan must still reach every match, also one whose keyword lies far from the
     /// edit inside bytes copied from the base.
     #[test]
@@ -1713,12 +1721,22 @@ keywords = ["acme_config"]
             id = "pinned"
             regex = '''(?:^|[^a-z0-9])([a-z0-9]{4}\.[a-z0-9]{4}:[a-z0-9]{8})(?:[^a-z0-9]|$)'''
             keywords = ["pairco"]
+            [[rules]]
+            id = "line"
+            regex = '''\bpass\b[^\n]*[ =:]([0-9a-f]{10,20})\b'''
+            keywords = ["pass"]
+            [[rules]]
+            id = "two-lines"
+            regex = '''\bsecret\b[^\n]*\n?[^\n]*?\b([0-9a-f]{10})\b'''
+            keywords = ["secret"]
         "#;
         let matcher = matcher_of(rules, Workload::Large);
         let filler = "some filler text that holds no word of note; ";
         let words = [
             " tok",
             " key",
+            " pass",
+            " secret",
             " ",
             " = ",
             "          ",
@@ -1739,7 +1757,7 @@ keywords = ["acme_config"]
         let findings = |content: Content| -> Vec<(usize, usize, usize)> {
             content.found.iter().map(|f| (f.rule, f.start, f.end)).collect()
         };
-        let (mut compared, mut by_rule) = (0, [0; 4]);
+        let (mut compared, mut by_rule) = (0, [0; 6]);
         for round in 0..400 {
             let (mut base, mut edges) = (Vec::new(), Vec::new());
             for _ in 0..20 + round / 4 {
