@@ -7,10 +7,8 @@
 //!
 //! Tips are every ref and HEAD (`--history`), the right side of `A..B` minus everything
 //! reachable from the left side, or the tips of a push minus what the other side already has. A tag that points at a tree or a blob hands that object back
-//! to be scanned on its own. Only ids, parents and times are kept, never commit objects; a
-//! commit in a pack is parsed from its bytes (`packed.rs`) for just those.
+//! to be scanned on its own. Only ids, parents and times are kept, never commit objects.
 
-use super::packed::Packed;
 use crate::error::{Error, Result};
 use git2::{ObjectType, Oid, Repository};
 use std::cmp::Reverse;
@@ -49,20 +47,14 @@ pub struct Head {
 
 /// Walks the graph. Errors that make the walk meaningless (a bad range) are returned; anything
 /// unreadable along the way goes to `report` and the walk goes on.
-pub fn walk(
-    repo: &Repository,
-    packed: &Packed,
-    tips: &Tips,
-    report: &mut dyn FnMut(Error),
-) -> Result<Walked> {
+pub fn walk(repo: &Repository, tips: &Tips, report: &mut dyn FnMut(Error)) -> Result<Walked> {
     let mut walked = Walked::default();
-    let commits = Commits { repo, packed: plainly_linked(repo).then_some(packed) };
     let (starts, hidden) = match tips {
         Tips::All => (ref_tips(repo, &mut walked.loose_objects, report)?, HashSet::new()),
         Tips::Range(range) => {
             let (from, to) = split_range(repo, range)?;
             let mut ignore = |_: Error| {};
-            let hidden = reachable(&commits, &from, &HashSet::new(), &mut ignore).into_keys().collect();
+            let hidden = reachable(repo, &from, &HashSet::new(), &mut ignore).into_keys().collect();
             (to, hidden)
         }
         Tips::Between { starts, hidden } => {
@@ -72,12 +64,12 @@ pub fn walk(
                 .map(|(id, _)| (id, "hidden".to_string()))
                 .collect();
             let mut ignore = |_: Error| {};
-            let hidden = reachable(&commits, &hidden, &HashSet::new(), &mut ignore).into_keys().collect();
+            let hidden = reachable(repo, &hidden, &HashSet::new(), &mut ignore).into_keys().collect();
             (peeled_starts(repo, starts, &mut walked.loose_objects, report), hidden)
         }
     };
     let mut unread = 0;
-    let graph = reachable(&commits, &starts, &hidden, &mut |e| {
+    let graph = reachable(repo, &starts, &hidden, &mut |e| {
         unread += 1;
         report(e)
     });
@@ -114,7 +106,7 @@ struct Node {
 
 /// Every commit reachable from `starts` and not in `hidden`, read once each.
 fn reachable(
-    commits: &Commits,
+    repo: &Repository,
     starts: &[Tip],
     hidden: &HashSet<Oid>,
     report: &mut dyn FnMut(Error),
@@ -126,81 +118,24 @@ fn reachable(
         if nodes.contains_key(&id) || failed.contains(&id) {
             continue;
         }
-        let (mut parents, time) = match commits.read(id) {
-            Ok(read) => read,
+        let commit = match repo.find_commit(id) {
+            Ok(commit) => commit,
             Err(e) => {
                 failed.insert(id);
                 report(Error::git(format!("cannot read commit {id} ({from})"), e));
                 continue;
             }
         };
-        parents.retain(|p| !hidden.contains(p));
+        let parents: Vec<Oid> = commit.parent_ids().filter(|p| !hidden.contains(p)).collect();
         for parent in &parents {
             stack.push((*parent, format!("parent of {id}")));
         }
-        nodes.insert(id, Node { parents, time });
+        nodes.insert(id, Node { parents, time: commit.time().seconds() });
     }
     for node in nodes.values_mut() {
         node.parents.retain(|p| !failed.contains(p));
     }
     nodes
-}
-
-/// Where the walk reads commits: from the packs itself when it can, else through libgit2.
-struct Commits<'a> {
-    repo: &'a Repository,
-    packed: Option<&'a Packed>,
-}
-
-impl Commits<'_> {
-    /// Commit `id`'s parents and committer time. A commit in a pack, laid out as git writes it,
-    /// is parsed here: libgit2 would inflate it with zlib and parse all of it (on cargo's history
-    /// a twentieth of the scan's time went to reading each commit twice, here and when its
-    /// blobs are collected). Anything else is left to libgit2, which names what is wrong.
-    fn read(&self, id: Oid) -> std::result::Result<(Vec<Oid>, i64), git2::Error> {
-        let object = self.packed.and_then(|packed| packed.read(&id));
-        if let Some(parsed) = object.filter(|(kind, _)| *kind == COMMIT).and_then(|(_, bytes)| parse(&bytes))
-        {
-            return Ok(parsed);
-        }
-        let commit = self.repo.find_commit(id)?;
-        let time = commit.time().seconds();
-        Ok((commit.parent_ids().collect(), time))
-    }
-}
-
-/// Git's type number of a commit in a pack.
-const COMMIT: u8 = 1;
-
-/// Whether a commit's parents are the ones it names: not in a shallow clone or under grafts,
-/// where libgit2 cuts or replaces them.
-fn plainly_linked(repo: &Repository) -> bool {
-    !repo.is_shallow() && !repo.commondir().join("info/grafts").exists()
-}
-
-/// The parents and committer time of a commit laid out as git writes it: `tree`, any number of
-/// `parent`s, `author`, then `committer NAME <EMAIL> SECONDS ZONE`; `None` for anything else.
-fn parse(bytes: &[u8]) -> Option<(Vec<Oid>, i64)> {
-    let id = |line: &[u8], key: &[u8]| {
-        let hex = line.strip_prefix(key).filter(|hex| hex.len() == 40)?;
-        Oid::from_str(std::str::from_utf8(hex).ok()?).ok()
-    };
-    let mut lines = bytes.split(|&b| b == b'\n');
-    id(lines.next()?, b"tree ")?;
-    let mut parents = Vec::new();
-    let mut line = lines.next()?;
-    while let Some(parent) = id(line, b"parent ") {
-        parents.push(parent);
-        line = lines.next()?;
-    }
-    line.strip_prefix(b"author ")?;
-    let committer = lines.next()?.strip_prefix(b"committer ")?;
-    let when = &committer[committer.iter().rposition(|&b| b == b'>')? + 1..];
-    let (seconds, zone) = std::str::from_utf8(when.strip_prefix(b" ")?).ok()?.split_once(' ')?;
-    let zone_ok =
-        zone.len() == 5 && zone.starts_with(['+', '-']) && zone[1..].bytes().all(|b| b.is_ascii_digit());
-    let seconds_ok = !seconds.is_empty() && seconds.bytes().all(|b| b.is_ascii_digit());
-    (zone_ok && seconds_ok).then_some((parents, seconds.parse().ok()?))
 }
 
 /// Parents before children; among commits ready at once, the oldest (then the smallest id).
@@ -318,84 +253,4 @@ fn split_range(repo: &Repository, range: &str) -> Result<(Vec<Tip>, Vec<Tip>)> {
         Ok(vec![(commit.id(), range.to_string())])
     };
     Ok((side(spec.from())?, side(spec.to())?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::source::test_git as git;
-
-    /// A history of branches, merges (one of three parents) and a commit with headers after
-    /// `committer` (as a signed one has), packed: every commit is parsed from the pack, as
-    /// libgit2 reads it.
-    #[test]
-    fn commits_parsed_from_a_pack_are_what_libgit2_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let at = dir.path();
-        let commit = |name: &str| {
-            std::fs::write(at.join(name), name).unwrap();
-            git(at, &["add", "-A"]);
-            git(at, &["commit", "-q", "-m", name]);
-        };
-        git(at, &["init", "-q", "-b", "main"]);
-        commit("root");
-        for side in ["a", "b"] {
-            git(at, &["checkout", "-q", "-b", side, "main"]);
-            commit(side);
-        }
-        git(at, &["checkout", "-q", "main"]);
-        commit("main");
-        git(at, &["merge", "-q", "--no-edit", "a", "b"]);
-        let head = git(at, &["rev-parse", "HEAD"]);
-        let tree = git(at, &["rev-parse", "HEAD^{tree}"]);
-        let signed = format!(
-            "tree {}\nparent {}\nauthor A <a@example.com> 1700000000 +0100\ncommitter C <c@example.com> \
-             1700000100 -0230\nencoding ISO-8859-1\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n \
-             -----END PGP SIGNATURE-----\n\nsigned\n",
-            tree.trim(),
-            head.trim()
-        );
-        std::fs::write(at.join("signed.commit"), signed).unwrap();
-        let id = git(at, &["hash-object", "-t", "commit", "-w", "signed.commit"]);
-        git(at, &["update-ref", "refs/heads/signed", id.trim()]);
-        git(at, &["repack", "-adq"]);
-
-        let repo = Repository::open(at).unwrap();
-        let packed = Packed::open(&at.join(".git/objects"));
-        let commits = Commits { repo: &repo, packed: Some(&packed) };
-        let ids: Vec<Oid> =
-            git(at, &["rev-list", "--all"]).lines().map(|id| Oid::from_str(id).unwrap()).collect();
-        assert_eq!(ids.len(), 6);
-        for id in ids {
-            let (kind, bytes) = packed.read(&id).expect("in the pack");
-            assert_eq!(kind, COMMIT);
-            assert!(parse(&bytes).is_some(), "{id} is parsed here: {}", String::from_utf8_lossy(&bytes));
-            let commit = repo.find_commit(id).unwrap();
-            assert_eq!(commits.read(id).unwrap(), (commit.parent_ids().collect(), commit.time().seconds()));
-        }
-    }
-
-    /// Anything but git's own layout is left to libgit2.
-    #[test]
-    fn a_commit_laid_out_otherwise_is_not_parsed() {
-        let tree = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
-        let parent = "parent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
-        let (author, committer) = ("author A <a> 1 +0000\n", "committer C <c> 2 -0130\n");
-        let good = format!("{tree}{parent}{author}{committer}\nmessage");
-        let id = Oid::from_str("4b825dc642cb6eb9a060e54bf8d69288fbee4904").unwrap();
-        assert_eq!(parse(good.as_bytes()), Some((vec![id], 2)));
-        for bad in [
-            format!("{tree}{author}{parent}{committer}\n"),
-            format!("{parent}{tree}{author}{committer}\n"),
-            format!("{tree}{author}\nmessage"),
-            format!("{tree}parent 4b825dc642cb6eb9a060e54bf8d69288fbee490\n{author}{committer}\n"),
-            format!("{tree}{author}committer C <c> 2\n\n"),
-            format!("{tree}{author}committer C <c> 2 +00000\n\n"),
-            format!("{tree}{author}committer C <c> -2 +0000\n\n"),
-            format!("{tree}{author}committer C <c>  2 +0000\n\n"),
-            format!("{tree}{author}committer C <c> 99999999999999999999 +0000\n\n"),
-        ] {
-            assert_eq!(parse(bad.as_bytes()), None, "{bad:?}");
-        }
-    }
 }

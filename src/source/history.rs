@@ -214,13 +214,13 @@ fn collect(repo: &Repository, walk: &Walk, progress: &Progress, sinks: &Sinks) -
             commits::Tips::Between { starts: tips.clone(), hidden: hidden.clone() }
         }
     };
-    let packed = Packed::open(&repo.commondir().join("objects"));
-    let mut walked = commits::walk(repo, &packed, &tips, &mut |e| sinks.introduced.error(e))?;
+    let mut walked = commits::walk(repo, &tips, &mut |e| sinks.introduced.error(e))?;
     let (head_reaches, line) = match walked.head.take() {
         Some(head) => (Some(head.reaches), Some(head.line)),
         None => (None, None),
     };
     let odb = repo.odb().map_err(|e| Error::git("cannot open the object database".to_string(), e))?;
+    let packed = Packed::open(&repo.commondir().join("objects"));
     let mut collector = Collector {
         repo,
         odb: &odb,

@@ -1,4 +1,4 @@
-//! Objects read by id straight from the pack files, for the commit walk's commits and trees.
+//! Objects read by id straight from the pack files, for the commit walk's trees.
 //!
 //! libgit2 reads a tree through windows it maps over the pack (32 MB of them at most, to keep
 //! memory to the number of objects): on git/git, whose trees lie all over a 500 MB pack, its
