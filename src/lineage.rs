@@ -330,11 +330,12 @@ impl Unknown<'_> {
 
     /// Whether every place from `lines` lines above the one `span` starts on to `lines` lines
     /// below the one it ends on is known, as the pieces alone tell (a base's match may have
-    /// covered one: then this says no). It lies inside one piece, past the piece's first line
-    /// break and before what a match from there could reach past its end.
+    /// covered one, or the lines are more than `MOST_LINES`: then this says no). Yes only when
+    /// those lines lie inside one piece, after its first `lines + 1` line breaks and before the
+    /// places a match could reach past its end from (`Bound::known`).
     pub fn known_lines_around(&self, span: Range<usize>, lines: usize) -> bool {
-        let Some(bound) = self.bound.lines.filter(|_| lines <= MOST_LINES && self.list.get().is_none())
-        else {
+        let plain = |&bound: &usize| bound.max(lines) <= MOST_LINES && self.list.get().is_none();
+        let Some(bound) = self.bound.lines.filter(plain) else {
             return false;
         };
         let copies = self.pieces.copies;
