@@ -476,6 +476,30 @@ fn a_long_line_dense_with_keywords_is_scanned_in_time() {
 }
 
 #[test]
+fn windows_whose_end_cuts_a_lookalike_are_scanned_in_time() {
+    let dir = plain_dir();
+    // A rules file from a pull request: a context rule whose secret's shape ends in `\b`. Each
+    // unit holds that shape alone (so a window around it), and a name with a look-alike that
+    // the window's end cuts right where `\b` would hold. Each cut once sent a search through the
+    // rest of the file: this 4 MB file took 46 s, a 50 MB one would have taken hours.
+    let rule = r#"
+[[rules]]
+id = "acme-key"
+regex = '''(?:^|[^a-z])(?i:acme)[\t -~]{0,20}(sk_[a-z]{4}\b)'''
+keywords = ["acme_config"]
+"#;
+    std::fs::write(dir.path().join(".keyrot.toml"), rule).unwrap();
+    let unit = format!("sk_abcd acme{}sk_wxyzq\n{}\n", " ".repeat(16), "-".repeat(300));
+    let text = format!("acme_config\nacme sk_qqqq\n{}acme sk_zzzz\n", unit.repeat(12_000));
+    std::fs::write(dir.path().join("units.txt"), text).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", ".", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    let lines: Vec<_> = findings.iter().map(|f| f["locations"][0]["line"].clone()).collect();
+    assert_eq!(lines, [2, 24_003], "{}", run.stderr);
+}
+
+#[test]
 fn a_file_dense_with_keywords_is_scanned_in_bounded_memory() {
     let dir = plain_dir();
     // Every keyword occurrence was kept for windows: 1.6 million of them here, 9 million (and
