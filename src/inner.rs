@@ -101,14 +101,7 @@ impl Inner {
             None => (0, text.len()),
         };
         if let Some(lines) = self.lines {
-            // Back to the start of the line `lines` above the first start's, forward to the end
-            // of the line `lines` below the last one's.
-            if let Some(n) = memchr::memrchr_iter(b'\n', &text[start..first]).nth(lines) {
-                start += n + 1;
-            }
-            if let Some(n) = memchr::memchr_iter(b'\n', &text[last..end]).nth(lines) {
-                end = last + n + 1;
-            }
+            (start, end) = crate::reach::lines_around(text, start..end, first..last, lines);
         }
         start..end.max(last + 1)
     }

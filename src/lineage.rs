@@ -666,10 +666,7 @@ mod tests {
         let copies = [copy(0, 0, 700), copy(703, 0, 797), copy(1500, 0, 1400)];
         let pieces = Pieces::of(&copies, &blob);
         let window = |span: Range<usize>, lines: usize| {
-            let start = memchr::memrchr_iter(b'\n', &blob[..span.start]).nth(lines).map_or(0, |n| n + 1);
-            let end = memchr::memchr_iter(b'\n', &blob[span.end..])
-                .nth(lines)
-                .map_or(blob.len(), |n| span.end + n + 1);
+            let (start, end) = crate::reach::lines_around(&blob, 0..blob.len(), span, lines);
             start..end
         };
         let mut known = 0;

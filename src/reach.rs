@@ -127,19 +127,31 @@ impl Reach {
             end = end.min(at.start.saturating_add(bytes));
         }
         if let Some(lines) = self.lines {
-            // Back to the start of the line `lines` above the keyword's, forward to the end of
-            // the line `lines` below it (a match holds at most `lines` line breaks); only as far
-            // as the byte bound, which already limits the window.
-            if let Some(n) = memchr::memrchr_iter(b'\n', &text[start..at.start]).nth(lines) {
-                start += n + 1;
-            }
-            end = match memchr::memchr_iter(b'\n', &text[at.end..end]).nth(lines) {
-                Some(n) => at.end + n + 1,
-                None => end,
-            };
+            // A match holds at most `lines` line breaks; only as far as the byte bound, which
+            // already limits the window.
+            (start, end) = lines_around(text, start..end, at.clone(), lines);
         }
         start..end.max(at.end)
     }
+}
+
+/// The start and end of `bounds` narrowed to the lines a match around `at` can reach if it holds at most `lines`
+/// line breaks: back to the start of the line `lines` above the one `at` starts on, forward to
+/// the end of the line `lines` below the one it ends on.
+pub fn lines_around(
+    text: &[u8],
+    bounds: std::ops::Range<usize>,
+    at: std::ops::Range<usize>,
+    lines: usize,
+) -> (usize, usize) {
+    let (mut start, mut end) = (bounds.start, bounds.end);
+    if let Some(n) = memchr::memrchr_iter(b'\n', &text[start..at.start]).nth(lines) {
+        start += n + 1;
+    }
+    if let Some(n) = memchr::memchr_iter(b'\n', &text[at.end..end]).nth(lines) {
+        end = at.end + n + 1;
+    }
+    (start, end)
 }
 
 /// How many sequences one analysis of a rule may spell out from its alternations' branches
