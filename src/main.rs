@@ -21,6 +21,7 @@ mod lazy;
 mod ledger;
 mod lineage;
 mod matcher;
+mod pathset;
 mod pins;
 mod pipeline;
 mod precheck;

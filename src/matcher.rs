@@ -14,6 +14,7 @@ use crate::grams::Grams;
 use crate::inner::Inner;
 use crate::lanes::Lanes;
 use crate::lineage::{self, Bound, Kept, Lineage, MatchGroups, Occurrences, Pieces, Unknown};
+use crate::pathset::PathSet;
 use crate::precheck::Precheck;
 use crate::reach::Reach;
 use crate::rules::{Allowlist, Condition, Rule, Rules, Target};
@@ -202,7 +203,9 @@ pub struct Matcher {
     /// Content rules limited to some paths (`.pgpass`, `.git-credentials`): their keywords stay
     /// out of the prefilter and are looked for only in blobs found at such a path.
     gated: Vec<usize>,
-    path_rules: Vec<usize>,
+    /// The path patterns of every rule limited to paths (those above, and the rules that look
+    /// at the path alone), asked of a place at once.
+    paths: PathSet,
     /// What the regex of each rule read from a file says of where it matches, worked out the
     /// first time its keywords hit (the build did it for the built-in rules). Boxed: one per
     /// rule is made at every start, and few are ever filled.
@@ -303,10 +306,8 @@ impl Matcher {
         let mut byte_keywords: Vec<(u8, Vec<usize>)> = Vec::new();
         let mut unfiltered = Vec::new();
         let mut gated = Vec::new();
-        let mut path_rules = Vec::new();
         for (index, rule) in rules.rules.iter().enumerate() {
             if rule.regex.is_none() {
-                path_rules.push(index);
                 continue;
             } else if rule.keywords.is_empty() {
                 unfiltered.push(index);
@@ -344,6 +345,7 @@ impl Matcher {
         let prechecks = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let bounds = rules.rules.iter().map(|_| OnceLock::new()).collect();
         let inners = rules.rules.iter().map(|_| OnceLock::new()).collect();
+        let paths = PathSet::new(&rules, workload == Workload::Large);
         Matcher {
             rules,
             keywords,
@@ -356,7 +358,7 @@ impl Matcher {
             byte_keywords,
             unfiltered,
             gated,
-            path_rules,
+            paths,
             shapes,
             prechecks,
             bounds,
@@ -475,10 +477,11 @@ impl Matcher {
         let mut found = Vec::new();
         let (mut hits, occurrences) = self.keyword_hits(bytes, lineage);
         let listed = hits.rules.len();
+        let on_paths = self.limited_at(places)?;
         for &index in &self.gated {
             let rule = &self.rules.rules[index];
             let has_keyword = || rule.keywords.iter().any(|k| contains_ignoring_case(bytes, k.as_bytes()));
-            if self.on_its_paths(index, places)? && has_keyword() {
+            if on_paths.binary_search(&index).is_ok() && has_keyword() {
                 hits.rules.push(index);
             }
         }
@@ -498,7 +501,7 @@ impl Matcher {
             if found.len() >= MAX_MATCHES {
                 break;
             }
-            if !self.on_its_paths(index, places)? {
+            if self.rules.rules[index].path.is_some() && on_paths.binary_search(&index).is_err() {
                 continue;
             }
             if self.no_keyword_fits(index, bytes, &hits) {
@@ -526,32 +529,28 @@ impl Matcher {
     /// Whether a content rule limited to some paths applies at one of `places`: the content
     /// stage's result then depends on the places it was given.
     pub fn gated_at(&self, places: &[Place]) -> Result<bool> {
-        for &index in &self.gated {
-            if self.on_its_paths(index, places)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        let on_paths = self.limited_at(places)?;
+        Ok(self.gated.iter().any(|index| on_paths.binary_search(index).is_ok()))
     }
 
-    /// Whether one of `places` is on a path rule `index` is limited to (any, if it is not).
-    fn on_its_paths(&self, index: usize, places: &[Place]) -> Result<bool> {
-        let Some(pattern) = &self.rules.rules[index].path else { return Ok(true) };
+    /// The rules limited to paths that one of `places` is on, sorted.
+    fn limited_at(&self, places: &[Place]) -> Result<Vec<usize>> {
+        let mut on = Vec::new();
         for place in places {
-            if pattern.is_match(place.path.as_bytes())? {
-                return Ok(true);
-            }
+            self.paths.matching(&self.rules, place.path, &mut on)?;
         }
-        Ok(false)
+        if places.len() > 1 {
+            on.sort_unstable();
+            on.dedup();
+        }
+        Ok(on)
     }
 
     /// Matches of the rules that look at the path alone.
     pub fn scan_path(&self, path: &str, commit: Option<&str>) -> Result<Vec<Match>> {
         let mut matches = Vec::new();
-        for &index in &self.path_rules {
-            let rule = &self.rules.rules[index];
-            let Some(pattern) = &rule.path else { continue };
-            if !pattern.is_match(path.as_bytes())? {
+        for index in self.limited_at(&[Place { path, commit }])? {
+            if self.rules.rules[index].regex.is_some() {
                 continue;
             }
             let candidate = Candidate {
