@@ -716,7 +716,7 @@ impl Matcher {
             (None, Some(lines)) => !unknown.known_lines_around(span.clone(), lines),
             (None, None) => true,
         };
-        match self.keyword_places(index, bytes, hits, near) {
+        match self.keyword_places(index, bytes, hits, near, true) {
             Some(Plan::Windows(ranges) | Plan::Starts(ranges)) => {
                 let mut parts = Vec::new();
                 for range in ranges {
@@ -771,7 +771,7 @@ impl Matcher {
     }
 
     fn keyword_plan(&self, index: usize, bytes: &[u8], hits: &Hits) -> Plan {
-        match self.keyword_places(index, bytes, hits, |_, _| true) {
+        match self.keyword_places(index, bytes, hits, |_, _| true, false) {
             // Windows covering half the text or more are not worth it.
             Some(Plan::Windows(windows)) => {
                 let covered: usize = windows.iter().map(|w| w.len()).sum();
@@ -788,14 +788,18 @@ impl Matcher {
 
     /// What rule `index`'s keyword occurrences say of where its matches are, from those that
     /// `near(span, the rule's reach)` lets through (when it is bounded): windows around them
-    /// (merged), or the starts after them; `None` if they say nothing. Finding windows stops
-    /// once they add up to the text's length (overlapping ones count each time).
+    /// (merged), or the places a match can start at before them, which a caller that wants
+    /// `starts` gets whenever the rule's reach says how far before (a built blob's regions: a
+    /// window's width of starts made each region search read the window and a match's length
+    /// past it); `None` if they say nothing. Finding windows stops once they add up to the
+    /// text's length (overlapping ones count each time).
     fn keyword_places(
         &self,
         index: usize,
         bytes: &[u8],
         hits: &Hits,
         near: impl Fn(&Range<usize>, &Reach) -> bool,
+        starts: bool,
     ) -> Option<Plan> {
         let shape = self.shape(index);
         let reach = shape.reach.as_ref()?;
@@ -809,13 +813,15 @@ impl Matcher {
             (_, Some(before)) => before.allows(bytes, span.start),
             _ => true,
         };
-        let spans = self.occurrences(index, hits)?.filter(fits);
-        if reach.bytes.is_some() || reach.lines.is_some() {
-            let spans = spans.filter(|span| near(span, reach));
-            return Some(Plan::Windows(merge(reach.windows(bytes, spans, bytes.len())?)));
+        let spans = self.occurrences(index, hits)?.filter(fits).filter(|span| near(span, reach));
+        let bounded = reach.bytes.is_some() || reach.lines.is_some();
+        match reach.lead {
+            Some(lead) if starts || !bounded => Some(Plan::Starts(merge(
+                spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect(),
+            ))),
+            _ if bounded => Some(Plan::Windows(merge(reach.windows(bytes, spans, bytes.len())?))),
+            _ => None,
         }
-        let lead = reach.lead?;
-        Some(Plan::Starts(merge(spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect())))
     }
 
     /// What rule `index`'s regex says of where it can match: worked out by the build for a
