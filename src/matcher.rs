@@ -649,19 +649,26 @@ impl Matcher {
     }
 
     fn prefilter(&self) -> Option<&Prefilter> {
+        let searcher = || {
+            Prefilter::Searcher(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(self.keywords.iter().map(|k| k.as_bytes()))
+                    .expect("keywords are plain literals"),
+            )
+        };
         let build = || {
             (!self.keywords.is_empty()).then(|| match self.workload {
-                // A DFA takes ~7 ms to build for the built-in keywords but scans faster. Its size
-                // grows with the keywords: a rules file with 300,000 of them made it 1.6 GB.
-                Workload::Large if self.keywords.len() <= MAX_DFA_KEYWORDS => Prefilter::Lanes(Box::new(
-                    Lanes::new(&self.keywords.iter().map(|k| k.as_bytes()).collect::<Vec<_>>()),
-                )),
-                _ => Prefilter::Searcher(
-                    AhoCorasick::builder()
-                        .ascii_case_insensitive(true)
-                        .build(self.keywords.iter().map(|k| k.as_bytes()))
-                        .expect("keywords are plain literals"),
-                ),
+                // A DFA takes a few ms to build for the built-in keywords but scans faster. Its
+                // size grows with the keywords: a rules file with 300,000 of them made one 1.6 GB.
+                Workload::Large if self.keywords.len() <= MAX_DFA_KEYWORDS => {
+                    let keywords: Vec<&[u8]> = self.keywords.iter().map(|k| k.as_bytes()).collect();
+                    match Lanes::new(&keywords) {
+                        Some(lanes) => Prefilter::Lanes(Box::new(lanes)),
+                        None => searcher(),
+                    }
+                }
+                _ => searcher(),
             })
         };
         self.prefilter.get_or_init(build).as_ref()
