@@ -108,14 +108,14 @@ enum Plan {
 }
 
 /// A regex match's groups.
-fn groups_of(caps: &regex::bytes::Captures) -> MatchGroups {
-    caps.iter().map(|m| m.map(|m| m.range())).collect()
+fn groups_of(caps: &Captures) -> MatchGroups {
+    (0..caps.group_len()).map(|g| caps.get_group(g).map(|s| s.range())).collect()
 }
 
 /// The groups of the match `regex` finds in `input`, if any.
 fn search_groups(regex: &meta::Regex, input: &Input, caps: &mut Captures) -> Option<MatchGroups> {
     regex.search_captures(input, caps);
-    caps.is_match().then(|| (0..caps.group_len()).map(|g| caps.get_group(g).map(|s| s.range())).collect())
+    caps.is_match().then(|| groups_of(caps))
 }
 
 /// Sorts ranges and merges those that overlap or touch.
@@ -924,13 +924,14 @@ impl Matcher {
         let Some(bound) = *bound else { return Ok(None) };
         let starts = |unknown: &Unknown| self.plan_within(index, bytes, hits, unknown);
         let regex = pattern.get()?;
+        let mut caps = regex.create_captures();
         let precheck = self.precheck(index);
         let search = |from: usize, end: usize| {
             let region = from..end;
             if precheck.is_some_and(|p| !p.may_match_within(&bytes[..end], std::slice::from_ref(&region))) {
                 return None;
             }
-            regex.captures_at(&bytes[..end], from).map(|caps| groups_of(&caps))
+            search_groups(regex, &Input::new(&bytes[..end]).range(from..), &mut caps)
         };
         Ok(lineage::matches_built(pieces, bound, base, starts, MAX_KEPT_MATCHES, search))
     }
@@ -978,35 +979,36 @@ impl Matcher {
             // A window the precheck rules out is passed over, and the regex compiles only once
             // one does not.
             Plan::Windows(windows) => {
-                let mut regex = None;
+                let mut compiled = None;
                 let mut resume = 0;
                 for window in windows {
                     if precheck.is_some_and(|p| !p.may_match_within(bytes, std::slice::from_ref(window))) {
                         continue;
                     }
-                    let regex = match regex {
-                        Some(regex) => regex,
-                        None => *regex.insert(pattern.get()?),
-                    };
+                    if compiled.is_none() {
+                        let regex = pattern.get()?;
+                        compiled = Some((regex, regex.create_captures()));
+                    }
+                    let (regex, caps) = compiled.as_mut().expect("compiled above");
                     let haystack = &bytes[..(window.end + 1).min(bytes.len())];
                     let mut at = window.start.max(resume);
                     while at < window.end {
-                        let groups = match regex.captures_at(haystack, at) {
+                        let groups = match search_groups(regex, &Input::new(haystack).range(at..), caps) {
                             None => break,
                             // Every match lies inside the window: one that ends past it was made
                             // by cutting the text (a `$` or `\b` at the cut). The window is
                             // searched again with its look-around seeing the text past it, and
                             // no further: a search of the rest of the text, once per window,
                             // took a 4 MB file 46 s.
-                            Some(caps) if caps.get(0).is_some_and(|whole| whole.end() > window.end) => {
-                                let uncut = pattern.anchored()?;
-                                let input = Input::new(bytes).range(at..window.end);
-                                match search_groups(uncut, &input, &mut uncut.create_captures()) {
+                            Some(groups)
+                                if groups[0].as_ref().is_some_and(|whole| whole.end > window.end) =>
+                            {
+                                match search_groups(regex, &Input::new(bytes).range(at..window.end), caps) {
                                     Some(groups) => groups,
                                     None => break,
                                 }
                             }
-                            Some(caps) => groups_of(&caps),
+                            Some(groups) => groups,
                         };
                         let whole = groups[0].clone().expect("group 0 always matches");
                         if whole.start >= window.end {
@@ -1023,7 +1025,7 @@ impl Matcher {
             // Every match starts at one of these positions (`reach.rs`): trying each, in order,
             // anchored, and resuming after a match finds what a whole-text search finds.
             Plan::Starts(starts) => {
-                let regex = pattern.anchored()?;
+                let regex = pattern.get()?;
                 let mut caps = regex.create_captures();
                 let mut resume = 0;
                 for range in starts {

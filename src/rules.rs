@@ -6,7 +6,6 @@
 use crate::config::{Config, RawAllowlist, RawRule, Text, Texts};
 use crate::error::{one_line, Error, Result};
 use crate::lazy::LazyDfa;
-use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::nfa::thompson;
 use regex_automata::{meta, util::syntax, Input, MatchKind};
 use regex_syntax::hir::Hir;
@@ -67,9 +66,7 @@ pub struct Pattern {
     source: Text,
     /// The code of its syntax tree, written by `build.rs` (`treecode.rs`); empty if not.
     tree: &'static [u8],
-    compiled: OnceLock<Result<Regex, String>>,
-    /// The same pattern for searches anchored at a given position (see `anchored`).
-    anchored: OnceLock<Result<meta::Regex, String>>,
+    compiled: OnceLock<Result<meta::Regex, String>>,
     /// The same pattern for `is_match` alone (`None` if it cannot be built): a lazy DFA is
     /// built in a tenth of a regex's time (the twelve path patterns of the built-in rules took
     /// 1.4 ms to compile as regexes, 0.14 ms so), and a pre-commit run asks every one of them.
@@ -89,7 +86,6 @@ impl Pattern {
             source: source.clone(),
             tree: &[],
             compiled: OnceLock::new(),
-            anchored: OnceLock::new(),
             tester: OnceLock::new(),
             asked: AtomicU32::new(0),
         }
@@ -112,14 +108,22 @@ impl Pattern {
         crate::treecode::read(self.tree).or_else(|| crate::syntax::tree(&self.source))
     }
 
-    pub fn get(&self) -> Result<&Regex> {
+    /// The pattern compiled: ASCII classes and case folding, as gitleaks' Go regexes have them
+    /// (NFAs thirty times smaller, so compiling on first use stays cheap), bytes, leftmost-first
+    /// matches, as the regex crate's `bytes::Regex` would be built; on the engine beneath it,
+    /// whose searches can start at a position, anchored or not, while look-around still sees
+    /// the text before and after (the regex crate's searches only start unanchored).
+    pub fn get(&self) -> Result<&meta::Regex> {
         let compiled = self.compiled.get_or_init(|| {
-            // ASCII classes and case folding, as gitleaks' Go regexes have them: NFAs thirty times
-            // smaller, so compiling on first use stays cheap.
-            RegexBuilder::new(&self.source)
-                .unicode(false)
-                .size_limit(64 << 20)
-                .build()
+            meta::Regex::builder()
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .configure(
+                    meta::Regex::config()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(64 << 20)),
+                )
+                .build(&self.source)
                 .map_err(|e| one_line(&e.to_string()))
         });
         compiled.as_ref().map_err(|message| self.error(message))
@@ -141,25 +145,6 @@ impl Pattern {
             }
         }
         Ok(self.get()?.is_match(haystack))
-    }
-
-    /// The pattern built with the same syntax and match semantics as `get` (ASCII, bytes,
-    /// leftmost-first), on the engine that can search anchored at a position while look-around
-    /// still sees the text before and after: for rules whose matches start near a keyword.
-    pub fn anchored(&self) -> Result<&meta::Regex> {
-        let compiled = self.anchored.get_or_init(|| {
-            meta::Regex::builder()
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
-                .configure(
-                    meta::Regex::config()
-                        .match_kind(MatchKind::LeftmostFirst)
-                        .utf8_empty(false)
-                        .nfa_size_limit(Some(64 << 20)),
-                )
-                .build(&self.source)
-                .map_err(|e| one_line(&e.to_string()))
-        });
-        compiled.as_ref().map_err(|message| self.error(message))
     }
 
     fn error(&self, message: &str) -> Error {
