@@ -303,13 +303,14 @@ mod tests {
         }
     }
 
-    /// Keywords over a few letters in either case, so that they overlap, end inside each
-    /// other and share every prefix and suffix (the failure links and the keywords each state
-    /// inherits), some twice, against texts over the same letters and a byte none holds.
+    /// Keywords over a few letters in either case (and a letter past ASCII, which has none), so
+    /// that they overlap, end inside each other and share every prefix and suffix (the failure
+    /// links and the keywords each state inherits), some twice, against texts over the same
+    /// letters and a byte none holds.
     #[test]
     fn random_overlapping_keywords_are_found_as_the_aho_corasick_crate_finds_them() {
         let mut next = crate::random::below(11);
-        let letters = b"abAB-c";
+        let letters = b"abAB-c\xc3";
         let word = |next: &mut dyn FnMut(usize) -> usize, most: usize| -> String {
             (0..1 + next(most)).map(|_| char::from(letters[next(letters.len())])).collect()
         };
