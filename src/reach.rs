@@ -137,14 +137,16 @@ impl Reach {
 
 /// The start and end of `bounds` narrowed to the lines a match around `at` can reach if it holds at most `lines`
 /// line breaks: back to the start of the line `lines` above the one `at` starts on, forward to
-/// the end of the line `lines` below the one it ends on.
+/// the end of the line `lines` below the one it ends on. Never narrower than `at` itself: a
+/// rules file may list a keyword longer than its regex's longest match, whose byte bound then
+/// lies inside the keyword.
 pub fn lines_around(
     text: &[u8],
     bounds: std::ops::Range<usize>,
     at: std::ops::Range<usize>,
     lines: usize,
 ) -> (usize, usize) {
-    let (mut start, mut end) = (bounds.start, bounds.end);
+    let (mut start, mut end) = (bounds.start.min(at.start), bounds.end.max(at.end));
     if let Some(n) = memchr::memrchr_iter(b'\n', &text[start..at.start]).nth(lines) {
         start += n + 1;
     }
@@ -574,6 +576,16 @@ mod tests {
 
     fn reach(regex: &str, keywords: &[&str]) -> Option<Reach> {
         of(regex, keywords, None)
+    }
+
+    #[test]
+    fn a_window_holds_a_keyword_longer_than_the_longest_match() {
+        let text = b"one\na_context_name_longer_than_any_match\nzz_abcdefghij0123456789\n";
+        let reach = reach(r"zz_([a-z0-9]{20})", &["zz_", "a_context_name_longer_than_any_match"]).unwrap();
+        assert_eq!((reach.bytes, reach.lines), (Some(23), Some(0)));
+        let at = 4..40;
+        let window = reach.window(text, at.clone());
+        assert!(window.start <= at.start && at.end <= window.end, "{window:?}");
     }
 
     #[test]

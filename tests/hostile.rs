@@ -500,6 +500,27 @@ keywords = ["acme_config"]
 }
 
 #[test]
+fn a_keyword_longer_than_its_rules_longest_match_is_not_a_crash() {
+    let dir = plain_dir();
+    // A rules file from a pull request may list a context keyword longer than any match of its
+    // regex: the window around it was cut inside the keyword, and the scan panicked.
+    let rule = r#"
+[[rules]]
+id = "short-token"
+regex = '''zz_([a-z0-9]{20})'''
+keywords = ["zz_", "a_context_name_longer_than_any_match"]
+"#;
+    std::fs::write(dir.path().join(".keyrot.toml"), rule).unwrap();
+    let text = "a_context_name_longer_than_any_match\nzz_k3j9x7q2m8w4t6v1b5n0\n";
+    std::fs::write(dir.path().join("a.txt"), text).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", ".", "--format", "json"], LIMIT);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    assert_eq!(findings.len(), 1, "{}", run.stdout);
+    assert_eq!(findings[0]["locations"][0]["line"], 2, "{}", run.stdout);
+}
+
+#[test]
 fn a_file_dense_with_keywords_is_scanned_in_bounded_memory() {
     let dir = plain_dir();
     // Every keyword occurrence was kept for windows: 1.6 million of them here, 9 million (and
