@@ -477,7 +477,7 @@ impl Matcher {
         let mut found = Vec::new();
         let (mut hits, occurrences) = self.keyword_hits(bytes, lineage);
         let listed = hits.rules.len();
-        let on_paths = self.limited_at(places)?;
+        let on_paths = self.limited_at(places, |rule| rule.regex.is_some())?;
         for &index in &self.gated {
             let rule = &self.rules.rules[index];
             let has_keyword = || rule.keywords.iter().any(|k| contains_ignoring_case(bytes, k.as_bytes()));
@@ -529,15 +529,14 @@ impl Matcher {
     /// Whether a content rule limited to some paths applies at one of `places`: the content
     /// stage's result then depends on the places it was given.
     pub fn gated_at(&self, places: &[Place]) -> Result<bool> {
-        let on_paths = self.limited_at(places)?;
-        Ok(self.gated.iter().any(|index| on_paths.binary_search(index).is_ok()))
+        Ok(!self.limited_at(places, |rule| rule.regex.is_some() && !rule.keywords.is_empty())?.is_empty())
     }
 
-    /// The rules limited to paths that one of `places` is on, sorted.
-    fn limited_at(&self, places: &[Place]) -> Result<Vec<usize>> {
+    /// The rules limited to paths and `wanted` that one of `places` is on, sorted.
+    fn limited_at(&self, places: &[Place], wanted: impl Fn(&Rule) -> bool + Copy) -> Result<Vec<usize>> {
         let mut on = Vec::new();
         for place in places {
-            self.paths.matching(&self.rules, place.path, &mut on)?;
+            self.paths.matching(&self.rules, place.path, wanted, &mut on)?;
         }
         if places.len() > 1 {
             on.sort_unstable();
@@ -549,10 +548,7 @@ impl Matcher {
     /// Matches of the rules that look at the path alone.
     pub fn scan_path(&self, path: &str, commit: Option<&str>) -> Result<Vec<Match>> {
         let mut matches = Vec::new();
-        for index in self.limited_at(&[Place { path, commit }])? {
-            if self.rules.rules[index].regex.is_some() {
-                continue;
-            }
+        for index in self.limited_at(&[Place { path, commit }], |rule| rule.regex.is_none())? {
             let candidate = Candidate {
                 path,
                 commit,

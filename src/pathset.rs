@@ -6,7 +6,7 @@
 //! pattern on its own, which builds nothing it does not need.
 
 use crate::error::Result;
-use crate::rules::Rules;
+use crate::rules::{Rule, Rules};
 use regex_automata::{meta, Input, MatchKind, PatternSet};
 use std::sync::OnceLock;
 
@@ -26,18 +26,26 @@ impl PathSet {
         PathSet { rules: limited.map(|(index, _)| index).collect(), together, set: OnceLock::new() }
     }
 
-    /// Appends to `out` the rules limited to paths whose pattern matches `path`, in rule order.
-    pub fn matching(&self, rules: &Rules, path: &str, out: &mut Vec<usize>) -> Result<()> {
-        let pattern = |index: usize| rules.rules[index].path.as_ref().expect("only rules limited to paths");
+    /// Appends to `out` the rules limited to paths that are `wanted` and whose pattern matches
+    /// `path`, in rule order. Asked alone, only the wanted rules' patterns are asked.
+    pub fn matching(
+        &self,
+        rules: &Rules,
+        path: &str,
+        wanted: impl Fn(&Rule) -> bool,
+        out: &mut Vec<usize>,
+    ) -> Result<()> {
+        let rule = |index: usize| &rules.rules[index];
         match self.set(rules) {
             Some(set) => {
                 let mut matched = PatternSet::new(set.pattern_len());
                 set.which_overlapping_matches(&Input::new(path), &mut matched);
-                out.extend(matched.iter().map(|p| self.rules[p.as_usize()]));
+                out.extend(matched.iter().map(|p| self.rules[p.as_usize()]).filter(|&i| wanted(rule(i))));
             }
             None => {
-                for &index in &self.rules {
-                    if pattern(index).is_match(path.as_bytes())? {
+                for &index in self.rules.iter().filter(|&&i| wanted(rule(i))) {
+                    let pattern = rule(index).path.as_ref().expect("only rules limited to paths");
+                    if pattern.is_match(path.as_bytes())? {
                         out.push(index);
                     }
                 }
@@ -96,8 +104,8 @@ mod tests {
         let mut matched_any = 0;
         for path in paths {
             let (mut one, mut all) = (Vec::new(), Vec::new());
-            alone.matching(&rules, path, &mut one).expect("patterns compile");
-            together.matching(&rules, path, &mut all).expect("patterns compile");
+            alone.matching(&rules, path, |_| true, &mut one).expect("patterns compile");
+            together.matching(&rules, path, |_| true, &mut all).expect("patterns compile");
             assert_eq!(one, all, "{path}");
             matched_any += usize::from(!all.is_empty());
         }
