@@ -529,7 +529,8 @@ impl Matcher {
     /// Whether a content rule limited to some paths applies at one of `places`: the content
     /// stage's result then depends on the places it was given.
     pub fn gated_at(&self, places: &[Place]) -> Result<bool> {
-        Ok(!self.limited_at(places, |rule| rule.regex.is_some() && !rule.keywords.is_empty())?.is_empty())
+        // Those with keywords (`gated`) and those without, which run on every text.
+        Ok(!self.limited_at(places, |rule| rule.regex.is_some())?.is_empty())
     }
 
     /// The rules limited to paths and `wanted` that one of `places` is on, sorted.

@@ -428,6 +428,16 @@ mod tests {
     }
 
     #[test]
+    fn content_at_a_path_a_rule_without_keywords_is_limited_to_is_asked_for_again() {
+        // rails-master-key has no keywords: it runs on every text, but only at its paths.
+        let matcher = matcher("");
+        let key = b"9f3c1a7e5b2d4086af1e3c5b7d9f0a2c\n";
+        let (direct, later) = both_ways(&matcher, key, &at(&["config/master.key"]));
+        assert_eq!(direct, [("rails-master-key".to_string(), "config/master.key".to_string())]);
+        assert_eq!(later, None, "the rule did not run without its path");
+    }
+
+    #[test]
     fn matches_past_the_hold_limit_are_not_kept_and_the_blob_is_asked_for() {
         let matcher = matcher("");
         let progress = Progress::hidden();
