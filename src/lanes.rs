@@ -45,13 +45,17 @@ pub struct Lanes {
     separator: Option<u8>,
 }
 
-/// The most next states a table may hold; past it, `new` says no (a rules file with 300,000
-/// keywords would have made it gigabytes).
+/// The most next states a table may hold, and the most states; past either, `new` says no (a
+/// rules file with 300,000 keywords would have made it gigabytes, and one long keyword over a
+/// few bytes millions of states, each with its list of keywords). The built-in keywords make
+/// 635,000 next states and 9,900 states.
 const MAX_TABLE: usize = 16 << 20;
+const MAX_STATES: usize = 1 << 18;
 
 impl Lanes {
     /// The automaton of `keywords` (empty ones are never found), or `None` if its table would
-    /// hold more than `MAX_TABLE` next states, or its keywords more than 255 distinct bytes.
+    /// hold more than `MAX_TABLE` next states or `MAX_STATES` states, or its keywords more than
+    /// 255 distinct bytes.
     pub fn new<K: AsRef<[u8]>>(keywords: &[K]) -> Option<Lanes> {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_ref().to_ascii_lowercase()).collect();
         // Class 0 is every byte no keyword holds.
@@ -83,7 +87,7 @@ impl Lanes {
             for &byte in keyword {
                 let cell = state * stride + usize::from(classes[usize::from(byte)]);
                 if rows[cell] == 0 {
-                    if (ending.len() + 1) * stride > MAX_TABLE {
+                    if ending.len() == MAX_STATES || (ending.len() + 1) * stride > MAX_TABLE {
                         return None;
                     }
                     rows[cell] = ending.len() as u32;
@@ -339,6 +343,9 @@ mod tests {
             (0..2400).map(|_| (0..30).map(|_| 40 + next(200) as u8).collect()).collect();
         assert!(Lanes::new(&keywords).is_none());
         assert!(Lanes::new(&keywords[..100]).is_some());
+        // One keyword of one byte over and over: two columns, but a state per byte.
+        assert!(Lanes::new(&[vec![b'a'; MAX_STATES]]).is_none());
+        assert!(Lanes::new(&[vec![b'a'; 1000]]).is_some());
     }
 
     #[test]
