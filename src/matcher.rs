@@ -820,8 +820,10 @@ impl Matcher {
         let spans = self.occurrences(index, hits)?.filter(fits).filter(|span| near(span, reach));
         let bounded = reach.bytes.is_some() || reach.lines.is_some();
         match reach.lead {
+            // A match holding the keyword starts at most `lead` before its end, and at its start
+            // at the latest (a keyword longer than `lead` is in no match: its range is its start).
             Some(lead) if starts || !bounded => Some(Plan::Starts(merge(
-                spans.map(|span| span.end.saturating_sub(lead)..span.start + 1).collect(),
+                spans.map(|span| span.end.saturating_sub(lead).min(span.start)..span.start + 1).collect(),
             ))),
             _ if bounded => Some(Plan::Windows(merge(reach.windows(bytes, spans, bytes.len())?))),
             _ => None,
@@ -1601,6 +1603,26 @@ keywords = ["acme_config"]
         let found = windowed.scan("a.txt", None, text.as_bytes()).unwrap();
         assert_eq!(found, whole.scan("a.txt", None, text.as_bytes()).unwrap());
         assert_eq!(found.len(), 1);
+    }
+
+    /// The places a match can start at, from a rule's lead, hold each keyword occurrence's start,
+    /// even that of a keyword longer than any match (from a rules file): such a range, from
+    /// `lead` before the keyword's end to its start, was once inverted.
+    #[test]
+    fn the_starts_before_a_keyword_longer_than_any_match_are_its_start() {
+        let rules = r#"
+[[rules]]
+id = "short-token"
+regex = '''zz_([a-z0-9]{20})'''
+keywords = ["zz_", "a_context_name_longer_than_any_match"]
+"#;
+        let matcher = matcher_of(rules, Workload::Large);
+        let text = b"a_context_name_longer_than_any_match\nzz_k3j9x7q2m8w4t6v1b5n0\n";
+        let (hits, _) = matcher.keyword_hits(text, Lineage::default());
+        let Some(Plan::Starts(starts)) = matcher.keyword_places(0, text, &hits, |_, _| true, true) else {
+            panic!("the rule has a lead")
+        };
+        assert_eq!(starts, vec![0..1, 37..38]);
     }
 
     /// Occurrences grouped by keyword: the same occurrences, each keyword's together and in

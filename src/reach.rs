@@ -119,7 +119,8 @@ impl Reach {
     }
 
     /// The part of `text` that holds every match containing the keyword at `at`: no further than
-    /// the longest match from the keyword, and within as many lines around it as a match spans.
+    /// the longest match from the keyword, and within as many lines around it as a match spans;
+    /// the keyword itself at least.
     pub fn window(&self, text: &[u8], at: std::ops::Range<usize>) -> std::ops::Range<usize> {
         let (mut start, mut end) = (0, text.len());
         if let Some(bytes) = self.bytes {
@@ -131,15 +132,15 @@ impl Reach {
             // already limits the window.
             (start, end) = lines_around(text, start..end, at.clone(), lines);
         }
-        start..end.max(at.end)
+        start.min(at.start)..end.max(at.end)
     }
 }
 
-/// The start and end of `bounds` narrowed to the lines a match around `at` can reach if it holds at most `lines`
-/// line breaks: back to the start of the line `lines` above the one `at` starts on, forward to
-/// the end of the line `lines` below the one it ends on. Never narrower than `at` itself: a
-/// rules file may list a keyword longer than its regex's longest match, whose byte bound then
-/// lies inside the keyword.
+/// The start and end of `bounds` narrowed to the lines a match around `at` can reach if it
+/// holds at most `lines` line breaks: back to the start of the line `lines` above the one `at`
+/// starts on, forward to the end of the line `lines` below the one it ends on. Never narrower
+/// than `at` itself: a rules file may list a keyword longer than its regex's longest match,
+/// whose byte bound then lies inside the keyword.
 pub fn lines_around(
     text: &[u8],
     bounds: std::ops::Range<usize>,
