@@ -112,7 +112,7 @@ pub fn explain(regex: &str) -> Option<String> {
     let (part, bytes, lines) = analyse(&crate::syntax::tree(regex)?)?;
     let reach = match (bytes, lines) {
         (Some(Bytes { longest, .. }), _) => format!("matches of at most {longest} bytes"),
-        (None, Some(lines)) => format!("matches span at most {} lines", lines + 1),
+        (None, Some(lines)) => crate::reach::spanned(lines),
         (None, None) => unreachable!("`analyse` asks for a bound"),
     };
     Some(format!("around `{part}` where it occurs ({reach})"))

@@ -49,9 +49,7 @@ pub fn explain(regex: &str, keywords: &[impl AsRef<str>], near: Option<usize>) -
     }
     match crate::syntax::tree(regex).ok_or(UNPARSED).and_then(|h| analyse(&h, keywords, None)) {
         Ok(Reach { bytes: Some(bytes), .. }) => format!("near keywords (matches of at most {bytes} bytes)"),
-        Ok(Reach { lines: Some(lines), .. }) => {
-            format!("near keywords (matches span at most {} lines)", lines + 1)
-        }
+        Ok(Reach { lines: Some(lines), .. }) => format!("near keywords ({})", spanned(lines)),
         Ok(Reach { lead: Some(lead), .. }) => {
             format!("from keywords (matches start at most {lead} bytes before a keyword's end)")
         }
@@ -133,6 +131,14 @@ impl Reach {
             (start, end) = lines_around(text, start..end, at.clone(), lines);
         }
         start.min(at.start)..end.max(at.end)
+    }
+}
+
+/// What `keyrot rules --reach` says of matches that hold at most `breaks` line breaks.
+pub fn spanned(breaks: usize) -> String {
+    match breaks {
+        0 => "matches lie on one line".to_string(),
+        _ => format!("matches span at most {} lines", breaks + 1),
     }
 }
 

@@ -131,6 +131,7 @@ fn rules_reach_says_where_each_regex_runs() {
         run.stdout[at..].lines().nth(1).unwrap().to_string()
     };
     assert!(after("generic-credential").contains("near keywords (matches span at most 2 lines)"));
+    assert!(after("generic-credential-xml").contains("near keywords (matches lie on one line)"));
     assert!(after("github-classic-token").contains("near keywords (matches of at most"));
     assert!(after("fal-api-key").contains("whole text (a match need not contain a keyword"));
 }
