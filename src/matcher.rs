@@ -150,6 +150,12 @@ fn by_keyword(mut spans: Vec<(usize, usize, usize)>, keywords: usize) -> Vec<(us
     grouped
 }
 
+/// The occurrences of keyword `k` among `spans`, grouped by keyword (`by_keyword`).
+fn of_keyword(spans: &[(usize, usize, usize)], k: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    let first = spans.partition_point(|&(other, _, _)| other < k);
+    spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
+}
+
 /// Anchored tries at these starts, when they are few enough to beat one search of the text.
 fn starts_or_whole(starts: Vec<Range<usize>>, len: usize) -> Plan {
     let count: usize = starts.iter().map(|s| s.len()).sum();
@@ -184,7 +190,7 @@ pub struct Matcher {
     /// rules' own, so a text holding none is not looked at again (and a blob built from a base
     /// has them from its base). Looked for apart, they were 4% of a history scan's CPU on
     /// cargo, 10% when no rule matched.
-    encoding_words: Vec<usize>,
+    encoding_words: [usize; 2],
     /// Built on first use, and for a small workload only for a text too large for `grams`:
     /// building it for 1,700 keywords was a quarter of a pre-commit run.
     prefilter: OnceLock<Option<Prefilter>>,
@@ -267,8 +273,8 @@ struct Hits {
     spans: Vec<(usize, usize, usize)>,
     /// Keywords occur so densely that their occurrences were not kept: rules run whole.
     dense: bool,
-    /// A keyword an encoded value needs occurs (`Matcher::encoding_words`).
-    encoded: bool,
+    /// Where the keywords an encoded value needs occur, if one does (`Matcher::encoding_words`).
+    encoded: Option<decode::Words>,
 }
 
 /// What allowlists look at for one candidate match.
@@ -330,15 +336,12 @@ impl Matcher {
                 pairs.push((k, index));
             }
         }
-        let encoding_words = decode::WORDS
-            .iter()
-            .map(|&word| {
-                *keyword_index.entry(word).or_insert_with(|| {
-                    keywords.push(word.into());
-                    keywords.len() - 1
-                })
+        let encoding_words = decode::WORDS.map(|word| {
+            *keyword_index.entry(word).or_insert_with(|| {
+                keywords.push(word.into());
+                keywords.len() - 1
             })
-            .collect();
+        });
         let rule_keywords = Groups::of(rules.rules.len(), pairs.iter().map(|&(k, index)| (index, k)));
         let keyword_rules = Groups::of(keywords.len(), pairs.into_iter());
         let shapes = rules.rules.iter().map(|_| OnceLock::new()).collect();
@@ -412,7 +415,7 @@ impl Matcher {
         lineage: Lineage,
     ) -> Result<(Content, Option<Kept>)> {
         let (mut found, kept, encoded) = self.find(bytes, places, lineage)?;
-        let decoded = if encoded { decode::decode_all(bytes) } else { Vec::new() };
+        let decoded = encoded.map(|words| decode::decode_all(bytes, &words)).unwrap_or_default();
         for decoded in decoded {
             if found.len() >= MAX_MATCHES {
                 break;
@@ -473,7 +476,7 @@ impl Matcher {
         bytes: &[u8],
         places: &[Place],
         lineage: Lineage,
-    ) -> Result<(Vec<Found>, Option<Kept>, bool)> {
+    ) -> Result<(Vec<Found>, Option<Kept>, Option<decode::Words>)> {
         let mut found = Vec::new();
         let (mut hits, occurrences) = self.keyword_hits(bytes, lineage);
         let listed = hits.rules.len();
@@ -640,7 +643,15 @@ impl Matcher {
         let occurrences = (all_recorded && !dense && lineage.is_base)
             .then(|| Occurrences::of(spans.iter().map(|&(k, start, _)| (k, start))));
         let spans = by_keyword(spans, self.keywords.len());
-        let encoded = self.encoding_words.iter().any(|&k| seen_keyword[k]);
+        let [basic, kind] = self.encoding_words;
+        let encoded = (seen_keyword[basic] || seen_keyword[kind]).then(|| decode::Words {
+            basic: (!dense).then(|| {
+                let mut starts: Vec<usize> = of_keyword(&spans, basic).map(|span| span.start).collect();
+                starts.sort_unstable();
+                starts
+            }),
+            kind: seen_keyword[kind],
+        });
         rules.sort_unstable();
         (Hits { rules, spans, dense, encoded }, occurrences)
     }
@@ -755,10 +766,7 @@ impl Matcher {
         if hits.dense || rule.path.is_some() || rule.keywords.iter().any(|k| k.len() == 1) {
             return None;
         }
-        Some(self.rule_keywords.of_key(index).iter().flat_map(|&k| {
-            let first = hits.spans.partition_point(|&(other, _, _)| other < k);
-            hits.spans[first..].iter().take_while(move |&&(other, _, _)| other == k).map(|&(_, s, e)| s..e)
-        }))
+        Some(self.rule_keywords.of_key(index).iter().flat_map(|&k| of_keyword(&hits.spans, k)))
     }
 
     /// Whether no occurrence of rule `index`'s keywords comes after a byte that the keyword a
