@@ -75,6 +75,11 @@ impl Messages {
         if message.is_empty() || !self.seen.insert(Sha256::digest(message).into()) {
             return;
         }
+        // A message as large as a batch (a pushed commit's may be megabytes) is not copied.
+        if message.len() >= BATCH {
+            self.flush(sink);
+            return hand(message, path.to_string(), info.clone(), sink);
+        }
         self.batched += message.len();
         self.batch.push((message.to_vec(), path.to_string(), info.clone()));
         if self.batched > BATCH {
@@ -84,11 +89,15 @@ impl Messages {
 
     fn flush(&mut self, sink: &dyn Sink) {
         for (message, path, info) in self.batch.drain(..) {
-            let seen = [Seen { path, commit: Some(info), blob: None }];
-            sink.blob(super::Blob { bytes: &message, seen: &seen, lineage: Default::default() });
+            hand(&message, path, info, sink);
         }
         self.batched = 0;
     }
+}
+
+fn hand(message: &[u8], path: String, info: Arc<CommitInfo>, sink: &dyn Sink) {
+    let seen = [Seen { path, commit: Some(info), blob: None }];
+    sink.blob(super::Blob { bytes: message, seen: &seen, lineage: Default::default() });
 }
 
 /// What every ref points at, unpeeled (unreadable refs are reported by the commit walk).
