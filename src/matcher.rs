@@ -51,6 +51,9 @@ const CHEAP_AFTER: u32 = 8;
 const LINE_CONTEXT: usize = 4096;
 /// As git: content with a NUL byte in its first 8000 bytes is binary.
 const BINARY_PROBE: usize = 8000;
+/// How much of a content's start `holds_no_text` looks at.
+pub const TELLING: usize = BINARY_PROBE;
+const _: () = assert!(utf16::PROBE <= TELLING);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evidence {
@@ -1196,6 +1199,12 @@ pub fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
 
 pub fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
+}
+
+/// Whether content that starts with `start` (its first `TELLING` bytes, or all of it) has
+/// nothing for the content rules, whatever follows: it is binary, and not UTF-16 text.
+pub fn holds_no_text(start: &[u8]) -> bool {
+    is_binary(start) && !utf16::is_utf16(start)
 }
 
 /// Whether `needle` occurs in `haystack` (an empty needle never does).

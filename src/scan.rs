@@ -187,7 +187,7 @@ impl Sink for Collect<'_> {
         match self.matcher.content_built(blob.bytes, &places, blob.lineage) {
             Ok((content, kept)) => {
                 let markers = if self.watch { count_allow_markers(blob.bytes) } else { 0 };
-                self.judge(&Prepared { content, size: blob.bytes.len(), markers }, blob.seen, &places);
+                self.judge(&Prepared { content, size: blob.size, markers }, blob.seen, &places);
                 kept
             }
             Err(e) => {
@@ -288,7 +288,7 @@ pub fn run(
         }
         Target::Text { path, bytes } => {
             let seen = [crate::source::Seen { path: path.clone(), commit: None, blob: None }];
-            collect.blob(Blob { bytes, seen: &seen, lineage: Lineage::default() });
+            collect.blob(Blob { bytes, size: bytes.len(), seen: &seen, lineage: Lineage::default() });
         }
     }
     progress.finish();
@@ -395,7 +395,7 @@ mod tests {
     fn both_ways(matcher: &Matcher, bytes: &[u8], seen: &[Seen]) -> (Found, Option<Found>) {
         let progress = Progress::hidden();
         let direct = Collect::new(matcher, &progress, false);
-        direct.blob(Blob { bytes, seen, lineage: Lineage::default() });
+        direct.blob(Blob { bytes, size: bytes.len(), seen, lineage: Lineage::default() });
         let later = Collect::new(matcher, &progress, false);
         let id = Oid::hash_object(git2::ObjectType::Blob, bytes).unwrap();
         later.prepare(id, bytes, Lineage::default());

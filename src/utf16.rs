@@ -6,7 +6,7 @@
 //! Anything else (real binaries, UTF-8) is left alone.
 
 /// How many bytes the detector looks at when there is no byte order mark.
-const PROBE: usize = 4096;
+pub const PROBE: usize = 4096;
 
 /// The text as UTF-8, when `bytes` is UTF-16; line breaks stay on the same lines.
 pub fn decode(bytes: &[u8]) -> Option<String> {
@@ -24,6 +24,11 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
         }
     });
     Some(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect())
+}
+
+/// Whether `decode` takes `bytes` as UTF-16; only their first `PROBE` bytes decide.
+pub fn is_utf16(bytes: &[u8]) -> bool {
+    matches!(bytes, [0xff, 0xfe, ..] | [0xfe, 0xff, ..]) || guess_little_endian(bytes).is_some()
 }
 
 /// Without a byte order mark: mostly-ASCII UTF-16 has a zero in nearly every high byte and
@@ -67,6 +72,7 @@ mod tests {
             for bom in [true, false] {
                 let bytes = utf16(text, little_endian, bom);
                 assert_eq!(decode(&bytes).as_deref(), Some(text), "le={little_endian} bom={bom}");
+                assert!(is_utf16(&bytes));
             }
         }
     }
@@ -79,5 +85,8 @@ mod tests {
         let sparse_zeros: Vec<u8> = (0..2048u32).map(|n| if n % 3 == 0 { 0 } else { b'a' }).collect();
         assert_eq!(decode(&sparse_zeros), None);
         assert_eq!(decode(b"\0a"), None, "too short to tell");
+        for bytes in [&b"plain"[..], &binary, &sparse_zeros, b"\0a"] {
+            assert!(!is_utf16(bytes));
+        }
     }
 }

@@ -413,25 +413,33 @@ fn standard_input_pipes_and_devices_are_read_bounded() {
 }
 
 #[test]
-fn utf16_text_is_scanned() {
+fn utf16_text_is_scanned_whole_and_binary_files_by_their_start() {
     let dir = plain_dir();
-    let text = format!("$env:TOKEN = \"{GITHUB}\"\r\n");
+    // The token comes past the first 8,000 bytes, which tell binary content from text: a file
+    // that turns out to be UTF-16 there is read to its end.
+    let text = format!("{}$env:TOKEN = \"{GITHUB}\"\r\n", "# a setting\r\n".repeat(500));
     let with_bom: Vec<u8> =
         [0xff, 0xfe].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
     let big_endian: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-    std::fs::write(dir.path().join("powershell.txt"), with_bom).unwrap();
-    std::fs::write(dir.path().join("no-bom.txt"), big_endian).unwrap();
+    std::fs::write(dir.path().join("powershell.txt"), &with_bom).unwrap();
+    std::fs::write(dir.path().join("no-bom.txt"), &big_endian).unwrap();
+    // A binary file is read no further than that, and still counted whole; one on a secret
+    // file's path is reported for its path.
+    let binary: Vec<u8> = (0..100_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(dir.path().join("release.p12"), &binary).unwrap();
     let run = keyrot_within(dir.path(), &["scan", ".", "--format", "json"], LIMIT);
     assert_eq!(run.code, 1, "{}", run.all());
     let json = run.json();
-    let mut paths: Vec<&str> = json["findings"][0]["locations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["path"].as_str().unwrap())
-        .collect();
-    paths.sort();
-    assert_eq!(paths, ["no-bom.txt", "powershell.txt"]);
+    let paths = |finding: &serde_json::Value| -> Vec<String> {
+        let locations = finding["locations"].as_array().unwrap();
+        let mut paths: Vec<String> = locations.iter().map(|l| l["path"].as_str().unwrap().into()).collect();
+        paths.sort();
+        paths
+    };
+    let findings: Vec<Vec<String>> = json["findings"].as_array().unwrap().iter().map(paths).collect();
+    assert!(findings.contains(&vec!["no-bom.txt".to_string(), "powershell.txt".to_string()]), "{json}");
+    assert!(findings.contains(&vec!["release.p12".to_string()]), "{json}");
+    assert_eq!(json["scanned"]["bytes"], with_bom.len() + big_endian.len() + binary.len());
 }
 
 #[test]

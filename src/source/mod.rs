@@ -71,6 +71,9 @@ pub struct Seen {
 /// is judged on its own (a rule's path condition, path and commit allowlists).
 pub struct Blob<'a> {
     pub bytes: &'a [u8],
+    /// The content's size: more than `bytes` holds where only its start was read, because the
+    /// rest could not matter (`matcher::holds_no_text`).
+    pub size: usize,
     pub seen: &'a [Seen],
     /// What it was built from, when a pack's delta built it (`lineage.rs`).
     pub lineage: Lineage<'a>,
@@ -112,10 +115,10 @@ pub fn send_built(
     lineage: Lineage,
 ) -> Option<Kept> {
     match *content {
-        Content::Bytes(bytes) => sink.blob(Blob { bytes, seen, lineage }),
+        Content::Bytes(bytes) => sink.blob(Blob { bytes, size: bytes.len(), seen, lineage }),
         Content::TooLarge(size) => {
             sink.warn(too_large(&seen[0].path, size, limits));
-            sink.blob(Blob { bytes: &[], seen, lineage: Lineage::default() })
+            sink.blob(Blob { bytes: &[], size: 0, seen, lineage: Lineage::default() })
         }
     }
 }
