@@ -25,19 +25,16 @@ const MIN_PART: usize = 8;
 /// (an upper-case letter is its lower-case one; every byte no keyword holds is one class), a
 /// row of `1 << shift` next states per state, and each state's number premultiplied by the
 /// row's length, so that a step is one load of `table[state + class]`. States where a keyword
-/// ends come last, numbered from a power of two on: whether any lane is in one is a comparison
-/// of their states or-ed together. The aho-corasick crate's DFA
-/// kept upper- and lower-case letters apart: 128 columns where 64 do (5.1 MB for the built-in
-/// keywords, 2.5 MB so). Walked over the corpus's files, this table read 960 MB/s against
-/// the crate's 850, and it builds in a few milliseconds where the crate's took 12 at every
-/// start of a directory or history scan.
+/// ends are marked by a bit above every index (`ENDS`): whether any lane is in one is a
+/// comparison of their states or-ed together. The aho-corasick crate's DFA kept upper- and
+/// lower-case letters apart: 128 columns where 64 do (5.1 MB for the built-in keywords, 2.5 MB
+/// so). Walked over the corpus's files, this table read 960 MB/s against the crate's 850, and
+/// it builds in a few milliseconds where the crate's took 12 at every start of a directory or
+/// history scan.
 pub struct Lanes {
     table: Vec<u32>,
     classes: [u8; 256],
     shift: u32,
-    /// States from this one on (premultiplied; a power of two) are those where a keyword ends.
-    matching: usize,
-    start: usize,
     /// The keywords that end at each state, by state number: `ends[starts[s]..starts[s + 1]]`.
     starts: Vec<u32>,
     ends: Vec<u32>,
@@ -52,6 +49,10 @@ pub struct Lanes {
 /// few bytes millions of states, each with its list of keywords). The built-in keywords make
 /// 635,000 next states and 9,900 states.
 const MAX_TABLE: usize = 16 << 20;
+/// The mark of a state where a keyword ends: a bit above any table index, which the walk's
+/// mask of the table's length takes off.
+const ENDS: u32 = 1 << 31;
+const _: () = assert!(MAX_TABLE.next_power_of_two() <= ENDS as usize);
 const MAX_STATES: usize = 1 << 18;
 
 impl Lanes {
@@ -78,8 +79,11 @@ impl Lanes {
         let shift = count.next_power_of_two().trailing_zeros();
         let stride = 1usize << shift;
         // The trie: its transitions in rows (0: none yet; the root is state 0, so no transition
-        // leads back to it) and the keywords that end at each node.
-        let mut rows: Vec<u32> = vec![0; stride];
+        // leads back to it) and the keywords that end at each node. Room is made for the most
+        // states the keywords could make, a power of two of next states, in memory mapped only
+        // where written: the rows become the table in place.
+        let most = 1 + keywords.iter().map(Vec::len).sum::<usize>();
+        let mut rows: Vec<u32> = vec![0; most.saturating_mul(stride).min(MAX_TABLE).next_power_of_two()];
         let mut ending: Vec<Vec<u32>> = vec![Vec::new()];
         for (index, keyword) in keywords.iter().enumerate() {
             if keyword.is_empty() {
@@ -93,7 +97,6 @@ impl Lanes {
                         return None;
                     }
                     rows[cell] = ending.len() as u32;
-                    rows.resize(rows.len() + stride, 0);
                     ending.push(Vec::new());
                 }
                 state = rows[cell] as usize;
@@ -120,37 +123,22 @@ impl Lanes {
                 queue.push_back(child);
             }
         }
-        // States where no keyword ends first, then the others from a power of two on (the rows
-        // between are never read); numbers premultiplied.
-        let others = ending.iter().filter(|e| e.is_empty()).count();
-        let matching = others.next_power_of_two();
-        let mut number = vec![0u32; ending.len()];
-        let (mut other, mut ends_here) = (0, matching);
-        for (state, ending) in ending.iter().enumerate() {
-            let slot = if ending.is_empty() { &mut other } else { &mut ends_here };
-            number[state] = (*slot * stride) as u32;
-            *slot += 1;
+        // Numbers premultiplied, and marked where a keyword ends.
+        for next in &mut rows[..ending.len() * stride] {
+            let marked = if ending[*next as usize].is_empty() { 0 } else { ENDS };
+            *next = (*next * stride as u32) | marked;
         }
-        let mut table = vec![0u32; (ends_here * stride).next_power_of_two()];
-        for (state, &new) in number.iter().enumerate() {
-            for class in 0..stride {
-                table[new as usize + class] = number[rows[state * stride + class] as usize];
-            }
-        }
-        let (mut starts, mut ends) = (Vec::with_capacity(ends_here - matching + 1), Vec::new());
-        for ending in ending.iter().filter(|e| !e.is_empty()) {
+        let (mut starts, mut ends) = (Vec::with_capacity(ending.len() + 1), Vec::new());
+        for ending in &ending {
             starts.push(ends.len() as u32);
             ends.extend_from_slice(ending);
         }
         starts.push(ends.len() as u32);
-        let matching = matching * stride;
         let separator = (0..=255).find(|&byte| classes[usize::from(byte)] == 0);
         Some(Lanes {
-            table,
+            table: rows,
             classes,
             shift,
-            matching,
-            start: number[0] as usize,
             starts,
             ends,
             lens: keywords.iter().map(Vec::len).collect(),
@@ -175,7 +163,7 @@ impl Lanes {
         } else if fits(4) {
             self.lanes::<4>(text, &mut found);
         } else {
-            let mut state = self.start;
+            let mut state = 0;
             for (at, &byte) in text.iter().enumerate() {
                 state = self.step(state, byte, at, &mut found);
             }
@@ -219,11 +207,11 @@ impl Lanes {
             std::array::from_fn(|j| if j + 1 == LANES { text.len() } else { own[j + 1] });
         let steps = (0..LANES).map(|j| to[j] - from[j]).min().expect("LANES > 0");
         let lanes: [&[u8]; LANES] = std::array::from_fn(|j| &text[from[j]..from[j] + steps]);
-        let mut state = [self.start; LANES];
+        let mut state = [0; LANES];
         let report = |state: [usize; LANES], at: usize, found: &mut _| {
             for j in 0..LANES {
                 let end = from[j] + at + 1;
-                if end > own[j] {
+                if state[j] >= ENDS as usize && end > own[j] {
                     self.report(state[j], end, found);
                 }
             }
@@ -241,7 +229,7 @@ impl Lanes {
                 for (state, bytes) in state.iter_mut().zip(&bytes) {
                     *state = self.next(*state, bytes[i]);
                 }
-                if state.iter().fold(0, |any, &s| any | s) >= self.matching {
+                if state.iter().fold(0, |any, &s| any | s) >= ENDS as usize {
                     report(state, at + i, found);
                 }
             }
@@ -250,7 +238,7 @@ impl Lanes {
             for (state, lane) in state.iter_mut().zip(lanes) {
                 *state = self.next(*state, lane[at]);
             }
-            if state.iter().fold(0, |any, &s| any | s) >= self.matching {
+            if state.iter().fold(0, |any, &s| any | s) >= ENDS as usize {
                 report(state, at, found);
             }
         }
@@ -273,7 +261,7 @@ impl Lanes {
     fn step(&self, state: usize, byte: u8, at: usize, found: &mut impl FnMut(usize, Range<usize>)) -> usize {
         let next = self.next(state, byte);
         // Asked here, inline: `report` is not, and most bytes end no keyword.
-        if next >= self.matching {
+        if next >= ENDS as usize {
             self.report(next, at + 1, found);
         }
         next
@@ -283,7 +271,7 @@ impl Lanes {
     /// (like `each` out of its callers): inlined, with its callback, the loops ran slower.
     #[inline(never)]
     fn report(&self, state: usize, end: usize, found: &mut impl FnMut(usize, Range<usize>)) {
-        let Some(number) = state.checked_sub(self.matching) else { return };
+        let Some(number) = state.checked_sub(ENDS as usize) else { return };
         let number = number >> self.shift;
         for &keyword in &self.ends[self.starts[number] as usize..self.starts[number + 1] as usize] {
             let keyword = keyword as usize;
