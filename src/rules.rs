@@ -17,8 +17,10 @@ pub const MAX_NEAR: usize = 1000;
 /// Keywords of all rules together: the built-in rules have about 1,700; 100,000 of them take the
 /// keyword automaton 2 s and 200 MB to build, 300,000 took 9 s and 1.6 GB.
 const MAX_KEYWORDS: usize = 100_000;
-/// The compiled NFAs of a rules file's regexes together: the built-in rules' take 19 MB. Forty
-/// rules of `(?:(?:[a-f]|[0-9]){300}){250}` (10 MB each, 27 MB as a whole regex) took 1.1 GB.
+/// The compiled NFAs of a rules file's patterns together (regexes, paths, allowlists): the
+/// built-in rules' regexes take 19 MB. Forty rules of `(?:(?:[a-f]|[0-9]){300}){250}` (10 MB
+/// each, 27 MB as a whole regex) took 1.1 GB; 3,000 rules of a path pattern of 65 KB each,
+/// 924 MB.
 const MAX_COMPILED: usize = 64 << 20;
 
 /// What a report needs to know about the rule behind a finding.
@@ -148,10 +150,12 @@ impl Pattern {
     }
 
     fn error(&self, message: &str) -> Error {
-        Error::Rule {
-            rule: self.rule.to_string(),
-            message: format!("bad regex {:?}: {message}", self.source),
-        }
+        self.error_in_rule(format!("bad regex {:?}: {message}", self.source))
+    }
+
+    /// An error of the rule (or allowlist) the pattern is part of.
+    fn error_in_rule(&self, message: String) -> Error {
+        Error::Rule { rule: self.rule.to_string(), message }
     }
 }
 
@@ -260,12 +264,16 @@ impl Rules {
         // Measured before any regex is compiled for good: rules of large regexes are refused
         // before they have taken the memory.
         let mut compiled = 0;
-        for rule in self.rules.iter().filter(|rule| which(rule)) {
-            compiled += rule.regex.as_ref().map_or(0, |regex| nfa_size(regex.source()));
+        let rules = self.rules.iter().filter(|rule| which(rule));
+        let patterns = rules.flat_map(|rule| rule.patterns().map(move |pattern| (&*rule.origin, pattern)));
+        for (origin, pattern) in
+            patterns.chain(self.global.iter().flat_map(Allowlist::patterns).map(|p| ("", p)))
+        {
+            compiled += nfa_size(pattern.source());
             if compiled > MAX_COMPILED {
                 let message =
-                    format!("the rules' regexes take more than {} MB compiled together", MAX_COMPILED >> 20);
-                return Err(in_file(&rule.origin, Error::Rule { rule: rule.meta.id.to_string(), message }));
+                    format!("the rules' patterns take more than {} MB compiled together", MAX_COMPILED >> 20);
+                return Err(in_file(origin, pattern.error_in_rule(message)));
             }
         }
         for rule in self.rules.iter().filter(|rule| which(rule)) {
@@ -279,10 +287,14 @@ impl Rules {
 }
 
 impl Rule {
+    /// Its regex, its path pattern and its allowlists' patterns.
+    fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        let own = self.regex.iter().chain(self.path.as_deref());
+        own.chain(self.allowlists.iter().flat_map(Allowlist::patterns))
+    }
+
     fn validate(&self) -> Result<()> {
-        for pattern in
-            self.path.as_deref().into_iter().chain(self.allowlists.iter().flat_map(Allowlist::patterns))
-        {
+        for pattern in self.patterns() {
             pattern.get()?;
         }
         let groups = match &self.regex {

@@ -81,7 +81,31 @@ fn rules_whose_regexes_compile_too_large_together_are_refused_naming_file_and_ru
     std::fs::write(dir.path().join(".keyrot.toml"), rules.join("\n")).unwrap();
     std::fs::write(dir.path().join("a.txt"), "nothing\n").unwrap();
     let run = keyrot_within(dir.path(), &["scan", "a.txt"], Duration::from_secs(60));
-    assert_one_line_error(&run, ".keyrot.toml: rule 'big2': the rules' regexes take more than 64 MB");
+    assert_one_line_error(&run, ".keyrot.toml: rule 'big2': the rules' patterns take more than 64 MB");
+}
+
+#[test]
+fn rules_whose_path_and_allowlist_patterns_compile_too_large_together_are_refused() {
+    let dir = plain_dir();
+    // The same patterns as paths and as an allowlist's regex: they compile as regexes do.
+    let big = |n: usize| format!("(?:(?:[a-f]|[0-9]|x{n}){{300}}){{600}}");
+    let rules = format!(
+        "[[rules]]\nid = \"p0\"\npath = '''{}'''\n\n[[rules]]\nid = \"p1\"\npath = '''{}'''\n\n\
+         [[rules]]\nid = \"a2\"\nregex = '''zz2[0-9]{{8}}'''\nkeywords = [\"zz2\"]\n\
+         [[rules.allowlists]]\nregexes = ['''{}''']\n",
+        big(0),
+        big(1),
+        big(2)
+    );
+    std::fs::write(dir.path().join(".keyrot.toml"), rules).unwrap();
+    std::fs::write(dir.path().join("a.txt"), "nothing\n").unwrap();
+    let run = keyrot_within(dir.path(), &["scan", "a.txt"], Duration::from_secs(60));
+    assert_one_line_error(&run, ".keyrot.toml: rule 'a2': the rules' patterns take more than 64 MB");
+    let global =
+        format!("[[allowlists]]\nregexes = ['''{}''', '''{}''', '''{}''']\n", big(0), big(1), big(2));
+    std::fs::write(dir.path().join(".keyrot.toml"), global).unwrap();
+    let run = keyrot_within(dir.path(), &["scan", "a.txt"], Duration::from_secs(60));
+    assert_one_line_error(&run, "global allowlist': the rules' patterns take more than 64 MB");
 }
 
 #[test]
