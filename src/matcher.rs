@@ -49,11 +49,10 @@ const DENSE: usize = 16;
 const CHEAP_AFTER: u32 = 8;
 /// How much of a line, on each side of a match, allow markers and line allowlists see.
 const LINE_CONTEXT: usize = 4096;
-/// As git: content with a NUL byte in its first 8000 bytes is binary.
-const BINARY_PROBE: usize = 8000;
-/// How much of a content's start `holds_no_text` looks at.
-pub const TELLING: usize = BINARY_PROBE;
-const _: () = assert!(utf16::PROBE <= TELLING);
+/// As git: content with a NUL byte in its first 8000 bytes is binary. `holds_no_text` needs
+/// no more of a content's start, UTF-16 detection included.
+pub const BINARY_PROBE: usize = 8000;
+const _: () = assert!(utf16::PROBE <= BINARY_PROBE);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evidence {
@@ -1201,7 +1200,7 @@ pub fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
 }
 
-/// Whether content that starts with `start` (its first `TELLING` bytes, or all of it) has
+/// Whether content that starts with `start` (its first `BINARY_PROBE` bytes, or all of it) has
 /// nothing for the content rules, whatever follows: it is binary, and not UTF-16 text.
 pub fn holds_no_text(start: &[u8]) -> bool {
     is_binary(start) && !utf16::is_utf16(start)

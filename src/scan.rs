@@ -288,7 +288,7 @@ pub fn run(
         }
         Target::Text { path, bytes } => {
             let seen = [crate::source::Seen { path: path.clone(), commit: None, blob: None }];
-            collect.blob(Blob { bytes, size: bytes.len(), seen: &seen, lineage: Lineage::default() });
+            collect.blob(Blob::whole(bytes, &seen));
         }
     }
     progress.finish();
@@ -395,7 +395,7 @@ mod tests {
     fn both_ways(matcher: &Matcher, bytes: &[u8], seen: &[Seen]) -> (Found, Option<Found>) {
         let progress = Progress::hidden();
         let direct = Collect::new(matcher, &progress, false);
-        direct.blob(Blob { bytes, size: bytes.len(), seen, lineage: Lineage::default() });
+        direct.blob(Blob::whole(bytes, seen));
         let later = Collect::new(matcher, &progress, false);
         let id = Oid::hash_object(git2::ObjectType::Blob, bytes).unwrap();
         later.prepare(id, bytes, Lineage::default());

@@ -6,8 +6,7 @@
 
 use super::{send, slash_path, Blob, Content, Limits, Seen, Sink};
 use crate::error::Error;
-use crate::lineage::Lineage;
-use crate::matcher::{holds_no_text, TELLING};
+use crate::matcher::{holds_no_text, BINARY_PROBE};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -101,8 +100,8 @@ fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {
         // Its start says whether the rest can hold anything for the content rules: binary
         // content that is not UTF-16 has nothing, and is not read further (the libraries and
         // objects of a Python tree, a third of its bytes, took 7% of a scan's time to read).
-        room(&mut bytes, size.min(TELLING as u64))?;
-        (&mut file).take(TELLING as u64).read_to_end(&mut bytes)?;
+        room(&mut bytes, size.min(BINARY_PROBE as u64))?;
+        (&mut file).take(BINARY_PROBE as u64).read_to_end(&mut bytes)?;
         if holds_no_text(&bytes) {
             return Ok(Ok((bytes, usize::try_from(size).unwrap_or(usize::MAX))));
         }
@@ -113,7 +112,7 @@ fn scan_file(path: &Path, limits: Limits, sink: &dyn Sink) {
     };
     match read() {
         Ok(Ok((bytes, size))) => {
-            sink.blob(Blob { bytes: &bytes, size, seen: &seen, lineage: Lineage::default() });
+            sink.blob(Blob { size, ..Blob::whole(&bytes, &seen) });
         }
         Ok(Err(size)) => send(sink, &Content::TooLarge(size), &seen, limits),
         Err(e) => sink.error(Error::Read { path: path.to_path_buf(), message: e.to_string() }),

@@ -97,7 +97,7 @@ impl Messages {
 
 fn hand(message: &[u8], path: String, info: Arc<CommitInfo>, sink: &dyn Sink) {
     let seen = [Seen { path, commit: Some(info), blob: None }];
-    sink.blob(super::Blob { bytes: message, size: message.len(), seen: &seen, lineage: Default::default() });
+    sink.blob(super::Blob::whole(message, &seen));
 }
 
 /// What every ref points at, unpeeled (unreadable refs are reported by the commit walk).

@@ -79,6 +79,13 @@ pub struct Blob<'a> {
     pub lineage: Lineage<'a>,
 }
 
+impl<'a> Blob<'a> {
+    /// All of a content's bytes, built from no base.
+    pub fn whole(bytes: &'a [u8], seen: &'a [Seen]) -> Blob<'a> {
+        Blob { bytes, size: bytes.len(), seen, lineage: Lineage::default() }
+    }
+}
+
 /// Receives what a source finds. Implementations are shared across worker threads.
 /// `blob` and `prepare` answer with what the matcher kept of the blob when its lineage asks for
 /// it (`is_base`): the source hands it back with the blobs built from that one.
@@ -115,10 +122,10 @@ pub fn send_built(
     lineage: Lineage,
 ) -> Option<Kept> {
     match *content {
-        Content::Bytes(bytes) => sink.blob(Blob { bytes, size: bytes.len(), seen, lineage }),
+        Content::Bytes(bytes) => sink.blob(Blob { lineage, ..Blob::whole(bytes, seen) }),
         Content::TooLarge(size) => {
             sink.warn(too_large(&seen[0].path, size, limits));
-            sink.blob(Blob { bytes: &[], size: 0, seen, lineage: Lineage::default() })
+            sink.blob(Blob::whole(&[], seen))
         }
     }
 }
